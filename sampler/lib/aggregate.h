@@ -1,0 +1,57 @@
+/* The in-memory profile between two flushes: interned strings, and stack -> values.
+ *
+ * Contract between the sampler (producer) and the writer (pprof encoding):
+ * - Only the sampler thread calls pp_agg_* while sampling; a flush runs on that same thread
+ *   between passes, or on the exiting thread after the sampler thread has stopped, so the
+ *   aggregate needs no lock.
+ * - Memory is bounded: past the configured limits new stacks are folded into one
+ *   "<stacks dropped>" entry and counted; interned strings survive flushes so the sampler may
+ *   cache string ids, until the table outgrows its bound: then it is cleared and the generation
+ *   number changes, which tells the sampler to drop every cached id.
+ */
+#ifndef PODPROF_SAMPLER_AGGREGATE_H
+#define PODPROF_SAMPLER_AGGREGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct pp_agg pp_agg;
+
+typedef uint32_t pp_str; /* interned string id; 0 is the empty string */
+
+typedef struct pp_frame {
+    pp_str name;     /* function name (qualified name on 3.11+) */
+    pp_str filename; /* co_filename */
+    int32_t line;    /* exact line, 0 when unknown */
+} pp_frame;
+
+typedef struct pp_sample_key {
+    uint64_t thread_id;        /* Python's thread id (threading.get_ident()) */
+    uint64_t native_thread_id; /* the kernel tid */
+    pp_str thread_name;
+    const pp_frame *frames; /* leaf first */
+    size_t n_frames;
+    size_t n_omitted; /* frames beyond max_frames; the writer adds "<N frames omitted>" */
+} pp_sample_key;
+
+pp_agg *pp_agg_new(size_t max_stacks, size_t max_string_bytes);
+void pp_agg_free(pp_agg *agg);
+
+pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len);
+const char *pp_agg_string(const pp_agg *agg, pp_str id);
+uint64_t pp_agg_generation(const pp_agg *agg);
+
+/* Adds one observation of a stack. Values are added to whatever the stack already holds. */
+void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns);
+
+/* Visits every stack with its summed values (cpu_ns, cpu_samples, wall_ns, wall_samples). */
+typedef void (*pp_agg_visit_fn)(void *ctx, const pp_sample_key *key, int64_t cpu_ns,
+                                int64_t cpu_count, int64_t wall_ns, int64_t wall_count);
+void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx);
+
+/* Empties the stacks (not the strings) after a flush. */
+void pp_agg_reset_stacks(pp_agg *agg);
+
+uint64_t pp_agg_dropped_stacks(const pp_agg *agg);
+
+#endif
