@@ -15,6 +15,8 @@ SHELL := /bin/bash
 TOP := $(abspath .)
 BUILD ?= build
 OBJ := $(BUILD)/obj
+# Generated sources (protobuf-c bindings).
+GEN := $(BUILD)/gen
 SAN ?= 0
 export PATH := $(TOP)/.venv/bin:/usr/local/go/bin:$(PATH)
 

@@ -3,7 +3,6 @@
 # every libc symbol that glibc 2.34 re-versioned is pinned by lib/glibc_compat.h.
 
 PPROF_PROTO_DIR := /usr/share/gocode/src/github.com/google/pprof/proto
-GEN := $(BUILD)/gen
 LIBPODPROF := $(BUILD)/lib/libpodprof.so
 LIB_SRCS := $(sort $(wildcard sampler/lib/*.c))
 LIB_OBJS := $(patsubst sampler/lib/%.c,$(OBJ)/sampler/lib/%.o,$(LIB_SRCS)) $(OBJ)/sampler/lib/gen/profile.pb-c.o
