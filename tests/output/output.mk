@@ -40,3 +40,11 @@ $(OUTPUT_TBIN)/test_profile_output: $(OUTPUT_TOBJ)/test_profile_output.o $(OUTPU
 $(OUTPUT_TBIN)/pprof_fixture: $(OUTPUT_TOBJ)/pprof_fixture.o $(OUTPUT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(OUTPUT_LIBS)
+
+# `make bench`: overhead of libpodprof.so against no profiler, ddtrace, py-spy and austin, side by
+# side in one run. The third-party profilers go into build/bench-venv on first use, never into the
+# test environment, so `make test` does not pay for them.
+.PHONY: bench-sampler-overhead
+bench-sampler-overhead: $(LIBPODPROF) $(PODPROF_CLI)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_overhead.py
+BENCH_TARGETS += bench-sampler-overhead
