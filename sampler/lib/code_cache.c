@@ -14,6 +14,7 @@ struct pp_code_cache {
     pp_agg *agg;
     uint64_t generation;
     uint64_t misses;
+    uint64_t pass;
     pp_code_info slots[SLOTS];
 };
 
@@ -25,6 +26,7 @@ pp_code_cache *pp_code_cache_new(const pp_runtime *rt, pp_agg *agg)
     c->rt = rt;
     c->agg = agg;
     c->generation = pp_agg_generation(agg);
+    c->pass = 1;
     return c;
 }
 
@@ -104,8 +106,10 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     int32_t firstlineno = field_i32(h, l->co_firstlineno);
     pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
     if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
-        e->linetable_ptr == linetable && e->firstlineno == firstlineno)
+        e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
+        e->checked_pass = c->pass;
         return e;
+    }
     c->misses++;
     clear_slot(e);
     pp_code_info fresh = {.addr = addr,
@@ -119,8 +123,23 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         intern_string(c, filename, &fresh.filename) != 0)
         return NULL;
     copy_linetable(c, &fresh);
+    fresh.checked_pass = c->pass;
     *e = fresh;
     return e;
+}
+
+const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
+{
+    pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
+    return e->addr == addr && e->checked_pass == c->pass &&
+                   c->generation == pp_agg_generation(c->agg)
+               ? e
+               : NULL;
+}
+
+void pp_code_cache_new_pass(pp_code_cache *c)
+{
+    c->pass++;
 }
 
 uint64_t pp_code_cache_misses(const pp_code_cache *c)

@@ -25,6 +25,7 @@ typedef struct pp_code_info {
     int32_t firsttraceable; /* code units, 3.11+ */
     uint8_t *linetable;
     uint32_t linetable_len;
+    uint64_t checked_pass; /* the sampling pass in which the identity was last verified */
 } pp_code_info;
 
 typedef struct pp_code_cache pp_code_cache;
@@ -35,6 +36,14 @@ void pp_code_cache_free(pp_code_cache *cache);
 /* header: co_size bytes copied from the code object at addr. Returns the entry, or NULL when
  * the object is not a code object or cannot be read. */
 const pp_code_info *pp_code_cache_get(pp_code_cache *cache, uintptr_t addr, const uint8_t *header);
+
+/* The entry for addr if it was already verified during this pass (frames of one pass share code
+ * objects: recursion, common callers, many threads in the same function), else NULL. Saves the
+ * header read; the window for an address to be reused is one pass. */
+const pp_code_info *pp_code_cache_verified(pp_code_cache *cache, uintptr_t addr);
+
+/* Starts a new pass: entries verified before must be verified again. */
+void pp_code_cache_new_pass(pp_code_cache *cache);
 
 uint64_t pp_code_cache_misses(const pp_code_cache *cache);
 

@@ -20,9 +20,13 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr
     const pp_py_layout *l = &rt->layout;
     uintptr_t code = get_ptr(fr, l->fr_code);
     uint8_t header[256];
-    if (!code || (size_t)l->co_size > sizeof header || pp_read(header, code, (size_t)l->co_size))
-        return -1;
-    const pp_code_info *ci = pp_code_cache_get(cache, code, header);
+    const pp_code_info *ci = pp_code_cache_verified(cache, code);
+    if (!ci) {
+        if (!code || (size_t)l->co_size > sizeof header ||
+            pp_read(header, code, (size_t)l->co_size))
+            return -1;
+        ci = pp_code_cache_get(cache, code, header);
+    }
     if (!ci)
         /* 3.13: f_executable may be None or another non-code object; not a Python frame. */
         return l->frame_model == PP_FRAMES_INTERPRETER && l->minor >= 13 ? 0 : -1;

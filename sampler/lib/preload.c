@@ -144,8 +144,10 @@ static void *sampler_main(void *arg)
         pp_sampler_pass(s, now);
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
-        if (next <= pp_now_ns(CLOCK_MONOTONIC))
+        if (next <= pp_now_ns(CLOCK_MONOTONIC)) {
+            pp_sampler_note_overrun(s);
             next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
+        }
         if (pp_sampler_flush_due(s, now))
             pp_sampler_flush(s);
     }

@@ -211,6 +211,7 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->last_pass_ns = now_ns;
     s->counters[C_PASSES]++;
     s->profile_passes++;
+    pp_code_cache_new_pass(s->codes);
     if (pp_runtime_initialized(&s->rt) != 1)
         return; /* finalizing or finalized: thread states are being freed */
     pp_thread_walk_stats st;
@@ -249,6 +250,11 @@ void pp_sampler_adapt(pp_sampler *s, int64_t now_ns)
     s->adapt_at_ns = now_ns;
     s->adapt_self_cpu_ns = self;
     s->adapt_passes = 0;
+}
+
+void pp_sampler_note_overrun(pp_sampler *s)
+{
+    s->counters[C_OVERRUNS]++;
 }
 
 int64_t pp_sampler_interval_ns(const pp_sampler *s)

@@ -19,6 +19,8 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns);
 /* Re-tunes the interval against DD_PROFILING_MAX_TIME_USAGE_PCT (call after each pass). */
 void pp_sampler_adapt(pp_sampler *s, int64_t now_ns);
 int64_t pp_sampler_interval_ns(const pp_sampler *s);
+/* Counts a pass that could not start on time (the previous one ran past the next deadline). */
+void pp_sampler_note_overrun(pp_sampler *s);
 
 /* 1 when the upload interval has elapsed since the profile started. */
 int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns);

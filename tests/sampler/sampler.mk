@@ -46,3 +46,14 @@ sampler-config-doc-check: $(CONFIG_DOC_TOOL)
 sampler-symbol-audit: $(LIBPODPROF)
 	@if [ "$(SAN)" = 1 ]; then echo "symbol audit: skipped for the sanitizer build"; \
 	else tests/sampler/symbol_audit.sh $(LIBPODPROF); fi
+
+# Fault-free copy microbenchmark (process_vm_readv vs the pipe fallback).
+SAMPLER_READ_BENCH := $(BUILD)/tests/bench/sampler_read_bench
+BENCH_TARGETS += sampler-read-bench
+$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
+		sampler/lib/safe_read.c $(LDFLAGS_COMMON)
+.PHONY: sampler-read-bench
+sampler-read-bench: $(SAMPLER_READ_BENCH)
+	$(SAMPLER_READ_BENCH)
