@@ -1,8 +1,10 @@
 #include "code_cache.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "linetable.h"
 #include "pystring.h"
 #include "safe_read.h"
 
@@ -124,6 +126,8 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         return NULL;
     copy_linetable(c, &fresh);
     fresh.checked_pass = c->pass;
+    for (int i = 0; i < 4; i++)
+        fresh.memo_offset[i] = LONG_MIN;
     *e = fresh;
     return e;
 }
@@ -140,6 +144,20 @@ const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
 void pp_code_cache_new_pass(pp_code_cache *c)
 {
     c->pass++;
+}
+
+int pp_code_line(pp_code_cache *c, const pp_code_info *code, long offset)
+{
+    pp_code_info *e = (pp_code_info *)code; /* entries live in c->slots */
+    for (int i = 0; i < 4; i++)
+        if (e->memo_offset[i] == offset)
+            return e->memo_line[i];
+    int line = pp_line_for_offset(c->rt->layout.line_format, e->linetable, e->linetable_len,
+                                  e->firstlineno, offset);
+    uint32_t k = e->memo_next++ % 4;
+    e->memo_offset[k] = offset;
+    e->memo_line[k] = line;
+    return line;
 }
 
 uint64_t pp_code_cache_misses(const pp_code_cache *c)

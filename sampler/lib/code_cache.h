@@ -26,6 +26,10 @@ typedef struct pp_code_info {
     uint8_t *linetable;
     uint32_t linetable_len;
     uint64_t checked_pass; /* the sampling pass in which the identity was last verified */
+    /* last offsets looked up (hot loops sample the same few instructions) */
+    long memo_offset[4];
+    int32_t memo_line[4];
+    uint32_t memo_next;
 } pp_code_info;
 
 typedef struct pp_code_cache pp_code_cache;
@@ -44,6 +48,9 @@ const pp_code_info *pp_code_cache_verified(pp_code_cache *cache, uintptr_t addr)
 
 /* Starts a new pass: entries verified before must be verified again. */
 void pp_code_cache_new_pass(pp_code_cache *cache);
+
+/* The line of an instruction offset of this code object (see linetable.h for units). */
+int pp_code_line(pp_code_cache *cache, const pp_code_info *code, long offset);
 
 uint64_t pp_code_cache_misses(const pp_code_cache *cache);
 

@@ -2,7 +2,6 @@
 
 #include <string.h>
 
-#include "linetable.h"
 #include "safe_read.h"
 
 #define FRAME_OWNED_BY_GENERATOR 1
@@ -45,13 +44,13 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr
     }
     out->name = ci->name;
     out->filename = ci->filename;
-    out->line = pp_line_for_offset(l->line_format, ci->linetable, ci->linetable_len,
-                                   ci->firstlineno, offset);
+    out->line = pp_code_line(cache, ci, offset);
     return 1;
 }
 
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, uintptr_t top,
-                              pp_frame *out, size_t max, size_t *n, size_t *omitted)
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
+                              const pp_stack_snapshot *snap, uintptr_t top, pp_frame *out,
+                              size_t max, size_t *n, size_t *omitted)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t fr[128];
@@ -61,7 +60,8 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, uintpt
     uintptr_t checkpoint = 0;
     size_t power = 1, since = 0;
     for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
-        if ((size_t)l->fr_size > sizeof fr || pp_read(fr, top, (size_t)l->fr_size) != 0)
+        if ((size_t)l->fr_size > sizeof fr ||
+            pp_snapshot_read(snap, fr, top, (size_t)l->fr_size) != 0)
             return PP_WALK_READ_FAILED;
         int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
         if (!shim) {

@@ -11,6 +11,7 @@
 #include "aggregate.h"
 #include "code_cache.h"
 #include "runtime.h"
+#include "stack_snapshot.h"
 
 #define PP_HARD_WALK_LIMIT 16384
 
@@ -20,8 +21,10 @@ typedef enum {
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
 } pp_walk_result;
 
-/* Fills out[0..*n) leaf first and *omitted with the frames beyond max. */
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, uintptr_t top,
-                              pp_frame *out, size_t max, size_t *n, size_t *omitted);
+/* Fills out[0..*n) leaf first and *omitted with the frames beyond max. Frames are taken from
+ * snap when it holds them (NULL: every frame is read). */
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
+                              const pp_stack_snapshot *snap, uintptr_t top, pp_frame *out,
+                              size_t max, size_t *n, size_t *omitted);
 
 #endif

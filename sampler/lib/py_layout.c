@@ -17,6 +17,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = -1,
      .ts_thread_id = 176,
      .ts_native_id = -1,
+     .ts_datastack_chunk = -1,
      .frame_model = PP_FRAMES_OBJECT,
      .fr_size = 112,
      .fr_previous = 24,
@@ -53,6 +54,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = -1,
      .ts_thread_id = 176,
      .ts_native_id = -1,
+     .ts_datastack_chunk = -1,
      .frame_model = PP_FRAMES_OBJECT,
      .fr_size = 112,
      .fr_previous = 24,
@@ -89,6 +91,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = -1,
      .ts_thread_id = 176,
      .ts_native_id = -1,
+     .ts_datastack_chunk = -1,
      .frame_model = PP_FRAMES_OBJECT,
      .fr_size = 104,
      .fr_previous = 24,
@@ -125,6 +128,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = 8,
      .ts_thread_id = 152,
      .ts_native_id = 160,
+     .ts_datastack_chunk = 296,
      .frame_model = PP_FRAMES_INTERPRETER,
      .fr_size = 72,
      .fr_previous = 48,
@@ -161,6 +165,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = 0,
      .ts_thread_id = 136,
      .ts_native_id = 144,
+     .ts_datastack_chunk = 232,
      .frame_model = PP_FRAMES_INTERPRETER,
      .fr_size = 72,
      .fr_previous = 8,
@@ -199,6 +204,7 @@ static const pp_py_layout rows[] = {
      .ts_cframe_frame = -1,
      .ts_thread_id = 152,
      .ts_native_id = 160,
+     .ts_datastack_chunk = 232,
      .frame_model = PP_FRAMES_INTERPRETER,
      .fr_size = 72,
      .fr_previous = 8,
@@ -248,6 +254,7 @@ enum {
     D313_TS_CURRENT_FRAME = 23,
     D313_TS_THREAD_ID = 24,
     D313_TS_NATIVE_ID = 25,
+    D313_TS_DATASTACK_CHUNK = 26,
     D313_FR_PREVIOUS = 29,
     D313_FR_EXECUTABLE = 30,
     D313_FR_INSTR_PTR = 31,
@@ -284,14 +291,19 @@ int pp_py_layout_from_debug_offsets(const uint64_t *d, unsigned n_words, pp_py_l
     const pp_py_layout *row = pp_py_layout_for(major, minor);
     if (!row || minor != 13 || d[D313_FREE_THREADED] != 0)
         return -1;
-    const unsigned slots[] = {
-        D313_INTERP_HEAD,   D313_IS_ID,          D313_IS_NEXT,          D313_IS_THREADS_HEAD,
-        D313_TS_NEXT,       D313_TS_INTERP,      D313_TS_CURRENT_FRAME, D313_TS_THREAD_ID,
-        D313_TS_NATIVE_ID,  D313_FR_PREVIOUS,    D313_FR_EXECUTABLE,    D313_FR_INSTR_PTR,
-        D313_FR_OWNER,      D313_CO_FILENAME,    D313_CO_NAME,          D313_CO_QUALNAME,
-        D313_CO_LINETABLE,  D313_CO_FIRSTLINENO, D313_CO_CODE_ADAPTIVE, D313_OB_TYPE,
-        D313_BYTES_SIZE,    D313_BYTES_SVAL,     D313_STR_STATE,        D313_STR_LENGTH,
-        D313_STR_ASCII_SIZE};
+    const unsigned slots[] = {D313_INTERP_HEAD,      D313_IS_ID,
+                              D313_IS_NEXT,          D313_IS_THREADS_HEAD,
+                              D313_TS_NEXT,          D313_TS_INTERP,
+                              D313_TS_CURRENT_FRAME, D313_TS_THREAD_ID,
+                              D313_TS_NATIVE_ID,     D313_TS_DATASTACK_CHUNK,
+                              D313_FR_PREVIOUS,      D313_FR_EXECUTABLE,
+                              D313_FR_INSTR_PTR,     D313_FR_OWNER,
+                              D313_CO_FILENAME,      D313_CO_NAME,
+                              D313_CO_QUALNAME,      D313_CO_LINETABLE,
+                              D313_CO_FIRSTLINENO,   D313_CO_CODE_ADAPTIVE,
+                              D313_OB_TYPE,          D313_BYTES_SIZE,
+                              D313_BYTES_SVAL,       D313_STR_STATE,
+                              D313_STR_LENGTH,       D313_STR_ASCII_SIZE};
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         if (!plausible(d[slots[i]], 1 << 16))
             return -1;
@@ -305,6 +317,7 @@ int pp_py_layout_from_debug_offsets(const uint64_t *d, unsigned n_words, pp_py_l
     out->ts_frame = (int32_t)d[D313_TS_CURRENT_FRAME];
     out->ts_thread_id = (int32_t)d[D313_TS_THREAD_ID];
     out->ts_native_id = (int32_t)d[D313_TS_NATIVE_ID];
+    out->ts_datastack_chunk = (int32_t)d[D313_TS_DATASTACK_CHUNK];
     out->fr_previous = (int32_t)d[D313_FR_PREVIOUS];
     out->fr_code = (int32_t)d[D313_FR_EXECUTABLE];
     out->fr_instr = (int32_t)d[D313_FR_INSTR_PTR];

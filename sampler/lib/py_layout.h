@@ -27,10 +27,11 @@ typedef struct pp_py_layout {
     int32_t is_next, is_threads_head, is_id;
     /* PyThreadState */
     int32_t ts_next, ts_interp;
-    int32_t ts_frame;        /* top frame, or the _PyCFrame * when ts_cframe_frame >= 0 */
-    int32_t ts_cframe_frame; /* _PyCFrame.current_frame (3.11, 3.12) */
-    int32_t ts_thread_id;    /* pthread_t */
-    int32_t ts_native_id;    /* kernel tid (3.11+) */
+    int32_t ts_frame;           /* top frame, or the _PyCFrame * when ts_cframe_frame >= 0 */
+    int32_t ts_cframe_frame;    /* _PyCFrame.current_frame (3.11, 3.12) */
+    int32_t ts_thread_id;       /* pthread_t */
+    int32_t ts_native_id;       /* kernel tid (3.11+) */
+    int32_t ts_datastack_chunk; /* _PyStackChunk *, followed by datastack_top (3.11+) */
     /* frames */
     pp_frame_model frame_model;
     int32_t fr_size;     /* bytes to copy per frame */

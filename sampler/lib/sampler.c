@@ -11,6 +11,7 @@
 #include "code_cache.h"
 #include "frame_reader.h"
 #include "log.h"
+#include "stack_snapshot.h"
 #include "profile_output.h"
 #include "thread_clock.h"
 #include "thread_names.h"
@@ -61,6 +62,7 @@ struct pp_sampler {
     pp_thread_names *names;
     pp_frame *frames;
     clock_slot *clocks;
+    pp_stack_snapshot snapshot;
     uint64_t pass;
     int64_t now_ns, wall_ns, last_pass_ns;
     int64_t base_interval_ns, interval_ns;
@@ -108,7 +110,8 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->names = pp_thread_names_new();
     s->frames = calloc((size_t)cfg->max_frames, sizeof *s->frames);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
-    if (!s->codes || !s->names || !s->frames || !s->clocks) {
+    if (!s->codes || !s->names || !s->frames || !s->clocks ||
+        (rt->layout.ts_datastack_chunk >= 0 && pp_snapshot_init(&s->snapshot) != 0)) {
         pp_sampler_free(s);
         return NULL;
     }
@@ -134,6 +137,7 @@ void pp_sampler_free(pp_sampler *s)
     pp_thread_names_free(s->names);
     free(s->frames);
     free(s->clocks);
+    pp_snapshot_free(&s->snapshot);
     free(s);
 }
 
@@ -181,7 +185,12 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return;
     }
     size_t n = 0, omitted = 0;
-    pp_walk_result r = pp_walk_frames(&s->rt, s->codes, t->top_frame, s->frames,
+    const pp_stack_snapshot *snap = NULL;
+    if (s->snapshot.buf) {
+        pp_snapshot_take(&s->snapshot, t->datastack_chunk, t->datastack_top);
+        snap = &s->snapshot;
+    }
+    pp_walk_result r = pp_walk_frames(&s->rt, s->codes, snap, t->top_frame, s->frames,
                                       (size_t)s->cfg->max_frames, &n, &omitted);
     if (r != PP_WALK_OK) {
         s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;

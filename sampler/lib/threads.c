@@ -35,6 +35,13 @@ static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_
         pp_read_ptr(frame + (uintptr_t)l->ts_cframe_frame, &frame) != 0)
         return -1;
     t->top_frame = frame;
+    t->datastack_chunk = t->datastack_top = 0;
+    uintptr_t stack[2];
+    if (l->ts_datastack_chunk >= 0 &&
+        pp_read(stack, ts + (uintptr_t)l->ts_datastack_chunk, sizeof stack) == 0) {
+        t->datastack_chunk = stack[0];
+        t->datastack_top = stack[1];
+    }
     return 0;
 }
 

@@ -19,6 +19,7 @@ typedef struct pp_thread_view {
     uint64_t thread_id; /* pthread_t, as threading.get_ident() returns it */
     int32_t native_id;  /* kernel tid, 0 when the version does not record it */
     uintptr_t top_frame;
+    uintptr_t datastack_chunk, datastack_top; /* 3.11+, 0 otherwise */
 } pp_thread_view;
 
 typedef struct pp_thread_walk_stats {
