@@ -22,8 +22,10 @@ static cJSON *exporter_counters(const ex_faults *f)
 static cJSON *settings(const ex_meta *meta, const ex_config *cfg)
 {
     cJSON *s = cJSON_CreateObject();
+    if (meta->configured_rate_hz > 0)
+        cJSON_AddNumberToObject(s, "sampling_rate_hz", meta->configured_rate_hz);
     if (meta->rate_hz > 0)
-        cJSON_AddNumberToObject(s, "sampling_rate_hz", meta->rate_hz);
+        cJSON_AddNumberToObject(s, "effective_sampling_rate_hz", meta->rate_hz);
     if (meta->period_ns > 0)
         cJSON_AddNumberToObject(s, "sampling_interval_us", (double)(meta->period_ns / 1000));
     cJSON_AddStringToObject(s, "output", cfg->agentless ? "agentless" : "agent");

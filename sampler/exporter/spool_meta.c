@@ -19,8 +19,8 @@ static const char *const k_tags[] = {"tags", "dd_tags", NULL};
 static const char *const k_ptags[] = {"profiling_tags", "dd_profiling_tags", NULL};
 static const char *const k_container[] = {"container", "container_name", "kube_container_name",
                                           NULL};
-static const char *const k_rate[] = {"sampling_rate_hz", "effective_rate_hz",
-                                     "effective_sampling_rate_hz", NULL};
+static const char *const k_rate[] = {"effective_sampling_rate_hz", "effective_rate_hz", NULL};
+static const char *const k_configured_rate[] = {"sampling_rate_hz", NULL};
 static const char *const k_period[] = {"period_ns", NULL};
 static const char *const k_counters[] = {"counters", "internal", NULL};
 
@@ -154,6 +154,8 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
     out->container = string_field(root, k_container);
     cJSON *rate = field(root, k_rate);
     out->rate_hz = cJSON_IsNumber(rate) ? rate->valuedouble : 0;
+    cJSON *configured = field(root, k_configured_rate);
+    out->configured_rate_hz = cJSON_IsNumber(configured) ? configured->valuedouble : 0;
     cJSON *period = field(root, k_period);
     out->period_ns = cJSON_IsNumber(period) ? (int64_t)period->valuedouble : 0;
     cJSON *counters = field(root, k_counters);

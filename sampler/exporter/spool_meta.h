@@ -13,9 +13,10 @@ typedef struct ex_meta {
     long pid;
     /* owned, NULL when absent */
     char *runtime_id, *python_version, *service, *env, *version, *tags, *profiling_tags, *container;
-    double rate_hz;    /* effective sampling rate, 0 when absent */
-    int64_t period_ns; /* nominal sampling interval, 0 when absent */
-    cJSON *counters;   /* owned object of name -> number, NULL when absent */
+    double rate_hz;            /* effective sampling rate, 0 when absent */
+    double configured_rate_hz; /* DD_PROFILING_SAMPLE_RATE as the process saw it, 0 if absent */
+    int64_t period_ns;         /* nominal sampling interval, 0 when absent */
+    cJSON *counters;           /* owned object of name -> number, NULL when absent */
 } ex_meta;
 
 /* Parses the metadata document; returns 0, or -1 with a one-line reason in err. */

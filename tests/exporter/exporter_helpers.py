@@ -26,16 +26,18 @@ def rfc3339(ns):
 
 
 def write_pair(spool, pid=4242, seq=1, prefix="profile", meta=None, stacks=STACKS, pprof=None):
-    """Writes <prefix>.<pid>.<seq>.pprof (gzip) then .json, as the sampler does."""
+    """Writes <prefix>.<pid>.<seq>.pprof (gzip) then .json, as the sampler does (same keys as
+    sampler/lib/profile_output.c)."""
     spool = Path(spool)
     base = spool / f"{prefix}.{pid}.{seq}"
     start = time.time_ns() - 60_000_000_000
     doc = {
         "start": rfc3339(start), "end": rfc3339(start + 60_000_000_123),
-        "pid": pid, "runtime_id": str(uuid.uuid4()), "python_version": "3.12.1",
+        "pid": pid, "runtime-id": str(uuid.uuid4()), "python_version": "3.12.1",
         "service": "checkout", "env": "prod", "version": "1.2.3",
         "tags": "team:payments,owner:alice", "profiling_tags": "track:canary",
-        "container": "app", "sampling_rate_hz": 97.5, "period_ns": 10_000_000,
+        "container": "app", "sampling_rate_hz": 100.0, "effective_sampling_rate_hz": 97.5,
+        "period_ns": 10_000_000, "profiler": "podprof", "profiler_version": "0.1.0",
         "counters": {"samples": 5800, "read_failures": 3},
     }
     if meta:

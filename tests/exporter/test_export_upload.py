@@ -25,7 +25,7 @@ def test_once_uploads_pair_exactly_and_deletes_it(spool, tmp_path):
     t = up.tags
     assert t["service"] == "checkout" and t["env"] == "prod" and t["version"] == "1.2.3"
     assert t["language"] == "python" and t["runtime"] == "CPython"
-    assert t["runtime_version"] == "3.12.1" and t["runtime-id"] == meta["runtime_id"]
+    assert t["runtime_version"] == "3.12.1" and t["runtime-id"] == meta["runtime-id"]
     assert t["process_id"] == "4242" and t["kube_container_name"] == "app"
     assert t["profiler_version"] == up.headers["DD-EVP-ORIGIN-VERSION"]
     assert t["kube_namespace"] == "shop" and t["pod_name"] == "checkout-7d9f-abcde"
@@ -36,7 +36,8 @@ def test_once_uploads_pair_exactly_and_deletes_it(spool, tmp_path):
     assert ev["internal"]["sampler"] == {"samples": 5800, "read_failures": 3}
     assert ev["internal"]["exporter"]["faults"]["refused"] == 0
     assert ev["internal"]["effective_sampling_rate_hz"] == 97.5
-    assert ev["info"]["profiler"]["settings"]["sampling_rate_hz"] == 97.5
+    assert ev["info"]["profiler"]["settings"]["sampling_rate_hz"] == 100.0
+    assert ev["info"]["profiler"]["settings"]["effective_sampling_rate_hz"] == 97.5
     prof = up.profile
     names = {prof.string_table[f.name] for f in prof.function}
     assert names == {"compute", "main", "sleep"}
