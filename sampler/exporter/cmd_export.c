@@ -25,7 +25,7 @@ static void on_stop_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: podprof export --spool DIR [--once] [--prefix NAME]\n\n"
+    fprintf(out, "usage: podprof export --spool DIR [--once] [--prefix NAME] [--keep-pprof]\n\n"
                  "Uploads each complete <prefix>.<pid>.<seq>.pprof + .json pair in DIR to the "
                  "Datadog Agent\n(or agentless intake), then deletes it. Runs until SIGTERM; "
                  "with --once, returns when DIR\nis empty (exit 1 if a profile had to be "
@@ -33,6 +33,7 @@ static void usage(FILE *out)
                  "  --spool DIR     the spool directory the profiled processes write into\n"
                  "  --once          upload what is there, with retries, then exit\n"
                  "  --prefix NAME   only pairs named NAME.<pid>.<seq> (default: any)\n"
+                 "  --keep-pprof    delete only the .json of a handled pair, keep the .pprof\n"
                  "  --config-doc    print the configuration reference (markdown)\n\n");
     ex_config_write_help(out);
 }
@@ -50,6 +51,8 @@ int podprof_cmd_export(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--once")) {
             opts.once = true;
+        } else if (!strcmp(a, "--keep-pprof")) {
+            opts.keep_pprof = true;
         } else if ((!strcmp(a, "--spool") || !strcmp(a, "--prefix")) && i + 1 < argc) {
             if (!strcmp(a, "--spool"))
                 opts.spool_dir = argv[++i];

@@ -9,6 +9,7 @@ typedef struct podprof_export_opts {
     const char *spool_dir;
     const char *name_prefix; /* only "<prefix>.<pid>.<seq>" pairs; NULL for any */
     bool once;               /* upload what is there (with retries), then return */
+    bool keep_pprof;         /* delete only the .json of a handled pair (see spool.h) */
     int stop_fd;             /* readable = stop: upload what is complete within the drain time */
 } podprof_export_opts;
 
@@ -23,7 +24,8 @@ bool podprof_export_configured(void);
 typedef struct podprof_exporter podprof_exporter;
 
 /* Starts the loop on a thread; NULL (one line logged) when it cannot. */
-podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name_prefix);
+podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name_prefix,
+                                         bool keep_pprof);
 /* Asks the loop to upload what is complete (bounded by PODPROF_EXPORT_DRAIN_MS), joins it and
  * frees everything. Returns the loop's status. */
 int podprof_exporter_stop(podprof_exporter *ex);

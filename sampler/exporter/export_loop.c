@@ -292,7 +292,7 @@ int podprof_export_loop(const podprof_export_opts *opts)
     st.stop_fd = opts->stop_fd;
     st.dir = opts->spool_dir;
     st.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    st.spool = ex_spool_open(opts->spool_dir, opts->name_prefix);
+    st.spool = ex_spool_open(opts->spool_dir, opts->name_prefix, opts->keep_pprof);
     if (!st.spool) {
         ex_log("out of memory");
         ex_config_free(&st.cfg);
@@ -346,23 +346,28 @@ struct podprof_exporter {
     pthread_t thread;
     int pipe[2];
     char *dir, *prefix;
+    bool keep_pprof;
     int status;
 };
 
 static void *exporter_thread(void *arg)
 {
     podprof_exporter *ex = arg;
-    podprof_export_opts o = {
-        .spool_dir = ex->dir, .name_prefix = ex->prefix, .stop_fd = ex->pipe[0]};
+    podprof_export_opts o = {.spool_dir = ex->dir,
+                             .name_prefix = ex->prefix,
+                             .keep_pprof = ex->keep_pprof,
+                             .stop_fd = ex->pipe[0]};
     ex->status = podprof_export_loop(&o);
     return NULL;
 }
 
-podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name_prefix)
+podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name_prefix,
+                                         bool keep_pprof)
 {
     podprof_exporter *ex = calloc(1, sizeof *ex);
     if (!ex)
         return NULL;
+    ex->keep_pprof = keep_pprof;
     ex->dir = strdup(spool_dir);
     ex->prefix = name_prefix ? strdup(name_prefix) : NULL;
     if (!ex->dir || pipe2(ex->pipe, O_CLOEXEC)) {

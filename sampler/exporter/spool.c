@@ -19,6 +19,7 @@ struct ex_spool {
     char *prefix;
     int ifd;
     int wd;
+    bool keep_pprof;
 };
 
 static void watch(ex_spool *s)
@@ -29,11 +30,12 @@ static void watch(ex_spool *s)
                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF);
 }
 
-ex_spool *ex_spool_open(const char *dir, const char *prefix)
+ex_spool *ex_spool_open(const char *dir, const char *prefix, bool keep_pprof)
 {
     ex_spool *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
+    s->keep_pprof = keep_pprof;
     s->dir = strdup(dir);
     s->prefix = prefix && *prefix ? strdup(prefix) : NULL;
     s->wd = -1;
@@ -110,7 +112,8 @@ void ex_spool_remove(ex_spool *s, const char *name)
 {
     char path[PATH_MAX];
     unlink(ex_spool_path(s, name, ".json", path, sizeof path));
-    unlink(ex_spool_path(s, name, ".pprof", path, sizeof path));
+    if (!s->keep_pprof)
+        unlink(ex_spool_path(s, name, ".pprof", path, sizeof path));
 }
 
 /* Parses "<prefix>.<pid>.<seq>" (base without extension). */
@@ -185,7 +188,7 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
         if (is_pprof && has_json)
             continue; /* listed through its .json */
         if (is_pprof) {
-            if (now - ps.st_mtim.tv_sec > EX_SPOOL_ORPHAN_AGE_S) {
+            if (!s->keep_pprof && now - ps.st_mtim.tv_sec > EX_SPOOL_ORPHAN_AGE_S) {
                 ex_fault(faults, EX_FAULT_CORRUPT_SPOOL,
                          "%s.pprof: no metadata .json after %d s, removed", base,
                          EX_SPOOL_ORPHAN_AGE_S);

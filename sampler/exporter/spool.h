@@ -21,8 +21,10 @@ typedef struct ex_pair {
 
 typedef struct ex_spool ex_spool;
 
-/* prefix: only names "<prefix>.<pid>.<seq>" are considered; NULL accepts any prefix. */
-ex_spool *ex_spool_open(const char *dir, const char *prefix);
+/* prefix: only names "<prefix>.<pid>.<seq>" are considered; NULL accepts any prefix.
+ * keep_pprof: removing a pair deletes only its .json (the completion marker) and orphans are left
+ * alone, for `podprof run`, which summarises the .pprof files after the command exits. */
+ex_spool *ex_spool_open(const char *dir, const char *prefix, bool keep_pprof);
 void ex_spool_close(ex_spool *s);
 
 int ex_spool_fd(const ex_spool *s); /* inotify descriptor to poll, -1 when watching failed */
@@ -39,7 +41,8 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
 const char *ex_spool_path(const ex_spool *s, const char *name, const char *ext, char *buf,
                           size_t cap);
 
-/* Deletes a pair: the .json first, so a half-deleted pair never looks complete. */
+/* Deletes a pair: the .json first, so a half-deleted pair never looks complete (only the .json
+ * with keep_pprof). */
 void ex_spool_remove(ex_spool *s, const char *name);
 
 void ex_pairs_free(ex_pair *pairs, size_t n);

@@ -153,3 +153,16 @@ def test_prefix_filter_leaves_other_files(spool):
         assert len(agent.wait_for(1)) == 1
     assert sorted(p.name for p in spool.iterdir()) == ["README", "other.4242.1.json",
                                                        "other.4242.1.pprof"]
+
+
+def test_keep_pprof_deletes_only_the_marker(spool):
+    write_pair(spool, seq=1)
+    write_pair(spool, seq=2, pprof=b"\x0a\xff\xff\xff\x0f")
+    with AgentDouble() as agent:
+        r = subprocess.run([str(PODPROF), "export", "--spool", str(spool), "--once",
+                            "--keep-pprof"], env=exporter_env(DD_TRACE_AGENT_URL=agent.url),
+                           capture_output=True, text=True, timeout=60)
+        assert len(agent.wait_for(1)) == 1
+    assert r.returncode == 1  # the corrupt one was not delivered
+    assert sorted(p.name for p in spool.iterdir()) == ["profile.4242.1.pprof",
+                                                       "profile.4242.2.pprof"]
