@@ -97,8 +97,8 @@ cJSON *inj_json_parse_bounded(const char *text, size_t len, char *err, size_t er
     cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!doc) {
         size_t off = end ? (size_t)(end - text) : 0;
-        if (off >= len)
-            snprintf(err, errlen, "invalid JSON: truncated at byte %zu", len);
+        if (off + 1 >= len)
+            snprintf(err, errlen, "invalid JSON: truncated (ends at byte %zu)", len);
         else
             snprintf(err, errlen, "invalid JSON at byte %zu", off);
         return NULL;

@@ -329,6 +329,9 @@ static int setup_worker(struct server *s, struct worker *w)
      * deadline is the sweep's job. */
     evhttp_set_timeout(w->http, cfg->idle_timeout_s);
     evhttp_set_max_body_size(w->http, cfg->max_body_bytes);
+    /* Read and discard the rest of an oversized body so the client sees the 413 instead of a
+     * reset while it is still sending (the request deadline bounds how long that may take). */
+    evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_max_headers_size(w->http, cfg->max_header_bytes);
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |

@@ -34,6 +34,15 @@ def make_certs(out_dir, days=30):
     return out_dir
 
 
+class TLSConnection(http.client.HTTPSConnection):
+    """HTTPS to 127.0.0.1 verifying the certificate for the webhook Service's DNS name, as the
+    API server does."""
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=SERVER_NAME)
+
+
 class Server:
     """`podprof-injector serve` on 127.0.0.1:<free port>, its JSON log lines collected."""
 
@@ -52,7 +61,8 @@ class Server:
         self.port = self._wait_port()
 
     def logs(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         lines = []
         for line in self.log_path.read_text().splitlines():
             try:
@@ -77,8 +87,7 @@ class Server:
         return ctx
 
     def connection(self, timeout=10):
-        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
-                                           context=self.context(), server_hostname=SERVER_NAME)
+        return TLSConnection("127.0.0.1", self.port, timeout=timeout, context=self.context())
 
     def request(self, method, path, body=None, headers=None, conn=None):
         own = conn is None
@@ -194,3 +203,45 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cert_dir(tmp_path_factory):
+    return make_certs(tmp_path_factory.mktemp("certs"))
+
+
+@pytest.fixture(scope="module")
+def server(cert_dir):
+    srv = Server(cert_dir, "--namespace", "podprof")
+    yield srv
+    assert srv.stop() == 0, srv.log_path.read_text()
+    assert not [e for e in srv.logs() if "raw" in e and "ERROR" in e["raw"]], srv.log_path.read_text()
+
+
+def make_pod(name="web-1", namespace="apps", annotations=None, labels=None, containers=None,
+             init_containers=None, volumes=None, generate_name=None, owner=None, **spec_extra):
+    meta = {"namespace": namespace, "uid": "0b7e2f6a-0000-4000-8000-000000000001"}
+    if name:
+        meta["name"] = name
+    if generate_name:
+        meta["generateName"] = generate_name
+    if annotations is not None:
+        meta["annotations"] = annotations
+    if labels is not None:
+        meta["labels"] = labels
+    if owner:
+        meta["ownerReferences"] = [owner]
+    spec = {"containers": containers or [{"name": "app", "image": "python:3.12-slim",
+                                         "command": ["python", "app.py"]}]}
+    if init_containers is not None:
+        spec["initContainers"] = init_containers
+    if volumes is not None:
+        spec["volumes"] = volumes
+    spec.update(spec_extra)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+ENABLED = {"profiling.datadoghq.com/enabled": "true"}
