@@ -22,8 +22,9 @@ int inj_log_enabled(int level)
 
 void inj_log(int level, const char *msg, ...)
 {
-    if (!inj_log_enabled(level))
+    if (!(level & INJ_LOG_ALWAYS) && !inj_log_enabled(level))
         return;
+    level &= ~INJ_LOG_ALWAYS;
     struct timespec ts;
     struct tm tm;
     char when[64];

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -397,6 +399,9 @@ static int open_listeners(struct server *s, char *err, size_t errlen, int *bound
         int one = 1;
         if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ||
+            /* Inherited by accepted sockets: a response is often two TLS records, and Nagle
+             * would hold the second until the client's delayed ACK. */
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
             bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
             snprintf(err, errlen, "--listen %s: %s", s->cfg->listen, strerror(errno));
             if (fd >= 0)
@@ -453,7 +458,8 @@ static void check_certs(evutil_socket_t fd, short what, void *arg)
     inj_metrics_cert_reload(rc > 0);
     if (rc > 0) {
         publish_expiry(m->s);
-        inj_log(INJ_LOG_INFO, "certificate reloaded", "cert", m->s->cfg->tls_cert, NULL);
+        inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "certificate reloaded", "cert", m->s->cfg->tls_cert,
+                NULL);
     } else {
         inj_log(INJ_LOG_ERROR, "certificate reload failed; still serving the previous one", "error",
                 err, NULL);
@@ -464,8 +470,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     struct main_ctx *m = arg;
-    inj_log(INJ_LOG_INFO, "shutting down: no new connections, finishing requests in flight",
-            "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS,
+            "shutting down: no new connections, finishing requests in flight", "signal",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
     atomic_store(&m->s->draining, true);
     m->s->drain_deadline = now_mono() + m->s->cfg->shutdown_timeout_s;
     for (int i = 0; i < m->s->n_workers; i++)
@@ -528,12 +535,12 @@ int inj_server_run(const inj_config *cfg)
     char ports[16], workers[16];
     snprintf(ports, sizeof ports, "%d", port);
     snprintf(workers, sizeof workers, "%d", s.n_workers);
-    inj_log(INJ_LOG_INFO, "listening", "listen", cfg->listen, "port", ports, "workers", workers,
-            NULL);
+    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "listening", "listen", cfg->listen, "port", ports,
+            "workers", workers, NULL);
     event_base_dispatch(m.base);
     for (int i = 0; i < s.n_workers; i++)
         pthread_join(s.workers[i].thread, NULL);
-    inj_log(INJ_LOG_INFO, "stopped", NULL);
+    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "stopped", NULL);
     rc = 0;
 out:
     for (int i = 0; s.workers && i < s.n_workers; i++)
