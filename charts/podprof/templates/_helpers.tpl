@@ -79,6 +79,14 @@ app.kubernetes.io/component: injector
 {{- else if eq $mc "true" -}}true{{- end -}}
 {{- end -}}
 
+{{/* defaultEnv and sampler.settings as one NAME -> string mapping (`--set` makes numbers). */}}
+{{- define "podprof.defaultEnv" -}}
+{{- $env := dict -}}
+{{- range $k, $v := .Values.sampler.settings }}{{ $_ := set $env $k (toString $v) }}{{ end -}}
+{{- range $k, $v := .Values.defaultEnv }}{{ $_ := set $env $k (toString $v) }}{{ end -}}
+{{- toJson $env -}}
+{{- end -}}
+
 {{/* The injector's config file (keys of docs/config-injector.md with '-' as '_'). */}}
 {{- define "podprof.injectorConfig" -}}
 {{- $s := .Values.sampler -}}
@@ -98,7 +106,7 @@ app.kubernetes.io/component: injector
   "run_as_user" $s.runAsUser
   "agent_url" .Values.agent.url
   "sidecar_mode" (include "podprof.sidecarMode" .)
-  "default_env" (merge (dict) .Values.defaultEnv $s.settings)
+  "default_env" (include "podprof.defaultEnv" . | fromJson)
   "pod_labels_as_tags" .Values.podLabelsAsTags
   "agentless" .Values.agent.agentless.enabled
   "site" .Values.agent.agentless.site

@@ -236,9 +236,9 @@ class Cluster:
             "--leader-elect=false",
             "--service-account-private-key-file", str(self.dir / "sa.key"),
             "--root-ca-file", str(self.dir / "apiserver-certs" / "apiserver.crt"),
-            # The test publishes the webhook's endpoint itself (there is no kubelet to report a
-            # ready pod IP), so the controllers that would empty it stay off.
-            "--controllers", "*,-endpoint,-endpointslice,-endpointslicemirroring",
+            # The one node is a kubelet double that never posts heartbeats: without this the
+            # node would be marked unreachable and its pods evicted mid-test.
+            "--controllers", "*,-nodelifecycle",
             "--cluster-cidr", "10.215.0.0/16", "--service-cluster-ip-range", SERVICE_CIDR])
 
         def sa_ready():
@@ -247,6 +247,37 @@ class Cluster:
             return r.returncode == 0
         wait_until("kube-controller-manager (default service account)", sa_ready,
                    START_TIMEOUT_S, 0.5)
+
+    def create_node(self, name="e2e-node"):
+        """The Node the kubelet double stands for, addressed at the host end of the veth pair."""
+        self.node = name
+        self.apply({"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
+                                                          "kubernetes.io/os": "linux"}},
+                    "status": {"addresses": [{"type": "InternalIP",
+                                              "address": self.netns.host_ip}]}})
+        return name
+
+    def bind_and_report(self, pod, ready=True):
+        """What the scheduler and the kubelet would do: bind `pod` to the node, then report it
+        running with the network namespace's address (and Ready, so Services select it)."""
+        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        if not pod["spec"].get("nodeName"):
+            self.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/{name}/binding",
+                         "-f", "-", input=json.dumps({
+                             "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                             "target": {"apiVersion": "v1", "kind": "Node", "name": self.node}}))
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        cond = "True" if ready else "False"
+        status = {"phase": "Running", "hostIP": self.netns.host_ip,
+                  "hostIPs": [{"ip": self.netns.host_ip}], "podIP": self.netns.ip,
+                  "podIPs": [{"ip": self.netns.ip}], "startTime": now,
+                  "conditions": [{"type": t, "status": cond, "lastTransitionTime": now}
+                                 for t in ("Initialized", "ContainersReady", "Ready",
+                                           "PodScheduled")]}
+        self.kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type=merge",
+                     "-p", json.dumps({"status": status}))
+        return self.kubectl_json("get", "pod", name, "-n", ns)
 
     # --- use -------------------------------------------------------------------------------
     def env(self):
