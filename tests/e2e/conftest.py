@@ -155,6 +155,16 @@ class Release:
             self.cluster.kubectl_json("get", "endpoints", "podprof-injector", "-n", RELEASE_NS)),
             60)
         self.svc_name = svc_name
+        self.ssl = ctx
+
+    def metric(self, series):
+        """The value of one series of the injector's /metrics (Prometheus text)."""
+        url = f"https://{self.cluster.netns.ip}:8443/metrics"
+        with urllib.request.urlopen(url, timeout=5, context=self.ssl) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(series + " "):
+                    return float(line.split()[-1])
+        raise KeyError(f"{series} not in the injector's metrics")
 
     def stop_injector(self):
         if self.runner:
