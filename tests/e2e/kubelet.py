@@ -196,7 +196,20 @@ class PodRunner:
                 env[e["name"]] = expand(e.get("value", ""), env)
         return env
 
-    def start(self, name, lower, image_config=None, log=None, extra_env=None):
+    def hosts_file(self, dns):
+        """/etc/hosts as the kubelet writes it (localhost, the pod, hostAliases); `dns` maps
+        extra names to addresses, standing in for cluster DNS."""
+        lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+        ip = self.pod.get("status", {}).get("podIP")
+        if ip:
+            lines.append(f"{ip}\t{self.pod['metadata']['name']}")
+        for alias in self.pod["spec"].get("hostAliases", []):
+            lines.append(f"{alias['ip']}\t{' '.join(alias['hostnames'])}")
+        for host, addr in (dns or {}).items():
+            lines.append(f"{addr}\t{host}")
+        return "\n".join(lines) + "\n"
+
+    def start(self, name, lower, image_config=None, log=None, extra_env=None, dns=None):
         """Starts container `name` with root filesystem `lower` (image rootfs or '/')."""
         c = self.container(name)
         env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
@@ -237,6 +250,7 @@ class PodRunner:
         workdir = c.get("workingDir", "/")
 
         host_root = os.path.realpath(lower) == "/"
+        hosts = self.hosts_file(dns)
         upper, work = cdir / "upper", cdir / "work"
 
         def enter():
@@ -270,6 +284,9 @@ class PodRunner:
             _mount("proc", in_root(root, "proc"), "proc", 0)
             _mount("/dev", in_root(root, "dev"), None, MS_BIND | MS_REC)
             _mount("tmpfs", in_root(root, "run"), "tmpfs", 0, "mode=755")
+            os.makedirs(in_root(root, "etc"), exist_ok=True)
+            with open(in_root(root, "etc/hosts"), "w") as f:
+                f.write(hosts)
             for src, dst, ro in mounts:
                 target = in_root(root, dst)
                 os.makedirs(target, exist_ok=True)
@@ -292,8 +309,8 @@ class PodRunner:
         self.procs.append(p)
         return p
 
-    def run(self, name, lower, image_config=None, timeout=60, extra_env=None):
-        p = self.start(name, lower, image_config, extra_env=extra_env)
+    def run(self, name, lower, image_config=None, timeout=60, extra_env=None, dns=None):
+        p = self.start(name, lower, image_config, extra_env=extra_env, dns=dns)
         try:
             rc = p.wait(timeout)
         except subprocess.TimeoutExpired:

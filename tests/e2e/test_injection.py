@@ -461,3 +461,63 @@ def test_readmission_of_an_injected_pod_does_not_inject_twice(release, true_ns):
     inits = assert_injected(stored, ["web"])
     assert names(inits) == ["podprof-init", "podprof-exporter"]
     assert comparable(stored)["spec"] == comparable(pod)["spec"]
+
+
+SERVICE_PROXY = r'''
+import asyncio, sys
+listen_ip, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    finally:
+        w.close()
+async def conn(r, w):
+    tr, tw = await asyncio.open_connection(listen_ip, target)
+    await asyncio.gather(pipe(r, tw), pipe(tr, w), return_exceptions=True)
+async def main():
+    srv = await asyncio.start_server(conn, listen_ip, port)
+    async with srv:
+        await asyncio.sleep(300)
+asyncio.run(main())
+'''
+
+
+def test_helm_test_hook_passes(release, tmp_path):
+    """`helm test` for real: helm creates the hook pod and waits for it; the kubelet double runs
+    it (this host's sh and curl stand in for the test image, the Service name resolves to the
+    injector's endpoint as cluster DNS would, and a userspace proxy maps the Service port to the
+    container port as kube-proxy would) and reports how it ended."""
+    c = release.cluster
+    proxy = subprocess.Popen([*c.netns.exec_prefix(), "python3", "-c", SERVICE_PROXY, c.netns.ip,
+                              "443", "8443"], start_new_session=True)
+    out = open(tmp_path / "helm-test.log", "w")
+    helm = subprocess.Popen([str(c.bin / "helm"), "test", "podprof", "-n", RELEASE_NS,
+                             "--timeout", "120s"], env=c.env(), stdout=out,
+                            stderr=subprocess.STDOUT)
+    try:
+        name = "podprof-injector-test"
+        deadline = time.monotonic() + 60
+        while c.kubectl("get", "pod", name, "-n", RELEASE_NS, check=False).returncode != 0:
+            assert helm.poll() is None, (tmp_path / "helm-test.log").read_text()
+            assert time.monotonic() < deadline, "helm test created no pod"
+            time.sleep(0.3)
+        pod = c.bind_and_report(c.kubectl_json("get", "pod", name, "-n", RELEASE_NS),
+                                ready=False)
+        from kubelet import PodRunner
+        runner = PodRunner(pod, tmp_path / "pod", c, netns=c.netns.name)
+        rc, log = runner.run("webhook-answers", "/", timeout=90,
+                             dns={f"podprof-injector.{RELEASE_NS}.svc": c.netns.ip})
+        phase = "Succeeded" if rc == 0 else "Failed"
+        c.kubectl("patch", "pod", name, "-n", RELEASE_NS, "--subresource=status",
+                  "--type=merge", "-p", json.dumps({"status": {"phase": phase}}))
+        assert helm.wait(120) == 0, (tmp_path / "helm-test.log").read_text() + log
+        assert rc == 0 and "webhook answers at" in log, log
+    finally:
+        if helm.poll() is None:
+            helm.kill()
+            helm.wait(10)
+        proxy.terminate()
+        proxy.wait(10)
+        out.close()
