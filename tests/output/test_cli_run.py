@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SANITIZED, asan_runtime_preload
-from podprof_pprof import BUILD, ROOT, flush_line, run_fixture, stack_line
+from podprof_pprof import (BUILD, ROOT, SANITIZED, asan_runtime_preload, flush_line,
+                           run_fixture, stack_line)
 
 PODPROF = BUILD / "bin" / "podprof"
 LIBRARY = (BUILD / "lib" / "libpodprof.so").resolve()
