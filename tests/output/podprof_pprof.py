@@ -9,10 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from podprof_testenv import BUILD, ROOT  # noqa: F401 (re-exported for the output tests)
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
-SANITIZED = os.environ.get("PODPROF_SAN") == "1"
 PROTO_DIR = "/usr/share/gocode/src/github.com/google/pprof/proto"
 GO = "/usr/local/go/bin/go"
 FIELD_SEP = "\x1f"
@@ -29,18 +27,6 @@ def profile_class():
         pool.Add(fd)
     return message_factory.GetMessageClass(
         pool.FindMessageTypeByName("perftools.profiles.Profile"))
-
-
-def asan_runtime_preload():
-    """libasan/libubsan, which a process must load before an ASan-built libpodprof.so. (Not
-    imported from tests/conftest.py: with several conftest.py files that module name is
-    ambiguous.)"""
-    if not SANITIZED:
-        return []
-    return [os.path.realpath(subprocess.run(["gcc", f"-print-file-name={name}"],
-                                            capture_output=True, text=True,
-                                            check=True).stdout.strip())
-            for name in ("libasan.so", "libubsan.so")]
 
 
 def decode(path):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from podprof_pprof import (BUILD, ROOT, SANITIZED, asan_runtime_preload, flush_line,
-                           run_fixture, stack_line)
+from podprof_pprof import flush_line, run_fixture, stack_line
+from podprof_testenv import BUILD, ROOT, SANITIZED, asan_runtime_preload
 
 PODPROF = BUILD / "bin" / "podprof"
 LIBRARY = (BUILD / "lib" / "libpodprof.so").resolve()
