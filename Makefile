@@ -48,13 +48,10 @@ deps:
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-# One pytest process per directory: several directories have their own conftest.py and their
-# tests `from conftest import ...`, which only resolves to the right module when run apart.
 test-py: all
-	@rc=0; for d in $(PY_TEST_DIRS); do \
-	  echo "== pytest $$d"; \
-	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $$d || rc=1; \
-	done; exit $$rc
+	@if [ -n "$(strip $(PY_TEST_DIRS))" ]; then \
+	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $(PY_TEST_DIRS); \
+	fi
 
 check: all format-check test-unit test-py $(CHECK_TARGETS)
 
