@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #define SLOTS 1024
+/* A name found is re-read every second; a thread without one yet, every 100 ms. */
 #define REFRESH_NS 1000000000LL
+#define REFRESH_UNNAMED_NS 100000000LL
 
 typedef struct {
     int32_t tid;
+    int named;
     int64_t read_at;
     char name[32];
 } entry;
@@ -57,16 +60,19 @@ const char *pp_thread_name(pp_thread_names *t, int32_t tid, int64_t now_ns)
     if (tid == t->pid)
         return "MainThread";
     entry *e = &t->slots[(uint32_t)tid % SLOTS];
-    if (e->tid == tid && now_ns - e->read_at < REFRESH_NS)
+    if (e->tid == tid && now_ns - e->read_at < (e->named ? REFRESH_NS : REFRESH_UNNAMED_NS))
         return e->name;
     e->tid = tid;
     e->read_at = now_ns;
     char path[64], comm[17];
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
     if (tid > 0 && read_comm(path, comm, sizeof comm) == 0 && comm[0] &&
-        strcmp(comm, t->process_comm) != 0)
+        strcmp(comm, t->process_comm) != 0) {
         snprintf(e->name, sizeof e->name, "%s", comm);
-    else
+        e->named = 1;
+    } else {
         snprintf(e->name, sizeof e->name, "Thread-%d", (int)tid);
+        e->named = 0;
+    }
     return e->name;
 }

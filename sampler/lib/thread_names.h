@@ -3,7 +3,7 @@
  * prctl(PR_SET_NAME) set, which CPython itself does from 3.14 on (threading.Thread names, 15
  * bytes). So: the main thread is "MainThread"; another thread is its OS name when it was set (it
  * differs from the process's own name), else "Thread-<tid>". Names are cached per tid and
- * re-read at most once a second. */
+ * re-read once a second (every 100 ms while the thread has none). */
 #ifndef PODPROF_SAMPLER_THREAD_NAMES_H
 #define PODPROF_SAMPLER_THREAD_NAMES_H
 
