@@ -97,14 +97,17 @@ def test_attribution(python, tmp_path):
         assert frames and {f[2] for f in frames} == {expect[key]}, (fn, set(frames))
         assert {f[1] for f in frames} == {expect["file"]}
 
-    # the sleeping thread: wall time, no CPU, its OS name
+    # the sleeping thread: wall time, no CPU, its Python name (non-ASCII) from threading
     sleep = [s for s in samples if "sleeper" in names(s)]
     assert sleep
     assert sum(s["values"]["wall-time"] for s in sleep) >= 0.5e9
     assert sum(s["values"]["cpu-time"] for s in sleep) <= 0.02e9
-    # the OS name is picked up within 100 ms of being set
-    named = sum(s["values"]["wall-time"] for s in sleep if s["labels"]["thread name"] == "pp-sleeper")
-    assert named >= 0.5e9, {s["labels"]["thread name"] for s in sleep}
+    assert {s["labels"]["thread name"] for s in sleep} == {"pp-sleeper-é"}
+    # a thread the threading module does not know: its OS name, picked up within 100 ms
+    os_named = [s for s in samples if "os_named" in names(s)]
+    named = sum(s["values"]["wall-time"] for s in os_named
+                if s["labels"]["thread name"] == "pp-os-named")
+    assert named >= 0.3e9, {s["labels"]["thread name"] for s in os_named}
     assert any(s["labels"].get("thread name") == "MainThread" for s in samples)
     for s in samples:
         assert int(s["labels"]["thread native id"]) > 0 and int(s["labels"]["thread id"]) > 0
