@@ -23,7 +23,7 @@
 /* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
 #define CLOCK_SLOTS 8192
 /* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
-#define ADAPT_EVERY_NS 1000000000LL
+#define ADAPT_EVERY_NS 250000000LL
 #define MAX_INTERVAL_NS 1000000000LL
 
 typedef struct {
