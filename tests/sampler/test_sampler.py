@@ -170,6 +170,8 @@ def test_safety(python, tmp_path):
     for name, filename, line in churn:
         k = int(name.split("_")[1])
         assert filename == "churn_file_%d.py" % k and line == k + 2, (name, filename, line)
+    # DD_PROFILING_UPLOAD_INTERVAL=0.5: several complete profiles, in sequence
+    assert len(profiles(tmp_path)) >= 2
     # counters are in the metadata: every pprof sample was counted; the churn of threads that
     # exit between the thread list and the clock read was handled, not fatal
     metas = [m for _, m in profiles(tmp_path)]
@@ -217,10 +219,10 @@ def test_pipe_fallback_reads(tmp_path):
     assert any("work_exit" in names(s) for s in all_samples(tmp_path))
 
 
-@pytest.mark.parametrize("how", ["exit", "raise", "sigterm", "fork"])
+@pytest.mark.parametrize("how", ["exit", "raise", "sigterm", "fork", "mpfork"])
 def test_lifecycle(python, how, tmp_path):
     r = run(python, [WORKLOADS / "lifecycle.py", how], tmp_path)
-    expected_rc = {"exit": 3, "raise": 1, "sigterm": -signal.SIGTERM, "fork": 0}[how]
+    expected_rc = {"exit": 3, "raise": 1, "sigterm": -signal.SIGTERM, "fork": 0, "mpfork": 0}[how]
     assert r.returncode == expected_rc, r.stderr
     samples = all_samples(tmp_path)
     assert any("work_" + how in names(s) for s in samples), how
