@@ -132,8 +132,9 @@ def test_attribution(python, tmp_path):
         assert omitted.endswith("frames omitted>"), omitted
         assert int(omitted.strip("<").split()[0]) >= 101 + 1 - 64
 
-    # non-ASCII function names survive intact
+    # non-ASCII names survive intact: UCS-2 and Latin-1 names, a UCS-4 file name
     assert any("naïve_计算" in names(s) for s in samples)
+    assert any(("café", "fichier_😀.py", 2) in s["frames"] for s in samples)
 
 
 def test_go_pprof_reads_profiles(tmp_path):

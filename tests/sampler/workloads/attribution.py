@@ -57,6 +57,12 @@ def naïve_计算():
     spin_until(0.1)
 
 
+# Latin-1 (compact, not ASCII) function name in a file whose name needs UCS-4.
+_ns = {"spin_until": spin_until}
+exec(compile("def café():\n    spin_until(0.1)\n", "fichier_😀.py", "exec"), _ns)
+latin1_ucs4 = _ns["café"]
+
+
 def call_line(func, callee):
     lines, start = inspect.getsourcelines(func)
     for i, text in enumerate(lines):
@@ -68,7 +74,8 @@ def call_line(func, callee):
 threads = [threading.Thread(target=alpha), threading.Thread(target=beta),
            threading.Thread(target=sleeper, name="pp-sleeper-é"),
            threading.Thread(target=recurse, args=(20,)),
-           threading.Thread(target=deep, args=(100,)), threading.Thread(target=naïve_计算)]
+           threading.Thread(target=deep, args=(100,)), threading.Thread(target=naïve_计算),
+           threading.Thread(target=latin1_ucs4)]
 os_named_done = _thread.allocate_lock()
 os_named_done.acquire()
 _thread.start_new_thread(os_named, (os_named_done,))
