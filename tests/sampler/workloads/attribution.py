@@ -34,8 +34,7 @@ def sleeper():
 
 def os_named(done):
     ctypes.CDLL(None).prctl(15, b"pp-os-named", 0, 0, 0)  # PR_SET_NAME: the OS thread name
-    spin_until(0.1)
-    time.sleep(0.5)
+    time.sleep(0.8)
     done.release()
 
 
