@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pprof_proto
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
@@ -108,3 +109,12 @@ def wait_until(cond, timeout=20.0, step=0.05):
             return True
         time.sleep(step)
     return cond()
+
+
+@pytest.fixture
+def spool(tmp_path):
+    """An empty spool directory (test modules import this fixture: a conftest.py here would
+    shadow tests/conftest.py, which other suites import as `conftest`)."""
+    d = tmp_path / "spool"
+    d.mkdir()
+    return d

@@ -3,6 +3,7 @@ import re
 import subprocess
 
 from agent_double import AgentDouble
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import PODPROF, ROOT, exporter_env, run_once, write_pair
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent_double import AgentDouble, free_port
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import BUILD, ROOT, SANITIZED, Exporter, wait_until
 
 LIB = BUILD / "lib" / "libpodprof.so"

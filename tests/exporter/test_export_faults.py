@@ -9,6 +9,7 @@ import time
 import pytest
 
 from agent_double import AgentDouble, free_port, tls_server_context
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import SANITIZED, Exporter, run_once, wait_until, write_pair
 
 

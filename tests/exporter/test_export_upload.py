@@ -3,6 +3,7 @@ import subprocess
 import time
 
 from agent_double import AgentDouble
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import (PODPROF, STACKS, Exporter, exporter_env, run_once, wait_until,
                               write_pair)
 import pprof_proto
