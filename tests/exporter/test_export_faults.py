@@ -3,14 +3,17 @@ happened (the counters reach the next event.json), retries only what is worth re
 deletes a profile only once delivered or given up."""
 import gzip
 import os
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from agent_double import AgentDouble, free_port, tls_server_context
 from exporter_helpers import spool  # noqa: F401  (fixture)
-from exporter_helpers import SANITIZED, Exporter, run_once, wait_until, write_pair
+from exporter_helpers import (PODPROF, SANITIZED, Exporter, exporter_env, run_once, wait_until,
+                              write_pair)
 
 
 def lines_with(text, tag):
@@ -245,3 +248,36 @@ def test_memory_stays_bounded_under_repeated_failures(spool):
     print(f"exporter RSS after 10 failed profiles {early} KiB, after 50 {late} KiB")
     if not SANITIZED:
         assert late - early < 2048
+
+
+def test_undeletable_pair_is_not_sent_twice(tmp_path):
+    """A spool the exporter may read but not write (wrong owner, read-only mount): each profile is
+    still sent once, then remembered, never re-sent on later scans."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the exporter as another user")
+    base = Path(tempfile.mkdtemp(prefix="podprof-ro-"))
+    try:
+        os.chmod(base, 0o755)
+        ro = base / "spool"
+        ro.mkdir(mode=0o755)
+        for seq in (1, 2):
+            write_pair(ro, seq=seq)
+        with AgentDouble() as agent:
+            env = exporter_env(DD_TRACE_AGENT_URL=agent.url, PODPROF_EXPORT_RESCAN_S=1)
+            proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534",
+                                     "--clear-groups", str(PODPROF), "export", "--spool",
+                                     str(ro)], env=env, stderr=subprocess.PIPE, text=True)
+            try:
+                assert len(agent.wait_for(2)) == 2
+                time.sleep(3)  # three more rescans
+                assert len(agent.uploads) == 2
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert len(list(ro.glob("*.json"))) == 2
+        assert len(lines_with(err, "other")) == 1 and "will not be sent again" in err
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
