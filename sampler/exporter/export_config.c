@@ -103,6 +103,11 @@ static bool apply(ex_config *cfg, const ex_cfg_entry *e, const char *value)
     char *field = (char *)cfg + e->offset;
     switch (e->kind) {
     case EX_CFG_STRING: {
+        /* every string setting ends up in a URL, a path or an HTTP header: a control character
+         * (CR LF would inject a header) is always a mistake */
+        for (const char *p = value; p && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return false;
         char *copy = value && *value ? strdup(value) : NULL;
         free(*(char **)field);
         *(char **)field = copy;
@@ -143,6 +148,9 @@ int ex_config_load(ex_config *cfg)
             rejected++;
             if (e->secret)
                 ex_log("%s: malformed value ignored, using the default", e->name);
+            else if (e->kind == EX_CFG_STRING)
+                ex_log("%s: contains control characters, using the default %s", e->name,
+                       e->def ? e->def : "(unset)");
             else if (e->kind == EX_CFG_INT)
                 ex_log("%s=%s: not an integer in [%ld, %ld], using the default %s", e->name, v,
                        e->min, e->max, e->def ? e->def : "(unset)");

@@ -46,6 +46,16 @@ def test_malformed_values_fall_back_to_defaults(spool):
     assert ev["info"]["profiler"]["settings"]["api_timeout_ms"] == 10000
 
 
+def test_control_characters_never_reach_headers(spool):
+    write_pair(spool)
+    with AgentDouble() as agent:
+        r = run_once(spool, DD_TRACE_AGENT_URL=agent.url, DD_ENTITY_ID="uid\r\nX-Evil: 1")
+        assert r.returncode == 0, r.stderr
+        up = agent.wait_for(1)[0]
+    assert "X-Evil" not in up.headers and "Datadog-Entity-ID" not in up.headers
+    assert "DD_ENTITY_ID: contains control characters" in r.stderr
+
+
 def test_bad_agent_url_falls_back_to_host_and_port(spool):
     write_pair(spool)
     with AgentDouble() as agent:
