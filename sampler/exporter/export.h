@@ -18,7 +18,8 @@ typedef struct podprof_export_opts {
  * cannot be watched. */
 int podprof_export_loop(const podprof_export_opts *opts);
 
-/* True when DD_TRACE_AGENT_URL, DD_AGENT_HOST or agentless upload is configured. */
+/* True when DD_TRACE_AGENT_URL, DD_AGENT_HOST or agentless upload is configured, or the Agent's
+ * socket /var/run/datadog/apm.socket exists. */
 bool podprof_export_configured(void);
 
 typedef struct podprof_exporter podprof_exporter;

@@ -281,3 +281,25 @@ def test_undeletable_pair_is_not_sent_twice(tmp_path):
         assert len(lines_with(err, "other")) == 1 and "will not be sent again" in err
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_default_agent_socket_used_when_nothing_is_configured(spool):
+    sock_dir = Path("/var/run/datadog")
+    if os.geteuid() != 0 or sock_dir.exists():
+        pytest.skip("needs root and no real /var/run/datadog on this machine")
+    sock_dir.mkdir(parents=True)
+    try:
+        with AgentDouble(unix_path=sock_dir / "apm.socket") as agent:
+            write_pair(spool)
+            r = run_once(spool)
+            assert r.returncode == 0, r.stderr
+            assert len(agent.wait_for(1)) == 1 and agent.uploads[0].errors == []
+            # an explicit host wins over the socket
+            write_pair(spool, seq=2)
+            r = run_once(spool, DD_AGENT_HOST="127.0.0.1", DD_TRACE_AGENT_PORT=free_port(),
+                         PODPROF_EXPORT_MAX_ATTEMPTS=1)
+            assert r.returncode == 1 and len(agent.uploads) == 1
+        assert "agent at unix:///var/run/datadog/apm.socket" in run_once(spool).stderr
+    finally:
+        import shutil
+        shutil.rmtree(sock_dir, ignore_errors=True)
