@@ -303,3 +303,13 @@ def test_default_agent_socket_used_when_nothing_is_configured(spool):
     finally:
         import shutil
         shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_agent_uploads_ignore_proxy_variables(spool):
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    write_pair(spool)
+    with AgentDouble() as agent:
+        r = run_once(spool, DD_TRACE_AGENT_URL=agent.url, http_proxy=dead_proxy,
+                     HTTP_PROXY=dead_proxy, ALL_PROXY=dead_proxy)
+        assert r.returncode == 0, r.stderr
+        assert len(agent.wait_for(1)) == 1
