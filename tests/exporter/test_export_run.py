@@ -3,13 +3,14 @@ import subprocess
 
 from agent_double import AgentDouble
 from exporter_helpers import PODPROF, SANITIZED, exporter_env
-from test_export_e2e import APP, _root_conftest, python_exe, sampler_works  # noqa: F401
+from podprof_testenv import asan_runtime_preload
+from test_export_e2e import APP, python_exe, sampler_works  # noqa: F401
 
 
 def run_env(**extra):
     env = exporter_env(**extra)
     if SANITIZED:
-        env["LD_PRELOAD"] = ":".join(_root_conftest().asan_runtime_preload())
+        env["LD_PRELOAD"] = ":".join(asan_runtime_preload())
         env["ASAN_OPTIONS"] = "verify_asan_link_order=0:detect_leaks=0"
     env.update({"DD_PROFILING_UPLOAD_INTERVAL": "1", "DD_SERVICE": "run-svc"})
     return env
