@@ -254,3 +254,31 @@ def tls_server_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     return ctx
+
+
+def main():
+    """`python tests/exporter/agent_double.py [--port 8126]`: a strict local agent that prints one
+    line per upload (what a new user can point `podprof export` or `podprof run` at)."""
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=8126)
+    ap.add_argument("--count", type=int, default=0, help="exit after this many uploads (0: never)")
+    args = ap.parse_args()
+    seen = 0
+    with AgentDouble(port=args.port) as agent:
+        print(f"agent double listening on {agent.url}/profiling/v1/input", flush=True)
+        try:
+            while not args.count or seen < args.count:
+                ups = agent.wait_for(seen + 1, timeout=3600)
+                for up in ups[seen:]:
+                    samples = len(up.profile.sample) if up.profile is not None else 0
+                    verdict = "OK" if not up.errors else "INVALID: " + "; ".join(up.errors)
+                    print(f"upload {seen + 1}: {verdict}; {samples} samples; "
+                          f"tags {up.event.get('tags_profiler') if up.event else '?'}", flush=True)
+                    seen += 1
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
