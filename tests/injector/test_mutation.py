@@ -344,3 +344,15 @@ def test_plain_sidecar_mode():
     assert "DD_AGENT_HOST" not in env
     assert env["DD_API_KEY"] == {"secretKeyRef": {"name": "dd-api", "key": "api-key"}}
     assert env["DD_PROFILING_AGENTLESS"] == "true"
+
+
+def test_demo_pod():
+    from conftest import ROOT
+    r = run_injector("mutate", "--patched", "-f", str(ROOT / "demo" / "pod.yaml"))
+    assert r.returncode == 0, r.stderr
+    pod = json.loads(r.stdout)
+    validate_pod(pod)
+    assert_injected_shape(pod, {"app"})
+    env = env_of(pod["spec"]["containers"][0])
+    assert env["DD_SERVICE"] == "checkout" and env["PYTHONUNBUFFERED"] == "1"
+    assert pod["spec"]["containers"][0]["args"][0].startswith("import time")
