@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "log.h"
 #include "metrics.h"
 #include "optin.h"
@@ -180,6 +181,7 @@ static void reply_text(struct worker *w, struct evhttp_request *req, int code, c
 static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode)
 {
     double t0 = now_mono();
+    inj_arena_begin();
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -204,6 +206,7 @@ static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode
                 inj_outcome_name(r.m.outcome), "detail", r.m.detail, "micros", us, NULL);
     }
     inj_review_free(&r);
+    inj_arena_end();
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -313,6 +316,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_dispatch(w->base);
+    inj_arena_release();
     return NULL;
 }
 
@@ -489,6 +493,7 @@ int inj_server_run(const inj_config *cfg)
     struct event *sigterm = NULL, *sigint = NULL, *cert_timer = NULL;
 
     signal(SIGPIPE, SIG_IGN);
+    inj_arena_install();
     raise_fd_limit();
     if (evthread_use_pthreads() < 0) {
         inj_log(INJ_LOG_ERROR, "libevent threading unavailable", NULL);
