@@ -319,7 +319,11 @@ def test_mutate_bad_input():
              ("a: [\n", "invalid YAML"), ("x: &a 1\ny: *a\n", "aliases"),
              ("---\nkind: Pod\n---\nkind: Pod\n", "more than one"), ("", "empty"),
              ('{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1"}', "no request"),
-             ('{"kind":"Pod","metadata":{}}', "spec.containers"), ("[" * 100000, "nested")]
+             ('{"kind":"Pod","metadata":{}}', "spec.containers"), ("[" * 100000, "nested"),
+             ('{"kind":"Pod","spec":{"containers":["app"]}}', "malformed"),
+             ('{"kind":"Pod","spec":{"containers":[{"name":"a","env":{}}]}}', "malformed"),
+             ('{"kind":"Pod","metadata":{"annotations":[]},"spec":{"containers":[{"name":"a"}]}}',
+              "malformed")]
     for text, needle in cases:
         r = run_injector("mutate", input_text=text)
         assert r.returncode == 2, text[:40]
