@@ -49,9 +49,10 @@ static const struct opt opts[] = {
     {"request-timeout", K_INT, F(request_timeout_s), "10", S, 1, 300, NULL, "SECONDS",
      "Longest time a request may take to arrive and be answered once its first byte came; a "
      "slower (or trickling) client is disconnected."},
-    {"idle-timeout", K_INT, F(idle_timeout_s), "60", S, 1, 3600, NULL, "SECONDS",
+    {"idle-timeout", K_INT, F(idle_timeout_s), "120", S, 1, 3600, NULL, "SECONDS",
      "How long a connection may stay silent (idle keep-alive, or a stalled client) before it "
-     "is closed."},
+     "is closed. Longer than the 90 s idle timeout of Go's default HTTP transport, so a Go "
+     "client such as the API server closes an idle connection before the server does."},
     {"max-body-bytes", K_INT, F(max_body_bytes), "3145728", S, 1024, 64 << 20, NULL, "BYTES",
      "Largest request body accepted; a larger one gets 413."},
     {"max-header-bytes", K_INT, F(max_header_bytes), "16384", S, 1024, 1 << 20, NULL, "BYTES",
