@@ -213,7 +213,14 @@ static void handle(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
     struct conn *c = conn_of(req);
-    if (c && c->busy_since == 0)
+    if (!c) {
+        /* Only if creating the TLS state failed (out of memory): libevent then falls back to a
+         * plain socket, which must not be served. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        reply_text(w, req, 500, "Internal Server Error", "TLS unavailable");
+        return;
+    }
+    if (c->busy_since == 0)
         c->busy_since = now_mono();
     const char *uri = evhttp_request_get_uri(req);
     char path[128];
