@@ -100,8 +100,8 @@ static const struct opt opts[] = {
      "Extra environment for every profiled container, where the container does not set it (in a "
      "config file: a mapping)."},
     {"pod-labels-as-tags", K_STR, F(pod_labels_as_tags), "", S | M, 0, 0, NULL, "POLICY",
-     "DD_PROFILING_POD_LABELS_AS_TAGS for the exporter: '*' (every label) or 'label=tag,...'; "
-     "empty = none."},
+     "DD_PROFILING_POD_LABELS_AS_TAGS for the exporter: '*' (every label), 'label=tag,...', "
+     "or 'none'; empty = not set (the exporter's default)."},
     {"agentless", K_BOOL, F(agentless), "false", S | M, 0, 0, NULL, "BOOL",
      "Upload straight to the Datadog intake (DD_PROFILING_AGENTLESS) instead of the Agent."},
     {"site", K_STR, F(site), "datadoghq.com", S | M, 0, 0, NULL, "SITE",
@@ -534,7 +534,7 @@ static int validate(const inj_config *cfg, char *err, size_t errlen)
         return -1;
     }
     const char *p = cfg->pod_labels_as_tags;
-    if (p[0] && strcmp(p, "*") != 0) {
+    if (p[0] && strcmp(p, "*") != 0 && strcmp(p, "none") != 0) {
         for (const char *item = p; item && *item;) {
             const char *e = strchr(item, ',');
             size_t n = e ? (size_t)(e - item) : strlen(item);
