@@ -260,3 +260,29 @@ def test_sigterm_finishes_in_flight_request(tmp_path):
     s.close()
     assert srv.stop() == 0
     assert any(e.get("msg") == "stopped" for e in srv.logs())
+
+
+def test_skip_metrics_and_json_logs(server):
+    before = server.metrics()
+    pod = make_pod(annotations=dict(ENABLED),
+                   containers=[{"name": "app", "env": [{"name": "LD_PRELOAD", "valueFrom": {
+                       "secretKeyRef": {"name": "s", "key": "k"}}}]}])
+    review = admission_review(pod, uid="skip-me-1")
+    resp = server.review(review)
+    assert decode_patch(resp)[0]["path"].endswith("profiling.datadoghq.com~1skipped")
+    after = server.metrics()
+    key = 'podprof_injector_patches_skipped_total{reason="ld_preload_value_from"}'
+    assert after[key] == before[key] + 1
+    assert (after['podprof_injector_admission_requests_total{result="skipped"}']
+            == before['podprof_injector_admission_requests_total{result="skipped"}'] + 1)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        logs = server.logs()
+        line = [e for e in logs if e.get("uid") == "skip-me-1"]
+        if line:
+            break
+        time.sleep(0.05)
+    assert line and line[0]["result"] == "skipped" and line[0]["namespace"] == "apps"
+    assert line[0]["level"] == "info" and "valueFrom" in line[0]["detail"]
+    for entry in logs:
+        assert "raw" not in entry and {"ts", "level", "msg"} <= set(entry), entry
