@@ -1,0 +1,168 @@
+"""The OCI images `make images` produces: layout and digests per the image-spec, user, entrypoint,
+files, that every ELF's shared libraries and loader are inside the image (read with readelf, not
+the ldd the builder used), that the programs run chrooted into the image as its user, and size."""
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The build under test (tests/conftest.py reads the same variable).
+BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
+
+SAMPLER_MAX_BYTES = 15 * 1024 * 1024
+LIB_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib64", "lib64", "usr/lib",
+            "lib"]
+
+IMAGES = {
+    "podprof-sampler": {"artefacts": ["bin/podprof", "lib/libpodprof.so"],
+                        "files": ["podprof/bin/podprof", "podprof/lib/libpodprof.so"],
+                        "entrypoint": ["/podprof/bin/podprof"],
+                        "run": ["/podprof/bin/podprof", "version"]},
+    "podprof-injector": {"artefacts": ["bin/podprof-injector"],
+                         "files": ["podprof/bin/podprof-injector"],
+                         "entrypoint": ["/podprof/bin/podprof-injector"],
+                         "run": ["/podprof/bin/podprof-injector", "version"]},
+}
+
+
+def build(name, out):
+    subprocess.run([sys.executable, str(ROOT / "images" / "oci_image.py"),
+                    str(ROOT / "images" / f"{name}.json"), "--build", str(BUILD),
+                    "--out", str(out)], check=True, capture_output=True, text=True)
+
+
+def blob(layout, digest, size=None):
+    algo, hexd = digest.split(":")
+    assert algo == "sha256"
+    data = (layout / "blobs" / "sha256" / hexd).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == hexd, f"blob {digest} content does not match"
+    if size is not None:
+        assert len(data) == size, f"blob {digest} size {len(data)} != descriptor {size}"
+    return data
+
+
+def read_image(layout):
+    assert json.loads((layout / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
+    index = json.loads((layout / "index.json").read_text())
+    assert index["schemaVersion"] == 2
+    [desc] = index["manifests"]
+    assert desc["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
+    manifest = json.loads(blob(layout, desc["digest"], desc["size"]))
+    config = json.loads(blob(layout, manifest["config"]["digest"], manifest["config"]["size"]))
+    layers = [blob(layout, layer["digest"], layer["size"]) for layer in manifest["layers"]]
+    raw = [gzip.decompress(layer) for layer in layers]
+    assert config["rootfs"]["diff_ids"] == ["sha256:" + hashlib.sha256(r).hexdigest() for r in raw]
+    return desc, manifest, config, layers, raw
+
+
+def unpack(raw_layers, rootfs):
+    for raw in raw_layers:
+        tar = tarfile.open(fileobj=__import__("io").BytesIO(raw))
+        for m in tar.getmembers():
+            assert not m.name.startswith("/") and ".." not in m.name.split("/"), m.name
+            assert m.uid == 0 and m.gid == 0
+        tar.extractall(rootfs)
+
+
+def elf_files(rootfs):
+    for p in sorted(rootfs.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            with open(p, "rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    yield p
+
+
+def needed_and_interp(path):
+    dyn = subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    needed = [line.split("[", 1)[1].rstrip("]").strip() for line in dyn.splitlines()
+              if "(NEEDED)" in line]
+    hdr = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    interp = None
+    for line in hdr.splitlines():
+        if "Requesting program interpreter:" in line:
+            interp = line.split(":", 1)[1].strip().rstrip("]")
+    return needed, interp
+
+
+def inside(rootfs, path):
+    """Resolve `path` as the image would, following its own symlinks (not the host's)."""
+    p = rootfs
+    for part in Path(path).parts[1:] if path.startswith("/") else Path(path).parts:
+        p = p / part
+        hops = 0
+        while p.is_symlink() and hops < 10:
+            target = os.readlink(p)
+            p = (rootfs / target.lstrip("/")) if target.startswith("/") else (p.parent / target)
+            hops += 1
+    return p
+
+
+@pytest.fixture(params=sorted(IMAGES))
+def image(request, tmp_path):
+    name = request.param
+    spec = IMAGES[name]
+    missing = [a for a in spec["artefacts"] if not (BUILD / a).exists()]
+    if missing:
+        pytest.skip(f"IMAGE NOT TESTED: {name} needs {missing} in {BUILD}, which this "
+                    "branch does not build yet")
+    build(name, tmp_path / name)
+    return name, spec, tmp_path / name
+
+
+def test_image_layout_user_entrypoint_files_libraries_size(image, tmp_path):
+    name, spec, layout = image
+    desc, manifest, config, layers, raw = read_image(layout)
+    cfg = config["config"]
+    assert config["os"] == "linux" and config["architecture"] == "amd64"
+    uid, gid = (int(x) for x in cfg["User"].split(":"))
+    assert uid != 0 and gid != 0, "the image must run as a non-root user"
+    assert cfg["Entrypoint"] == spec["entrypoint"]
+
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    unpack(raw, rootfs)
+    for f in spec["files"]:
+        assert (rootfs / f).is_file(), f"{f} missing from {name}"
+    assert not inside(rootfs, "/bin/sh").exists(), "no shell in the image"
+    passwd = (rootfs / "etc/passwd").read_text()
+    assert any(line.split(":")[2] == str(uid) for line in passwd.splitlines())
+
+    elves = list(elf_files(rootfs))
+    assert elves
+    for elf in elves:
+        needed, interp = needed_and_interp(elf)
+        if interp:
+            assert inside(rootfs, interp).is_file(), f"{elf}: loader {interp} not in image"
+        for lib in needed:
+            found = [d for d in LIB_DIRS if inside(rootfs, f"/{d}/{lib}").is_file()]
+            assert found, f"{elf.relative_to(rootfs)} needs {lib}, which is not in {name}"
+
+    # The loader and libraries in the image are enough: run the program chrooted, as its user.
+    r = subprocess.run([shutil.which("chroot"), f"--userspec={uid}:{gid}", str(rootfs), *spec["run"]],
+                       capture_output=True, text=True, timeout=30, env={})
+    assert r.returncode == 0, f"{spec['run']} in {name}: {r.stderr}"
+    assert r.stdout.strip(), "the version command printed nothing"
+
+    compressed = desc["size"] + manifest["config"]["size"] + sum(len(b) for b in layers)
+    unpacked = sum(len(r) for r in raw)
+    print(f"\n{name}: {compressed / 1048576:.2f} MiB compressed, {unpacked / 1048576:.2f} MiB "
+          f"uncompressed, {len(elves)} ELF files")
+    if name == "podprof-sampler":
+        assert compressed <= SAMPLER_MAX_BYTES, f"sampler image is {compressed} bytes"
+
+
+def test_image_build_is_reproducible(image, tmp_path):
+    name, _, layout = image
+    again = tmp_path / "again"
+    build(name, again)
+    assert (layout / "index.json").read_text() == (again / "index.json").read_text()

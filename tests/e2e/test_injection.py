@@ -1,0 +1,523 @@
+"""The chart installed with helm on a real kube-apiserver, the injector reached through its
+Service: what the API server stores for real Deployments and Pods (DESIGN.md §3)."""
+import copy
+import json
+import re
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import RELEASE_NS, ROOT
+
+KEY = "profiling.datadoghq.com/enabled"
+SAMPLER_IMAGE = "ghcr.io/podprof/podprof-sampler:" + re.search(
+    r'PODPROF_VERSION "([^"]+)"', (ROOT / "include/podprof/version.h").read_text()).group(1)
+VERSION = SAMPLER_IMAGE.rsplit(":", 1)[1]
+PODPROF_CONTAINERS = {"podprof-init", "podprof-exporter"}
+PODPROF_VOLUMES = {"podprof", "podprof-spool", "podprof-podinfo"}
+RESTRICTED_SC = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                 "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def namespace(cluster, name, mode=None, labels=None):
+    lab = dict(labels or {})
+    if mode:
+        lab[KEY] = mode
+    cluster.apply({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": name, "labels": lab}})
+    # Pods need the namespace's default ServiceAccount, made by the controller manager.
+    deadline = time.monotonic() + 60
+    while cluster.kubectl("get", "sa", "default", "-n", name, check=False).returncode != 0:
+        assert time.monotonic() < deadline, f"no default ServiceAccount in {name}"
+        time.sleep(0.2)
+    return name
+
+
+def pod_manifest(name, ns, annotations=None, labels=None, containers=None, **spec):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "annotations": annotations or {},
+                         "labels": labels or {"app": name}},
+            "spec": {"containers": containers or [{"name": "app", "image": "python:3.12-slim",
+                                                   "command": ["python3", "app.py"]}],
+                     **spec}}
+
+
+def create(cluster, obj):
+    r = cluster.kubectl("create", "-f", "-", "-o", "json", input=json.dumps(obj))
+    return json.loads(r.stdout), r.stderr
+
+
+def deployment(cluster, name, ns, annotations=None, labels=None):
+    labels = labels or {"app": name}
+    cluster.apply({"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": name, "namespace": ns},
+                   "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                            "template": {"metadata": {"labels": {"app": name, **labels},
+                                                      "annotations": annotations or {}},
+                                         "spec": {"containers": [{
+                                             "name": "web", "image": "python:3.12-slim",
+                                             "command": ["python3", "-m", "http.server"]}]}}}})
+    deadline = time.monotonic() + 60
+    while True:
+        pods = cluster.kubectl_json("get", "pods", "-n", ns, "-l", f"app={name}")["items"]
+        if pods:
+            return pods[0]
+        assert time.monotonic() < deadline, f"Deployment {ns}/{name} made no pod"
+        time.sleep(0.3)
+
+
+def names(items):
+    return [i["name"] for i in items or []]
+
+
+def env_map(c):
+    return {e["name"]: e for e in c.get("env", [])}
+
+
+def own_mounts(c):
+    """A container's mounts without the service-account token the API server adds to all."""
+    return [(m["name"], m["mountPath"]) for m in c.get("volumeMounts", [])
+            if not m["name"].startswith("kube-api-access-")]
+
+
+def assert_untouched(pod):
+    spec, ann = pod["spec"], pod["metadata"].get("annotations", {})
+    assert not PODPROF_CONTAINERS & set(names(spec.get("initContainers")) +
+                                        names(spec["containers"])), "podprof containers added"
+    assert not PODPROF_VOLUMES & set(names(spec.get("volumes"))), "podprof volumes added"
+    assert "profiling.datadoghq.com/injected" not in ann
+    for c in spec["containers"]:
+        assert "/opt/podprof" not in json.dumps(c.get("env", [])), c["name"]
+
+
+def assert_restricted_podprof_container(c):
+    sc = c["securityContext"]
+    for k, v in RESTRICTED_SC.items():
+        assert sc.get(k) == v, f"{c['name']}.securityContext.{k} = {sc.get(k)}"
+    assert sc.get("readOnlyRootFilesystem") is True
+    assert isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] > 0
+    res = c["resources"]
+    assert res["requests"] and res["requests"] == res["limits"], res
+    assert c["image"] == SAMPLER_IMAGE
+
+
+def assert_injected(pod, app_containers, native=True):
+    """The shape DESIGN.md §3 fixes, as the API server stored it."""
+    spec = pod["spec"]
+    assert pod["metadata"]["annotations"].get("profiling.datadoghq.com/injected") == VERSION
+    vols = {v["name"]: v for v in spec["volumes"]}
+    assert vols["podprof"]["emptyDir"] == {"sizeLimit": "32Mi"}
+    assert vols["podprof-spool"]["emptyDir"] == {"sizeLimit": "64Mi"}
+    items = vols["podprof-podinfo"]["downwardAPI"]["items"]
+    assert [(i["path"], i["fieldRef"]["fieldPath"]) for i in items] == [("labels",
+                                                                         "metadata.labels")]
+    inits = spec["initContainers"]
+    init = inits[0]
+    assert init["name"] == "podprof-init"
+    assert init["command"] == ["/podprof/bin/podprof", "install", "/opt/podprof"]
+    assert own_mounts(init) == [("podprof", "/opt/podprof")]
+    assert_restricted_podprof_container(init)
+    if native:
+        exporter = inits[1]
+        assert exporter.get("restartPolicy") == "Always"
+    else:
+        [exporter] = [c for c in spec["containers"] if c["name"] == "podprof-exporter"]
+    assert exporter["name"] == "podprof-exporter"
+    assert exporter["command"] == ["/podprof/bin/podprof", "export", "--spool",
+                                   "/var/run/podprof"]
+    assert dict(own_mounts(exporter)) == {"podprof-spool": "/var/run/podprof",
+                      "podprof-podinfo": "/etc/podprof/podinfo"}
+    assert_restricted_podprof_container(exporter)
+    env = env_map(exporter)
+    field = {k: v["valueFrom"]["fieldRef"]["fieldPath"] for k, v in env.items()
+             if "valueFrom" in v and "fieldRef" in v["valueFrom"]}
+    assert field["DD_AGENT_HOST"] == "status.hostIP"
+    assert field["DD_ENTITY_ID"] == "metadata.uid"
+    assert field["DD_PROFILING_K8S_POD_NAME"] == "metadata.name"
+    assert field["DD_PROFILING_K8S_NAMESPACE"] == "metadata.namespace"
+    assert field["DD_PROFILING_K8S_NODE"] == "spec.nodeName"
+    assert env["DD_PROFILING_K8S_LABELS_FILE"]["value"] == "/etc/podprof/podinfo/labels"
+    assert env["DD_PROFILING_POD_LABELS_AS_TAGS"]["value"] == "*"  # the release's value
+
+    by_name = {c["name"]: c for c in spec["containers"]}
+    for name in app_containers:
+        c = by_name[name]
+        mounts = {m["name"]: m for m in c["volumeMounts"]}
+        assert mounts["podprof"]["mountPath"] == "/opt/podprof"
+        assert mounts["podprof"].get("readOnly") is True
+        assert mounts["podprof-spool"]["mountPath"] == "/var/run/podprof"
+        env = env_map(c)
+        assert env["LD_PRELOAD"]["value"].split(":")[0] == "/opt/podprof/libpodprof.so"
+        assert env["DD_PROFILING_ENABLED"]["value"] == "true"
+        assert env["DD_PROFILING_OUTPUT_PPROF"]["value"] == "/var/run/podprof/profile"
+        assert env["DD_PROFILING_K8S_CONTAINER"]["value"] == name
+        assert "DD_SERVICE" in env
+    return inits
+
+
+@pytest.fixture(scope="module")
+def true_ns(release):
+    return namespace(release.cluster, "e2e-true", "true")
+
+
+@pytest.fixture(scope="module")
+def all_ns(release):
+    return namespace(release.cluster, "e2e-all", "all")
+
+
+@pytest.fixture(scope="module")
+def plain_ns(release):
+    return namespace(release.cluster, "e2e-plain")
+
+
+def test_annotated_deployment_in_true_namespace_is_injected(release, true_ns):
+    pod = deployment(release.cluster, "annotated", true_ns, annotations={KEY: "true"},
+                     labels={"tags.datadoghq.com/service": "checkout",
+                             "tags.datadoghq.com/env": "e2e"})
+    assert_injected(pod, ["web"])
+    env = env_map(pod["spec"]["containers"][0])
+    assert env["DD_SERVICE"]["valueFrom"]["fieldRef"]["fieldPath"] == \
+        "metadata.labels['tags.datadoghq.com/service']"
+    assert env["DD_ENV"]["valueFrom"]["fieldRef"]["fieldPath"] == \
+        "metadata.labels['tags.datadoghq.com/env']"
+    # The app's own container keeps its command and image.
+    web = pod["spec"]["containers"][0]
+    assert web["command"] == ["python3", "-m", "http.server"]
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["web"]
+
+
+def test_unannotated_deployment_in_true_namespace_is_untouched(release, true_ns):
+    assert_untouched(deployment(release.cluster, "unannotated", true_ns))
+
+
+def test_pod_in_unlabelled_namespace_is_untouched(release, plain_ns):
+    pod, _ = create(release.cluster, pod_manifest("p", plain_ns, annotations={KEY: "true"}))
+    assert_untouched(pod)
+
+
+@pytest.mark.parametrize("ns", ["kube-system", RELEASE_NS])
+def test_system_and_release_namespaces_are_never_mutated(release, ns):
+    """Even labelled "all" and with the pod annotated, kube-system and the injector's own
+    namespace are excluded by the webhook's namespaceSelector."""
+    c = release.cluster
+    c.kubectl("label", "namespace", ns, f"{KEY}=all", "--overwrite")
+    try:
+        name = f"never-{uuid.uuid4().hex[:6]}"
+        pod, _ = create(c, pod_manifest(name, ns, annotations={KEY: "true"}))
+        assert_untouched(pod)
+        c.kubectl("delete", "pod", name, "-n", ns, "--wait=false")
+    finally:
+        c.kubectl("label", "namespace", ns, f"{KEY}-")
+
+
+def test_all_namespace_injects_unless_annotated_false(release, all_ns):
+    c = release.cluster
+    pod, _ = create(c, pod_manifest("unannotated", all_ns))
+    assert_injected(pod, ["app"])
+    pod, _ = create(c, pod_manifest("opted-out", all_ns, annotations={KEY: "false"}))
+    assert_untouched(pod)
+    pod = deployment(c, "all-deploy", all_ns)
+    assert_injected(pod, ["web"])
+
+
+def rich_pod(name, ns, annotations):
+    """A pod with a native sidecar, an istio-style sidecar and many fields a careless
+    round-trip through old types would drop (DataDog/datadog-operator#1116)."""
+    probe = {"httpGet": {"path": "/healthz/ready", "port": 15021}, "periodSeconds": 2,
+             "failureThreshold": 30}
+    return pod_manifest(
+        name, ns, annotations=annotations,
+        labels={"app": "rich", "tags.datadoghq.com/service": "rich"},
+        initContainers=[
+            {"name": "istio-init", "image": "istio/proxyv2:1.22.0",
+             "args": ["istio-iptables", "-p", "15001"],
+             "resources": {"requests": {"cpu": "10m", "memory": "10Mi"}}},
+            {"name": "istio-proxy", "image": "istio/proxyv2:1.22.0", "restartPolicy": "Always",
+             "args": ["proxy", "sidecar"], "ports": [{"containerPort": 15090, "name":
+                                                      "http-envoy-prom"}],
+             "readinessProbe": probe, "startupProbe": probe,
+             "env": [{"name": "POD_NAME",
+                      "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+             "lifecycle": {"preStop": {"exec": {"command": ["pilot-agent", "wait"]}}}},
+            {"name": "log-shipper", "image": "fluent/fluent-bit:3.0", "restartPolicy": "Always"},
+        ],
+        containers=[
+            {"name": "app", "image": "python:3.12-slim", "command": ["python3", "app.py"],
+             "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+             "env": [{"name": "EXISTING", "value": "1"},
+                     {"name": "LD_PRELOAD", "value": "/usr/lib/libjemalloc.so.2"}],
+             "envFrom": [{"configMapRef": {"name": "app-config", "optional": True}}],
+             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                           "limits": {"cpu": "1", "memory": "256Mi"}},
+             "livenessProbe": {"tcpSocket": {"port": 8080}, "initialDelaySeconds": 3},
+             "lifecycle": {"preStop": {"sleep": {"seconds": 2}}},
+             "terminationMessagePolicy": "FallbackToLogsOnError",
+             "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+             "securityContext": {"runAsUser": 1000, "allowPrivilegeEscalation": False}},
+            {"name": "linkerd-proxy", "image": "cr.l5d.io/linkerd/proxy:stable-2.14.10"},
+        ],
+        volumes=[{"name": "data", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}],
+        tolerations=[{"key": "dedicated", "operator": "Equal", "value": "py",
+                      "effect": "NoSchedule"}],
+        affinity={"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 1, "preference": {"matchExpressions": [
+                {"key": "zone", "operator": "In", "values": ["a"]}]}}]}},
+        topologySpreadConstraints=[{"maxSkew": 1, "topologyKey": "zone",
+                                    "whenUnsatisfiable": "ScheduleAnyway",
+                                    "labelSelector": {"matchLabels": {"app": "rich"}}}],
+        dnsConfig={"options": [{"name": "ndots", "value": "2"}]},
+        hostAliases=[{"ip": "10.1.2.3", "hostnames": ["db.local"]}],
+        terminationGracePeriodSeconds=45,
+        securityContext={"fsGroup": 2000, "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start",
+                                                       "value": "0"}]},
+        priority=0, enableServiceLinks=False)
+
+
+def strip_injection(pod):
+    """The stored pod minus exactly what podprof adds."""
+    p = copy.deepcopy(pod)
+    spec = p["spec"]
+    spec["initContainers"] = [c for c in spec.get("initContainers", [])
+                              if c["name"] not in PODPROF_CONTAINERS]
+    spec["containers"] = [c for c in spec["containers"] if c["name"] not in PODPROF_CONTAINERS]
+    spec["volumes"] = [v for v in spec["volumes"] if v["name"] not in PODPROF_VOLUMES]
+    added = {"DD_PROFILING_ENABLED", "DD_PROFILING_OUTPUT_PPROF", "DD_PROFILING_K8S_CONTAINER",
+             "DD_SERVICE", "DD_ENV", "DD_VERSION"}
+    for c in spec["containers"]:
+        c["volumeMounts"] = [m for m in c.get("volumeMounts", [])
+                             if m["name"] not in PODPROF_VOLUMES]
+        env = []
+        for e in c.get("env", []):
+            if e["name"] in added:
+                continue
+            if e["name"] == "LD_PRELOAD":
+                rest = e["value"].split(":", 1)
+                assert rest[0] == "/opt/podprof/libpodprof.so"
+                if len(rest) == 1:
+                    continue
+                e = {**e, "value": rest[1]}
+            env.append(e)
+        c["env"] = env
+        for k in ("env", "volumeMounts"):
+            if not c[k]:
+                del c[k]
+    p["metadata"]["annotations"].pop("profiling.datadoghq.com/injected", None)
+    return p
+
+
+def comparable(pod):
+    """Fields the API server sets differently for two pods regardless of podprof."""
+    p = copy.deepcopy(pod)
+    for k in ("uid", "resourceVersion", "creationTimestamp", "managedFields", "namespace",
+              "name"):
+        p["metadata"].pop(k, None)
+    p.pop("status", None)
+    text = json.dumps(p, sort_keys=True)
+    return json.loads(re.sub(r"kube-api-access-[a-z0-9]{5}", "kube-api-access-X", text))
+
+
+def test_native_and_istio_sidecars_keep_every_field(release, true_ns, plain_ns):
+    c = release.cluster
+    injected, _ = create(c, rich_pod("rich", true_ns, {KEY: "true"}))
+    reference, _ = create(c, rich_pod("rich", plain_ns, {KEY: "true"}))
+    assert_untouched(reference)
+    inits = assert_injected(injected, ["app"])
+    # podprof-init first, the exporter right after it, then the pod's own init containers.
+    assert names(inits) == ["podprof-init", "podprof-exporter", "istio-init", "istio-proxy",
+                            "log-shipper"]
+    # Known mesh sidecars are not profiled.
+    proxy = {x["name"]: x for x in injected["spec"]["containers"]}["linkerd-proxy"]
+    assert "LD_PRELOAD" not in env_map(proxy)
+    assert not {"podprof", "podprof-spool"} & {m["name"] for m in proxy.get("volumeMounts", [])}
+    app = injected["spec"]["containers"][0]
+    assert env_map(app)["LD_PRELOAD"]["value"] == \
+        "/opt/podprof/libpodprof.so:/usr/lib/libjemalloc.so.2"
+    assert env_map(app)["EXISTING"]["value"] == "1"
+    assert comparable(strip_injection(injected)) == comparable(reference)
+
+
+def test_pod_security_restricted_namespace_admits_the_injected_pod(release):
+    c = release.cluster
+    ns = namespace(c, "e2e-restricted", "true",
+                   labels={"pod-security.kubernetes.io/enforce": "restricted",
+                           "pod-security.kubernetes.io/enforce-version": "latest",
+                           "pod-security.kubernetes.io/warn": "restricted"})
+    app = {"name": "app", "image": "python:3.12-slim", "command": ["python3", "app.py"],
+           "securityContext": {**RESTRICTED_SC, "runAsUser": 1000}}
+    manifest = pod_manifest("restricted", ns, annotations={KEY: "true"}, containers=[app],
+                            securityContext={"runAsNonRoot": True,
+                                             "seccompProfile": {"type": "RuntimeDefault"}})
+    pod, warnings = create(c, manifest)
+    assert_injected(pod, ["app"])
+    assert "violate" not in warnings.lower(), warnings
+    # The check is real: the same namespace rejects a pod that is not restricted.
+    bad = pod_manifest("not-restricted", ns, annotations={KEY: "true"})
+    r = c.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
+    assert r.returncode != 0 and "violates PodSecurity" in r.stderr, r.stderr
+
+
+OTHER_WEBHOOK = r'''
+import base64, http.server, json, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_POST(self):
+        review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        req = review["request"]
+        inits = [c["name"] for c in req["object"]["spec"].get("initContainers", [])]
+        print(json.dumps({"name": req.get("name"), "inits": inits}), flush=True)
+        patch = [{"op": "add", "path": "/metadata/labels/other-webhook", "value": "was-here"}]
+        resp = {"uid": req["uid"], "allowed": True, "patchType": "JSONPatch",
+                "patch": base64.b64encode(json.dumps(patch).encode()).decode()}
+        out = json.dumps({"apiVersion": review["apiVersion"], "kind": "AdmissionReview",
+                          "response": resp}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+srv = http.server.HTTPServer(("0.0.0.0", 9443), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.timeout = 1
+for _ in range(600):
+    srv.handle_request()
+'''
+
+
+@pytest.fixture
+def other_webhook(release, true_ns, tmp_path):
+    """Another mutating webhook that changes every pod after podprof (like a mesh injector),
+    so the API server reinvokes podprof (reinvocationPolicy IfNeeded)."""
+    c = release.cluster
+    svc = "other-webhook"
+    key, crt = tmp_path / "tls.key", tmp_path / "tls.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(crt), "-subj", f"/CN={svc}.{true_ns}.svc",
+                    "-addext", f"subjectAltName=DNS:{svc}.{true_ns}.svc"],
+                   check=True, capture_output=True)
+    script = tmp_path / "other.py"
+    script.write_text(OTHER_WEBHOOK)
+    log = open(tmp_path / "other.log", "w")
+    proc = subprocess.Popen([*c.netns.exec_prefix(), "python3", str(script), str(crt), str(key)],
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    c.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc, "namespace": true_ns},
+             "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 9443}]}})
+    c.apply({"apiVersion": "v1", "kind": "Endpoints",
+             "metadata": {"name": svc, "namespace": true_ns},
+             "subsets": [{"addresses": [{"ip": c.netns.ip}],
+                          "ports": [{"name": "https", "port": 9443}]}]})
+    ca = __import__("base64").b64encode(crt.read_bytes()).decode()
+    c.apply({"apiVersion": "admissionregistration.k8s.io/v1",
+             "kind": "MutatingWebhookConfiguration", "metadata": {"name": "zz-other-webhook"},
+             "webhooks": [{"name": "other.e2e.podprof.test", "admissionReviewVersions": ["v1"],
+                           "sideEffects": "None", "failurePolicy": "Fail", "timeoutSeconds": 5,
+                           "reinvocationPolicy": "IfNeeded",
+                           "clientConfig": {"service": {"name": svc, "namespace": true_ns,
+                                                        "port": 443}, "caBundle": ca},
+                           "rules": [{"operations": ["CREATE"], "apiGroups": [""],
+                                      "apiVersions": ["v1"], "resources": ["pods"]}],
+                           "objectSelector": {"matchLabels": {"other-webhook": "wanted"}}}]})
+    time.sleep(2)  # the API server's webhook configuration informer catches up
+    try:
+        yield tmp_path / "other.log"
+    finally:
+        c.kubectl("delete", "mutatingwebhookconfiguration", "zz-other-webhook", check=False)
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def test_reinvocation_does_not_inject_twice(release, true_ns, other_webhook):
+    c = release.cluster
+    already = 'podprof_injector_admission_requests_total{result="already_injected"}'
+    before = release.metric(already)
+    pod, _ = create(c, pod_manifest("reinvoke-me", true_ns, annotations={KEY: "true"},
+                                    labels={"app": "reinvoke", "other-webhook": "wanted"}))
+    assert pod["metadata"]["labels"]["other-webhook"] == "was-here", "other webhook not called"
+    inits = assert_injected(pod, ["app"])
+    assert names(inits) == ["podprof-init", "podprof-exporter"]
+    assert names(pod["spec"]["volumes"]).count("podprof") == 1
+    assert [e["name"] for e in pod["spec"]["containers"][0]["env"]].count("LD_PRELOAD") == 1
+    # The other webhook ran after podprof (it saw podprof-init), so the API server called
+    # podprof again; that second call changed nothing.
+    seen = [json.loads(line) for line in other_webhook.read_text().splitlines()]
+    assert any("podprof-init" in s["inits"] for s in seen if s["name"] == "reinvoke-me"), seen
+    assert release.metric(already) >= before + 1, "podprof was not reinvoked"
+
+
+def test_readmission_of_an_injected_pod_does_not_inject_twice(release, true_ns):
+    c = release.cluster
+    pod = deployment(c, "readmit", true_ns, annotations={KEY: "true"})
+    again = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "readmitted", "namespace": true_ns,
+                          "labels": pod["metadata"]["labels"],
+                          "annotations": pod["metadata"]["annotations"]},
+             "spec": {k: v for k, v in pod["spec"].items() if k != "nodeName"}}
+    stored, _ = create(c, again)
+    inits = assert_injected(stored, ["web"])
+    assert names(inits) == ["podprof-init", "podprof-exporter"]
+    assert comparable(stored)["spec"] == comparable(pod)["spec"]
+
+
+SERVICE_PROXY = r'''
+import asyncio, sys
+listen_ip, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+async def pipe(r, w):
+    try:
+        while data := await r.read(65536):
+            w.write(data)
+            await w.drain()
+    finally:
+        w.close()
+async def conn(r, w):
+    tr, tw = await asyncio.open_connection(listen_ip, target)
+    await asyncio.gather(pipe(r, tw), pipe(tr, w), return_exceptions=True)
+async def main():
+    srv = await asyncio.start_server(conn, listen_ip, port)
+    async with srv:
+        await asyncio.sleep(300)
+asyncio.run(main())
+'''
+
+
+def test_helm_test_hook_passes(release, tmp_path):
+    """`helm test` for real: helm creates the hook pod and waits for it; the kubelet double runs
+    it (this host's sh and curl stand in for the test image, the Service name resolves to the
+    injector's endpoint as cluster DNS would, and a userspace proxy maps the Service port to the
+    container port as kube-proxy would) and reports how it ended."""
+    c = release.cluster
+    proxy = subprocess.Popen([*c.netns.exec_prefix(), "python3", "-c", SERVICE_PROXY, c.netns.ip,
+                              "443", "8443"], start_new_session=True)
+    out = open(tmp_path / "helm-test.log", "w")
+    helm = subprocess.Popen([str(c.bin / "helm"), "test", "podprof", "-n", RELEASE_NS,
+                             "--timeout", "120s"], env=c.env(), stdout=out,
+                            stderr=subprocess.STDOUT)
+    try:
+        name = "podprof-injector-test"
+        deadline = time.monotonic() + 60
+        while c.kubectl("get", "pod", name, "-n", RELEASE_NS, check=False).returncode != 0:
+            assert helm.poll() is None, (tmp_path / "helm-test.log").read_text()
+            assert time.monotonic() < deadline, "helm test created no pod"
+            time.sleep(0.3)
+        pod = c.bind_and_report(c.kubectl_json("get", "pod", name, "-n", RELEASE_NS),
+                                ready=False)
+        from kubelet import PodRunner
+        runner = PodRunner(pod, tmp_path / "pod", c, netns=c.netns.name)
+        rc, log = runner.run("webhook-answers", "/", timeout=90,
+                             dns={f"podprof-injector.{RELEASE_NS}.svc": c.netns.ip})
+        phase = "Succeeded" if rc == 0 else "Failed"
+        c.kubectl("patch", "pod", name, "-n", RELEASE_NS, "--subresource=status",
+                  "--type=merge", "-p", json.dumps({"status": {"phase": phase}}))
+        assert helm.wait(120) == 0, (tmp_path / "helm-test.log").read_text() + log
+        assert rc == 0 and "webhook answers at" in log, log
+    finally:
+        if helm.poll() is None:
+            helm.kill()
+            helm.wait(10)
+        proxy.terminate()
+        proxy.wait(10)
+        out.close()
