@@ -1,8 +1,7 @@
 """docs/config-injector.md is generated from the settings table; flags, env and file agree."""
 import json
 
-from conftest import ROOT
-from injector_harness import run_injector
+from injector_harness import ROOT, run_injector
 
 
 def test_doc_matches_table():
