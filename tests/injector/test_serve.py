@@ -286,3 +286,41 @@ def test_skip_metrics_and_json_logs(server):
     assert line[0]["level"] == "info" and "valueFrom" in line[0]["detail"]
     for entry in logs:
         assert "raw" not in entry and {"ts", "level", "msg"} <= set(entry), entry
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_file_descriptors_pauses_accepting(tmp_path):
+    """With its file table full the server must not spin on the readable listening socket, and
+    must accept again once connections close."""
+    srv = Server(make_certs(tmp_path / "c"), workers=1, max_files=64)
+    socks = []
+    try:
+        for _ in range(120):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            socks.append(s)  # the kernel completes handshakes into the backlog regardless
+        time.sleep(0.5)
+        cpu0 = cpu_seconds(srv.proc.pid)
+        time.sleep(2)
+        spent = cpu_seconds(srv.proc.pid) - cpu0
+        assert spent < 0.5, f"server used {spent:.2f} s of CPU in 2 s while out of descriptors"
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                still_serving(srv)
+                break
+            except (OSError, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert srv.metrics()["podprof_injector_accept_errors_total"] >= 1
+    finally:
+        for s in socks:
+            s.close()
+        assert srv.stop() == 0
