@@ -19,18 +19,9 @@ sys.path.insert(0, str(HERE / "cluster"))
 sys.path.insert(0, str(HERE))
 
 from cluster import Cluster, cache_bin_dir, cached_binaries_present, wait_until  # noqa: E402
-# The build under test (tests/conftest.py reads the same variable).
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 import kubelet  # noqa: E402
-
-RELEASE, RELEASE_NS = "podprof", "podprof"
-NO_BUILD_FLAG = "PODPROF_E2E_NO_CLUSTER_BUILD"
-
-
-def loud_skip(msg):
-    banner = "!" * 78
-    sys.stderr.write(f"\n{banner}\n{msg}\n{banner}\n")
-    pytest.skip(msg)
+from e2e_env import NO_BUILD_FLAG, RELEASE, RELEASE_NS, loud_skip  # noqa: E402,F401
+from podprof_testenv import BUILD  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from podprof_testenv import ROOT
 
 CHART = str(ROOT / "charts" / "podprof")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# The build under test (tests/conftest.py reads the same variable).
+# The build under test (tests/podprof_testenv.py reads the same variable).
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 
 SAMPLER_MAX_BYTES = 15 * 1024 * 1024

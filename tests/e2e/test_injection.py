@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from conftest import RELEASE_NS, ROOT
+from e2e_env import RELEASE_NS
+from podprof_testenv import ROOT
 
 KEY = "profiling.datadoghq.com/enabled"
 SAMPLER_IMAGE = "ghcr.io/podprof/podprof-sampler:" + re.search(

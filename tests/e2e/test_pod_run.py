@@ -9,7 +9,8 @@ import subprocess
 import zstandard
 
 from agent_receiver import AgentReceiver
-from conftest import BUILD, loud_skip
+from e2e_env import loud_skip
+from podprof_testenv import BUILD
 from kubelet import PodRunner
 from test_injection import KEY, assert_injected, deployment, namespace
 

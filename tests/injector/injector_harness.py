@@ -15,11 +15,7 @@ from pathlib import Path
 import jsonpatch
 from kubernetes.client import ApiClient
 
-# Not imported from tests/conftest.py: another suite's conftest.py can shadow that module name
-# when several suites run in one pytest session. Same variables, same meaning.
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
-SANITIZED = os.environ.get("PODPROF_SAN") == "1"
+from podprof_testenv import BUILD, ROOT, SANITIZED
 
 INJECTOR = BUILD / "bin" / "podprof-injector"
 SERVICE, NAMESPACE = "podprof-injector", "podprof"

@@ -1,7 +1,8 @@
 """docs/config-injector.md is generated from the settings table; flags, env and file agree."""
 import json
 
-from injector_harness import ROOT, run_injector
+from injector_harness import run_injector
+from podprof_testenv import ROOT
 
 
 def test_doc_matches_table():

@@ -351,7 +351,7 @@ def test_plain_sidecar_mode():
 
 
 def test_demo_pod():
-    from injector_harness import ROOT
+    from podprof_testenv import ROOT
     r = run_injector("mutate", "--patched", "-f", str(ROOT / "demo" / "pod.yaml"))
     assert r.returncode == 0, r.stderr
     pod = json.loads(r.stdout)
