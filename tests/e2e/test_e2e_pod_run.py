@@ -8,10 +8,10 @@ import subprocess
 
 import zstandard
 
-from agent_receiver import AgentReceiver
-from conftest import BUILD, loud_skip
-from kubelet import PodRunner
-from test_injection import KEY, assert_injected, deployment, namespace
+from e2e_agent import AgentReceiver
+from e2e_env import BUILD, loud_skip
+from e2e_kubelet import PodRunner
+from e2e_pods import KEY, assert_injected, deployment, namespace
 
 # The app: pure-Python CPU work in a function the profile must name, for a few seconds.
 APP = """

@@ -7,8 +7,8 @@ endpoint addresses may not be loopback).
 Everything lives in one temp dir; every wait is bounded; stop() tears down whatever started, and
 is safe to call after a failed start.
 
-    python3 tests/e2e/cluster/cluster.py up DIR     start and print a kubeconfig path (manual use)
-    python3 tests/e2e/cluster/cluster.py down DIR
+    python3 tests/e2e/cluster/e2e_cluster.py up DIR     start and print a kubeconfig path (manual use)
+    python3 tests/e2e/cluster/e2e_cluster.py down DIR
 """
 import ipaddress
 import json

@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from test_injection import KEY, assert_untouched, namespace, pod_manifest
+from e2e_pods import KEY, assert_untouched, namespace, pod_manifest
 
 HANG = r'''
 import socket, time

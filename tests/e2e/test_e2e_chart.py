@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from e2e_env import ROOT
 
 CHART = str(ROOT / "charts" / "podprof")
 
