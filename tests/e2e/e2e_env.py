@@ -54,17 +54,22 @@ class Release:
         path.write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
         return path
 
-    def start_injector(self):
-        """Runs the first injector pod of the Deployment as the kubelet would, probes /readyz
-        like its readinessProbe, then reports it Ready so the endpoints controller publishes it."""
+    def start_injector(self, exclude=()):
+        """Runs an injector pod of the Deployment (not one of `exclude`) as the kubelet would,
+        probes /readyz like its readinessProbe, then reports it Ready so the endpoints
+        controller publishes it."""
         pods = []
-        wait_until("injector pods created",
-                   lambda: pods.extend(self.injector_pods()) or len(pods) >= 1, 60)
+
+        def created():
+            pods[:] = [p for p in self.injector_pods() if p["metadata"]["name"] not in exclude
+                       and not p["metadata"].get("deletionTimestamp")]
+            return pods
+        wait_until("injector pods created", created, 60)
         pod = sorted(pods, key=lambda p: p["metadata"]["name"])[0]
         pod = self.cluster.bind_and_report(pod, ready=False)
         rootfs, config = self.images["podprof-injector"]
-        self.runner = e2e_kubelet.PodRunner(pod, self.dir / pod["metadata"]["name"], self.cluster,
-                                        netns=self.cluster.netns.name)
+        self.runner = e2e_kubelet.PodRunner(pod, self.dir / pod["metadata"]["name"],
+                                            self.cluster, netns=self.cluster.netns.name)
         self.proc = self.runner.start("injector", str(rootfs), config)
         ctx = ssl.create_default_context(cafile=str(self.ca()))
         svc_name = f"podprof-injector.{RELEASE_NS}.svc"
@@ -95,6 +100,14 @@ class Release:
                 if line.startswith(series + " "):
                     return float(line.split()[-1])
         raise KeyError(f"{series} not in the injector's metrics")
+
+    def upgrade(self, *set_args):
+        """helm upgrade, then what the rollout needs from the kubelet: a new pod running."""
+        before = {p["metadata"]["name"] for p in self.injector_pods()}
+        self.cluster.helm("upgrade", RELEASE, str(ROOT / "charts" / "podprof"), "-n", RELEASE_NS,
+                          "--reuse-values", *set_args)
+        self.stop_injector()
+        self.start_injector(exclude=before)
 
     def stop_injector(self):
         if self.runner:

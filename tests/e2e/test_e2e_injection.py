@@ -322,6 +322,22 @@ def test_readmission_of_an_injected_pod_does_not_inject_twice(release, true_ns):
     assert comparable(stored)["spec"] == comparable(pod)["spec"]
 
 
+def test_plain_container_sidecar_mode_after_helm_upgrade(release, true_ns):
+    """sampler.sidecarMode=container (clusters before 1.29): the exporter is a plain container.
+    The upgrade rolls the injector (its config changed) and the new pod serves the new mode."""
+    c = release.cluster
+    release.upgrade("--set", "sampler.sidecarMode=container")
+    try:
+        pod, _ = create(c, pod_manifest("plain-sidecar", true_ns, annotations={KEY: "true"}))
+        inits = assert_injected(pod, ["app"], native=False)
+        assert names(inits) == ["podprof-init"]
+        assert names(pod["spec"]["containers"]) == ["app", "podprof-exporter"]
+    finally:
+        release.upgrade("--set", "sampler.sidecarMode=auto")
+    pod, _ = create(c, pod_manifest("native-again", true_ns, annotations={KEY: "true"}))
+    assert names(assert_injected(pod, ["app"])) == ["podprof-init", "podprof-exporter"]
+
+
 SERVICE_PROXY = r'''
 import asyncio, sys
 listen_ip, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
