@@ -1,12 +1,59 @@
-/* Placeholder until the command is implemented (issue #3); replaced, not extended. */
+/* podprof top FILE.pprof...: the top functions by CPU and wall time of any pprof files. */
 #include <stdio.h>
 
+#include "cli_options.h"
 #include "commands.h"
+#include "pprof_summary.h"
+
+static const cli_option top_options[] = {
+    {"--limit", "N", "20", "functions listed per table"},
+};
+static const cli_spec top_spec = {
+    "top",
+    "[OPTIONS] FILE.pprof...",
+    "Prints the top functions by CPU time and by wall time, flat and cumulative, summed over the "
+    "given pprof files (gzip or raw protobuf). A file that cannot be read is reported on one line "
+    "and skipped; the exit status is then 2.",
+    top_options,
+    sizeof top_options / sizeof top_options[0],
+};
 
 int podprof_cmd_top(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "podprof top: not available in this build yet\n");
-    return 1;
+    const char *values[sizeof top_options / sizeof top_options[0]];
+    int first = cli_parse(&top_spec, argc, argv, values);
+    if (first == CLI_PARSE_HELP)
+        return 0;
+    if (first == CLI_PARSE_ERROR)
+        return 2;
+    double limit = 20;
+    if (values[0] && cli_number(&top_spec, "--limit", values[0], 1, 100000, &limit) != 0)
+        return 2;
+    if (first >= argc) {
+        fprintf(stderr, "podprof top: no profile given (usage: podprof top FILE.pprof...)\n");
+        return 2;
+    }
+    int status = podprof_print_top(argv + first, (size_t)(argc - first), stdout, (size_t)limit);
+    return status;
+}
+
+int podprof_print_top(char **files, size_t n_files, FILE *out, size_t limit)
+{
+    pp_summary *s = pp_summary_new();
+    if (!s) {
+        fprintf(stderr, "podprof top: out of memory\n");
+        return 1;
+    }
+    int status = 0;
+    for (size_t i = 0; i < n_files; i++) {
+        char err[256];
+        if (pp_summary_add_file(s, files[i], err, sizeof err) != 0) {
+            fprintf(stderr, "podprof top: %s: %s\n", files[i], err);
+            status = 2;
+        }
+    }
+    if (pp_summary_files(s) > 0)
+        pp_summary_print(s, out, limit);
+    pp_summary_free(s);
+    return status;
 }

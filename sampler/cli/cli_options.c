@@ -1,0 +1,99 @@
+#include "cli_options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_help(const cli_spec *spec, FILE *out)
+{
+    fprintf(out, "usage: podprof %s %s\n\n%s\n", spec->name, spec->usage, spec->about);
+    if (spec->n_options)
+        fprintf(out, "\noptions:\n");
+    for (size_t i = 0; i < spec->n_options; i++) {
+        const cli_option *o = &spec->options[i];
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "%s %s", o->name, o->metavar);
+        fprintf(out, "  %-20s %s", lhs, o->help);
+        if (o->def)
+            fprintf(out, " (default: %s)", o->def);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-20s %s\n", "--help", "show this help");
+}
+
+void cli_markdown(const cli_spec *spec, FILE *out)
+{
+    fprintf(out, "`podprof %s %s`\n\n%s\n", spec->name, spec->usage, spec->about);
+    if (!spec->n_options)
+        return;
+    fprintf(out, "\n| option | default | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < spec->n_options; i++) {
+        const cli_option *o = &spec->options[i];
+        fprintf(out, "| `%s %s` | %s | %s |\n", o->name, o->metavar, o->def ? o->def : "", o->help);
+    }
+}
+
+static const cli_option *find_option(const cli_spec *spec, const char *arg, size_t len)
+{
+    for (size_t i = 0; i < spec->n_options; i++)
+        if (strlen(spec->options[i].name) == len && !strncmp(spec->options[i].name, arg, len))
+            return &spec->options[i];
+    return NULL;
+}
+
+int cli_parse(const cli_spec *spec, int argc, char **argv, const char **values)
+{
+    for (size_t i = 0; i < spec->n_options; i++)
+        values[i] = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--"))
+            return i + 1;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            cli_help(spec, stdout);
+            return CLI_PARSE_HELP;
+        }
+        if (!strcmp(arg, "--help-markdown")) {
+            cli_markdown(spec, stdout);
+            return CLI_PARSE_HELP;
+        }
+        if (arg[0] != '-' || !arg[1])
+            return i;
+        const char *eq = strchr(arg, '=');
+        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const cli_option *o = arg[1] == '-' ? find_option(spec, arg, len) : NULL;
+        if (!o) {
+            fprintf(stderr, "podprof %s: unknown option '%.*s' (try 'podprof %s --help')\n",
+                    spec->name, (int)len, arg, spec->name);
+            return CLI_PARSE_ERROR;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "podprof %s: option %s needs a value (%s)\n", spec->name, o->name,
+                        o->metavar);
+                return CLI_PARSE_ERROR;
+            }
+            value = argv[++i];
+        }
+        values[o - spec->options] = value;
+    }
+    return i;
+}
+
+int cli_number(const cli_spec *spec, const char *option, const char *text, double min, double max,
+               double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
+        fprintf(stderr, "podprof %s: %s must be a number from %g to %g, not '%s'\n", spec->name,
+                option, min, max, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

@@ -1,0 +1,457 @@
+/* The bounded in-memory profile (aggregate.h).
+ *
+ * Strings and stacks each live in open-addressing hash tables whose storage is kept across
+ * flushes, so once a workload's stacks have been seen the sampler thread adds samples without
+ * calling malloc. Frames are copied into an arena of fixed-size chunks that is rewound, not freed,
+ * by pp_agg_reset_stacks.
+ *
+ * Strings are never cleared while stacks may still point at them: when the string bound is hit,
+ * new strings intern as "<string table full>" until the next reset, which then clears the table
+ * and bumps the generation. */
+#include "aggregate.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PP_AGG_CHUNK_BYTES (64 * 1024)
+/* Frames stored per interval, on average, per allowed stack: bounds the arena for deep stacks. */
+#define PP_AGG_AVG_FRAMES 64
+/* Strings cleared at a reset once this share of the byte bound is used, so a steady workload
+ * rarely reaches the bound in the middle of an interval. */
+#define PP_AGG_STR_CLEAR_NUM 3
+#define PP_AGG_STR_CLEAR_DEN 4
+
+static const char DROPPED_STACKS_NAME[] = "<stacks dropped>";
+static const char STRING_TABLE_FULL[] = "<string table full>";
+
+typedef struct agg_chunk {
+    struct agg_chunk *next;
+    size_t used;
+    _Alignas(16) unsigned char data[];
+} agg_chunk;
+
+typedef struct agg_stack {
+    uint64_t hash;
+    uint64_t thread_id, native_thread_id;
+    pp_str thread_name;
+    uint32_t n_frames;
+    uint64_t n_omitted;
+    const pp_frame *frames;
+    int64_t cpu_ns, cpu_count, wall_ns, wall_count;
+} agg_stack;
+
+typedef struct agg_string {
+    uint64_t hash;
+    uint32_t offset; /* into str_bytes, NUL-terminated */
+    uint32_t len;
+} agg_string;
+
+struct pp_agg {
+    /* strings: id -> agg_string, slots hold id + 1 (0 = empty) */
+    size_t max_string_bytes;
+    char *str_bytes;
+    size_t str_used, str_cap;
+    agg_string *strs;
+    size_t n_strs, strs_cap;
+    uint32_t *str_slots;
+    size_t str_slots_cap; /* power of two */
+    bool str_full;
+    pp_str full_id, dropped_name_id;
+    uint64_t generation;
+
+    /* stacks: index -> agg_stack, slots hold index + 1 */
+    size_t max_stacks;
+    agg_stack *stacks;
+    size_t n_stacks, stacks_cap;
+    uint32_t *stack_slots;
+    size_t stack_slots_cap; /* power of two, at least 2 * (max_stacks + 1) */
+    size_t frames_stored, max_frames_stored;
+    agg_chunk *chunks, *cur_chunk;
+    uint64_t dropped;
+    /* The "<stacks dropped>" stack lives outside the table, so folding never needs memory. */
+    bool has_fold;
+    agg_stack fold;
+    pp_frame fold_frame;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ len;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return mix64(h);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+/* ---- strings ---- */
+
+static bool str_slots_grow(pp_agg *agg)
+{
+    size_t cap = agg->str_slots_cap ? agg->str_slots_cap * 2 : 256;
+    uint32_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return false;
+    for (size_t id = 0; id < agg->n_strs; id++) {
+        size_t i = agg->strs[id].hash & (cap - 1);
+        while (slots[i])
+            i = (i + 1) & (cap - 1);
+        slots[i] = (uint32_t)id + 1;
+    }
+    free(agg->str_slots);
+    agg->str_slots = slots;
+    agg->str_slots_cap = cap;
+    return true;
+}
+
+static bool str_store(pp_agg *agg, const char *s, size_t len, uint64_t hash, pp_str *id)
+{
+    if (agg->n_strs == agg->strs_cap) {
+        size_t cap = agg->strs_cap ? agg->strs_cap * 2 : 64;
+        agg_string *strs = realloc(agg->strs, cap * sizeof *strs);
+        if (!strs)
+            return false;
+        agg->strs = strs;
+        agg->strs_cap = cap;
+    }
+    if (agg->str_used + len + 1 > agg->str_cap) {
+        size_t cap = agg->str_cap ? agg->str_cap : 4096;
+        while (cap < agg->str_used + len + 1)
+            cap *= 2;
+        char *bytes = realloc(agg->str_bytes, cap);
+        if (!bytes)
+            return false;
+        agg->str_bytes = bytes;
+        agg->str_cap = cap;
+    }
+    if ((agg->n_strs + 1) * 2 > agg->str_slots_cap && !str_slots_grow(agg))
+        return false;
+    memcpy(agg->str_bytes + agg->str_used, s, len);
+    agg->str_bytes[agg->str_used + len] = '\0';
+    agg_string *e = &agg->strs[agg->n_strs];
+    e->hash = hash;
+    e->offset = (uint32_t)agg->str_used;
+    e->len = (uint32_t)len;
+    agg->str_used += len + 1;
+    size_t i = hash & (agg->str_slots_cap - 1);
+    while (agg->str_slots[i])
+        i = (i + 1) & (agg->str_slots_cap - 1);
+    agg->str_slots[i] = (uint32_t)agg->n_strs + 1;
+    *id = (pp_str)agg->n_strs++;
+    return true;
+}
+
+static bool str_lookup(const pp_agg *agg, const char *s, size_t len, uint64_t hash, pp_str *id)
+{
+    if (!agg->str_slots_cap)
+        return false;
+    size_t i = hash & (agg->str_slots_cap - 1);
+    for (uint32_t slot; (slot = agg->str_slots[i]) != 0; i = (i + 1) & (agg->str_slots_cap - 1)) {
+        const agg_string *e = &agg->strs[slot - 1];
+        if (e->hash == hash && e->len == len && !memcmp(agg->str_bytes + e->offset, s, len)) {
+            *id = slot - 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Bytes a string costs against max_string_bytes: its text plus its index entries. */
+static size_t str_cost(size_t len)
+{
+    return len + 1 + sizeof(agg_string) + 2 * sizeof(uint32_t);
+}
+
+static size_t str_bytes_used(const pp_agg *agg)
+{
+    return agg->str_used + agg->n_strs * (sizeof(agg_string) + 2 * sizeof(uint32_t));
+}
+
+static bool strings_init(pp_agg *agg)
+{
+    agg->n_strs = 0;
+    agg->str_used = 0;
+    agg->str_full = false;
+    if (agg->str_slots)
+        memset(agg->str_slots, 0, agg->str_slots_cap * sizeof *agg->str_slots);
+    pp_str id;
+    return str_store(agg, "", 0, hash_bytes("", 0), &id) &&
+           str_store(agg, STRING_TABLE_FULL, sizeof STRING_TABLE_FULL - 1,
+                     hash_bytes(STRING_TABLE_FULL, sizeof STRING_TABLE_FULL - 1), &agg->full_id) &&
+           str_store(agg, DROPPED_STACKS_NAME, sizeof DROPPED_STACKS_NAME - 1,
+                     hash_bytes(DROPPED_STACKS_NAME, sizeof DROPPED_STACKS_NAME - 1),
+                     &agg->dropped_name_id);
+}
+
+pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
+{
+    if (len == 0)
+        return 0;
+    uint64_t hash = hash_bytes(s, len);
+    pp_str id;
+    if (str_lookup(agg, s, len, hash, &id))
+        return id;
+    if (agg->str_full || str_bytes_used(agg) + str_cost(len) > agg->max_string_bytes ||
+        len >= UINT32_MAX - agg->str_used) {
+        agg->str_full = true;
+        return agg->full_id;
+    }
+    if (!str_store(agg, s, len, hash, &id)) {
+        agg->str_full = true;
+        return agg->full_id;
+    }
+    return id;
+}
+
+const char *pp_agg_string(const pp_agg *agg, pp_str id)
+{
+    if (id >= agg->n_strs)
+        return "";
+    return agg->str_bytes + agg->strs[id].offset;
+}
+
+uint64_t pp_agg_generation(const pp_agg *agg)
+{
+    return agg->generation;
+}
+
+/* ---- stacks ---- */
+
+static uint64_t stack_hash(const pp_sample_key *key)
+{
+    uint64_t h = mix64(key->thread_id ^ 0x9e3779b97f4a7c15ULL);
+    h = mix64(h ^ key->native_thread_id);
+    h = mix64(h ^ ((uint64_t)key->thread_name << 32) ^ key->n_omitted);
+    for (size_t i = 0; i < key->n_frames; i++) {
+        const pp_frame *f = &key->frames[i];
+        h = mix64(h ^ (((uint64_t)f->name << 32) | f->filename) ^
+                  ((uint64_t)(uint32_t)f->line * 0x9e3779b97f4a7c15ULL));
+    }
+    return h;
+}
+
+static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t hash)
+{
+    if (s->hash != hash || s->thread_id != key->thread_id ||
+        s->native_thread_id != key->native_thread_id || s->thread_name != key->thread_name ||
+        s->n_frames != key->n_frames || s->n_omitted != key->n_omitted)
+        return false;
+    for (size_t i = 0; i < key->n_frames; i++) {
+        const pp_frame *a = &s->frames[i], *b = &key->frames[i];
+        if (a->name != b->name || a->filename != b->filename || a->line != b->line)
+            return false;
+    }
+    return true;
+}
+
+static pp_frame *arena_frames(pp_agg *agg, size_t n)
+{
+    size_t bytes = n * sizeof(pp_frame);
+    if (bytes == 0)
+        bytes = sizeof(pp_frame);
+    bytes = (bytes + 15) & ~(size_t)15;
+    agg_chunk *c = agg->cur_chunk;
+    while (c && c->used + bytes > PP_AGG_CHUNK_BYTES)
+        c = c->next;
+    if (!c) {
+        size_t size = bytes > PP_AGG_CHUNK_BYTES ? bytes : PP_AGG_CHUNK_BYTES;
+        c = malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        /* Oversized chunks are rare (one stack beyond 5000 frames); keeping them all on one list
+         * means reset simply rewinds every chunk. */
+        c->next = NULL;
+        agg_chunk **tail = &agg->chunks;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = c;
+    }
+    agg->cur_chunk = c;
+    pp_frame *frames = (pp_frame *)(c->data + c->used);
+    c->used += bytes;
+    return frames;
+}
+
+static uint32_t *stack_slot(pp_agg *agg, const pp_sample_key *key, uint64_t hash, bool *found)
+{
+    size_t mask = agg->stack_slots_cap - 1;
+    size_t i = hash & mask;
+    for (uint32_t slot; (slot = agg->stack_slots[i]) != 0; i = (i + 1) & mask) {
+        if (stack_equal(&agg->stacks[slot - 1], key, hash)) {
+            *found = true;
+            return &agg->stack_slots[i];
+        }
+    }
+    *found = false;
+    return &agg->stack_slots[i];
+}
+
+static void add_values(agg_stack *s, int64_t cpu_ns, int64_t wall_ns)
+{
+    s->cpu_ns += cpu_ns;
+    s->cpu_count += 1;
+    s->wall_ns += wall_ns;
+    s->wall_count += 1;
+}
+
+static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
+{
+    agg->dropped++;
+    if (!agg->has_fold) {
+        memset(&agg->fold, 0, sizeof agg->fold);
+        agg->fold_frame.name = agg->dropped_name_id;
+        agg->fold_frame.filename = 0;
+        agg->fold_frame.line = 0;
+        agg->fold.frames = &agg->fold_frame;
+        agg->fold.n_frames = 1;
+        agg->has_fold = true;
+    }
+    add_values(&agg->fold, cpu_ns, wall_ns);
+}
+
+void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns)
+{
+    uint64_t hash = stack_hash(key);
+    bool found;
+    uint32_t *slot = stack_slot(agg, key, hash, &found);
+    if (found) {
+        add_values(&agg->stacks[*slot - 1], cpu_ns, wall_ns);
+        return;
+    }
+    if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
+        agg->frames_stored + key->n_frames > agg->max_frames_stored) {
+        add_to_fold(agg, cpu_ns, wall_ns);
+        return;
+    }
+    if (agg->n_stacks == agg->stacks_cap) {
+        size_t cap = agg->stacks_cap * 2;
+        if (cap > agg->max_stacks)
+            cap = agg->max_stacks;
+        agg_stack *stacks = realloc(agg->stacks, cap * sizeof *stacks);
+        if (!stacks) {
+            add_to_fold(agg, cpu_ns, wall_ns);
+            return;
+        }
+        agg->stacks = stacks;
+        agg->stacks_cap = cap;
+    }
+    pp_frame *frames = arena_frames(agg, key->n_frames);
+    if (!frames) {
+        add_to_fold(agg, cpu_ns, wall_ns);
+        return;
+    }
+    if (key->n_frames)
+        memcpy(frames, key->frames, key->n_frames * sizeof *frames);
+    agg->frames_stored += key->n_frames;
+    size_t index = agg->n_stacks++;
+    agg_stack *s = &agg->stacks[index];
+    s->hash = hash;
+    s->thread_id = key->thread_id;
+    s->native_thread_id = key->native_thread_id;
+    s->thread_name = key->thread_name;
+    s->n_frames = (uint32_t)key->n_frames;
+    s->n_omitted = key->n_omitted;
+    s->frames = frames;
+    s->cpu_ns = s->cpu_count = s->wall_ns = s->wall_count = 0;
+    add_values(s, cpu_ns, wall_ns);
+    *slot = (uint32_t)index + 1;
+}
+
+void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx)
+{
+    for (size_t i = 0; i <= agg->n_stacks; i++) {
+        const agg_stack *s = i < agg->n_stacks ? &agg->stacks[i] : &agg->fold;
+        if (i == agg->n_stacks && !agg->has_fold)
+            break;
+        pp_sample_key key = {
+            .thread_id = s->thread_id,
+            .native_thread_id = s->native_thread_id,
+            .thread_name = s->thread_name,
+            .frames = s->frames,
+            .n_frames = s->n_frames,
+            .n_omitted = s->n_omitted,
+        };
+        fn(ctx, &key, s->cpu_ns, s->cpu_count, s->wall_ns, s->wall_count);
+    }
+}
+
+void pp_agg_reset_stacks(pp_agg *agg)
+{
+    if (agg->n_stacks)
+        memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
+    agg->n_stacks = 0;
+    agg->has_fold = false;
+    agg->frames_stored = 0;
+    for (agg_chunk *c = agg->chunks; c; c = c->next)
+        c->used = 0;
+    agg->cur_chunk = agg->chunks;
+    if (agg->str_full ||
+        str_bytes_used(agg) * PP_AGG_STR_CLEAR_DEN > agg->max_string_bytes * PP_AGG_STR_CLEAR_NUM) {
+        /* Only here can no stack refer to a string any more. strings_init cannot fail: the
+         * reserved strings fit in the storage they had before. */
+        strings_init(agg);
+        agg->generation++;
+    }
+}
+
+uint64_t pp_agg_dropped_stacks(const pp_agg *agg)
+{
+    return agg->dropped;
+}
+
+pp_agg *pp_agg_new(size_t max_stacks, size_t max_string_bytes)
+{
+    if (max_stacks == 0 || max_stacks > UINT32_MAX / 4)
+        return NULL;
+    pp_agg *agg = calloc(1, sizeof *agg);
+    if (!agg)
+        return NULL;
+    agg->max_stacks = max_stacks;
+    agg->max_string_bytes = max_string_bytes;
+    agg->max_frames_stored = max_stacks * PP_AGG_AVG_FRAMES;
+    agg->stack_slots_cap = pow2_at_least(2 * (max_stacks + 1));
+    agg->stack_slots = calloc(agg->stack_slots_cap, sizeof *agg->stack_slots);
+    agg->stacks_cap = max_stacks < 64 ? max_stacks : 64;
+    agg->stacks = malloc(agg->stacks_cap * sizeof *agg->stacks);
+    if (!agg->stack_slots || !agg->stacks || !strings_init(agg)) {
+        pp_agg_free(agg);
+        return NULL;
+    }
+    return agg;
+}
+
+void pp_agg_free(pp_agg *agg)
+{
+    if (!agg)
+        return;
+    for (agg_chunk *c = agg->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(agg->stack_slots);
+    free(agg->stacks);
+    free(agg->str_slots);
+    free(agg->strs);
+    free(agg->str_bytes);
+    free(agg);
+}

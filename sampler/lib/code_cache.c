@@ -1,0 +1,166 @@
+#include "code_cache.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "linetable.h"
+#include "pystring.h"
+#include "safe_read.h"
+
+/* Direct-mapped: a collision evicts. Sized for the code objects of a large service. */
+#define SLOTS 8192
+
+struct pp_code_cache {
+    const pp_runtime *rt;
+    pp_agg *agg;
+    uint64_t generation;
+    uint64_t misses;
+    uint64_t pass;
+    pp_code_info slots[SLOTS];
+};
+
+pp_code_cache *pp_code_cache_new(const pp_runtime *rt, pp_agg *agg)
+{
+    pp_code_cache *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->rt = rt;
+    c->agg = agg;
+    c->generation = pp_agg_generation(agg);
+    c->pass = 1;
+    return c;
+}
+
+static void clear_slot(pp_code_info *e)
+{
+    free(e->linetable);
+    memset(e, 0, sizeof *e);
+}
+
+void pp_code_cache_free(pp_code_cache *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < SLOTS; i++)
+        free(c->slots[i].linetable);
+    free(c);
+}
+
+static uintptr_t field_ptr(const uint8_t *h, int32_t off)
+{
+    uintptr_t v;
+    memcpy(&v, h + off, sizeof v);
+    return v;
+}
+
+static int32_t field_i32(const uint8_t *h, int32_t off)
+{
+    int32_t v;
+    memcpy(&v, h + off, sizeof v);
+    return v;
+}
+
+static int intern_string(pp_code_cache *c, uintptr_t addr, pp_str *out)
+{
+    char buf[PP_STR_BUF];
+    long n = pp_read_pystring(&c->rt->layout, addr, buf);
+    if (n < 0)
+        return -1;
+    *out = pp_agg_intern(c->agg, buf, (size_t)n);
+    return 0;
+}
+
+/* Copies the bytes object holding the line table; a missing or oversized one leaves it empty. */
+static void copy_linetable(pp_code_cache *c, pp_code_info *e)
+{
+    const pp_py_layout *l = &c->rt->layout;
+    int64_t size;
+    if (!e->linetable_ptr ||
+        pp_read(&size, e->linetable_ptr + (uintptr_t)l->bytes_size, sizeof size) != 0 ||
+        size <= 0 || size > PP_MAX_LINETABLE)
+        return;
+    uint8_t *copy = malloc((size_t)size);
+    if (!copy)
+        return;
+    if (pp_read(copy, e->linetable_ptr + (uintptr_t)l->bytes_sval, (size_t)size) != 0) {
+        free(copy);
+        return;
+    }
+    e->linetable = copy;
+    e->linetable_len = (uint32_t)size;
+}
+
+const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const uint8_t *h)
+{
+    const pp_py_layout *l = &c->rt->layout;
+    if (c->rt->code_type && field_ptr(h, l->ob_type) != c->rt->code_type)
+        return NULL;
+    uint64_t generation = pp_agg_generation(c->agg);
+    if (generation != c->generation) {
+        for (size_t i = 0; i < SLOTS; i++)
+            clear_slot(&c->slots[i]);
+        c->generation = generation;
+    }
+    uintptr_t filename = field_ptr(h, l->co_filename);
+    uintptr_t name = field_ptr(h, l->co_qualname >= 0 ? l->co_qualname : l->co_name);
+    uintptr_t linetable = field_ptr(h, l->co_linetable);
+    int32_t firstlineno = field_i32(h, l->co_firstlineno);
+    pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
+    if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
+        e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
+        e->checked_pass = c->pass;
+        return e;
+    }
+    c->misses++;
+    clear_slot(e);
+    pp_code_info fresh = {.addr = addr,
+                          .filename_ptr = filename,
+                          .name_ptr = name,
+                          .linetable_ptr = linetable,
+                          .firstlineno = firstlineno,
+                          .firsttraceable =
+                              l->co_firsttraceable >= 0 ? field_i32(h, l->co_firsttraceable) : 0};
+    if (intern_string(c, name, &fresh.name) != 0 ||
+        intern_string(c, filename, &fresh.filename) != 0)
+        return NULL;
+    copy_linetable(c, &fresh);
+    fresh.checked_pass = c->pass;
+    for (int i = 0; i < 4; i++)
+        fresh.memo_offset[i] = LONG_MIN;
+    *e = fresh;
+    return e;
+}
+
+const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
+{
+    pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
+    return e->addr == addr && e->checked_pass == c->pass &&
+                   c->generation == pp_agg_generation(c->agg)
+               ? e
+               : NULL;
+}
+
+void pp_code_cache_new_pass(pp_code_cache *c)
+{
+    c->pass++;
+}
+
+int pp_code_line(pp_code_cache *c, const pp_code_info *code, long offset)
+{
+    pp_code_info *e = (pp_code_info *)code; /* entries live in c->slots */
+    for (int i = 0; i < 4; i++)
+        if (e->memo_offset[i] == offset)
+            return e->memo_line[i];
+    int line = pp_line_for_offset(c->rt->layout.line_format, e->linetable, e->linetable_len,
+                                  e->firstlineno, offset);
+    uint32_t k = e->memo_next++ % 4;
+    e->memo_offset[k] = offset;
+    e->memo_line[k] = line;
+    return line;
+}
+
+uint64_t pp_code_cache_misses(const pp_code_cache *c)
+{
+    return c->misses;
+}

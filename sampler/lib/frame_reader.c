@@ -1,0 +1,90 @@
+#include "frame_reader.h"
+
+#include <string.h>
+
+#include "safe_read.h"
+
+#define FRAME_OWNED_BY_GENERATOR 1
+
+static uintptr_t get_ptr(const uint8_t *b, int32_t off)
+{
+    uintptr_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+/* Resolves one frame into out; returns 1 when emitted, 0 when skipped, -1 on read failure. */
+static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr, pp_frame *out)
+{
+    const pp_py_layout *l = &rt->layout;
+    uintptr_t code = get_ptr(fr, l->fr_code);
+    uint8_t header[256];
+    const pp_code_info *ci = pp_code_cache_verified(cache, code);
+    if (!ci) {
+        if (!code || (size_t)l->co_size > sizeof header ||
+            pp_read(header, code, (size_t)l->co_size))
+            return -1;
+        ci = pp_code_cache_get(cache, code, header);
+    }
+    if (!ci)
+        /* 3.13: f_executable may be None or another non-code object; not a Python frame. */
+        return l->frame_model == PP_FRAMES_INTERPRETER && l->minor >= 13 ? 0 : -1;
+    long offset;
+    if (l->frame_model == PP_FRAMES_OBJECT) {
+        int32_t lasti;
+        memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
+        offset = lasti < 0 ? -1 : (long)lasti * l->lasti_unit;
+    } else {
+        uintptr_t instr = get_ptr(fr, l->fr_instr);
+        uintptr_t start = code + (uintptr_t)l->co_code;
+        offset = ((long)instr - (long)start) / 2;
+        uint8_t owner = fr[l->fr_owner];
+        if (owner != FRAME_OWNED_BY_GENERATOR && offset < ci->firsttraceable)
+            return 0; /* frame still being set up (_PyFrame_IsIncomplete) */
+    }
+    out->name = ci->name;
+    out->filename = ci->filename;
+    out->line = pp_code_line(cache, ci, offset);
+    return 1;
+}
+
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
+                              const pp_stack_snapshot *snap, uintptr_t top, pp_frame *out,
+                              size_t max, size_t *n, size_t *omitted)
+{
+    const pp_py_layout *l = &rt->layout;
+    uint8_t fr[128];
+    *n = 0;
+    *omitted = 0;
+    /* Brent's cycle detection: O(1) memory whatever the depth. */
+    uintptr_t checkpoint = 0;
+    size_t power = 1, since = 0;
+    for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
+        if ((size_t)l->fr_size > sizeof fr ||
+            pp_snapshot_read(snap, fr, top, (size_t)l->fr_size) != 0)
+            return PP_WALK_READ_FAILED;
+        int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
+        if (!shim) {
+            if (*n < max) {
+                int r = resolve(rt, cache, fr, &out[*n]);
+                if (r < 0)
+                    return PP_WALK_READ_FAILED;
+                *n += (size_t)r;
+            } else {
+                (*omitted)++;
+            }
+        }
+        uintptr_t next = get_ptr(fr, l->fr_previous);
+        if (next == top || next == checkpoint)
+            return PP_WALK_CYCLE;
+        if (++since == power) {
+            checkpoint = top;
+            power *= 2;
+            since = 0;
+        }
+        top = next;
+    }
+    if (top)
+        (*omitted)++; /* walk limit reached: at least one more frame exists */
+    return PP_WALK_OK;
+}

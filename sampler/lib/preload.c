@@ -1,0 +1,245 @@
+/* Life cycle of the library inside a process: the ELF constructor decides whether to do anything
+ * at all, starts the sampler thread, and arranges a last flush at exit (atexit, and a SIGTERM left
+ * at its default disposition) and a fresh sampler in fork children. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config_table.h"
+#include "log.h"
+#include "runtime.h"
+#include "safe_read.h"
+#include "sampler.h"
+#include "thread_clock.h"
+
+/* How long exit waits for the sampler thread's last flush. */
+#define EXIT_FLUSH_TIMEOUT_S 3
+/* Polling the interpreter's initialized flag: first and largest sleep. */
+#define INIT_POLL_MIN_NS 2000000LL
+#define INIT_POLL_MAX_NS 100000000LL
+
+enum { STOP_NONE = 0, STOP_EXIT = 1, STOP_SIGTERM = 2 };
+
+static pp_config cfg;
+static pp_runtime rt;
+static atomic_int running; /* a sampler thread exists */
+static atomic_int stop_reason;
+static atomic_int sigterm_installed;
+static int wake_fd[2] = {-1, -1};
+static sem_t done;
+
+static void wake(void)
+{
+    char c = 1;
+    if (wake_fd[1] >= 0 && write(wake_fd[1], &c, 1) < 0) {
+        /* pipe full: the sampler is already awake */
+    }
+}
+
+/* Sleeps until deadline (CLOCK_MONOTONIC ns) or a wake-up; returns the stop reason. */
+static int sleep_until(int64_t deadline)
+{
+    int64_t left = deadline - pp_now_ns(CLOCK_MONOTONIC);
+    if (left > 0) {
+        struct pollfd p = {wake_fd[0], POLLIN, 0};
+        struct timespec ts = {left / 1000000000, left % 1000000000};
+        if (ppoll(&p, 1, &ts, NULL) > 0) {
+            char sink[64];
+            while (read(wake_fd[0], sink, sizeof sink) > 0) {
+            }
+        }
+    }
+    return atomic_load(&stop_reason);
+}
+
+static void on_sigterm(int sig)
+{
+    int saved = errno;
+    if (!atomic_load(&running) || atomic_load(&stop_reason) == STOP_SIGTERM) {
+        /* nothing to flush, or a second SIGTERM: die now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    } else {
+        atomic_store(&stop_reason, STOP_SIGTERM);
+        wake();
+    }
+    errno = saved;
+}
+
+/* Only when nobody chose a disposition: a handler the application set is never replaced. */
+static void install_sigterm(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGTERM, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+        old.sa_handler != SIG_DFL)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(SIGTERM, &sa, NULL) == 0)
+        atomic_store(&sigterm_installed, 1);
+}
+
+/* After the last flush on SIGTERM: the process must still end by that signal. */
+static void reraise_sigterm(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    kill(getpid(), SIGTERM);
+}
+
+static int wait_for_interpreter(void)
+{
+    int64_t pause = INIT_POLL_MIN_NS;
+    for (;;) {
+        int ready = pp_runtime_initialized(&rt);
+        if (ready == 1)
+            return 0;
+        if (ready < 0)
+            return -1;
+        if (sleep_until(pp_now_ns(CLOCK_MONOTONIC) + pause) != STOP_NONE)
+            return -1;
+        if (pause < INIT_POLL_MAX_NS)
+            pause *= 2;
+    }
+}
+
+static void *sampler_main(void *arg)
+{
+    (void)arg;
+    pp_sampler *s = NULL;
+    if (pp_thread_clock_init() != 0) {
+        pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
+        goto out;
+    }
+    if (pp_runtime_resolve(&rt) != 0 || wait_for_interpreter() != 0)
+        goto out;
+    s = pp_sampler_new(&cfg, &rt);
+    if (!s) {
+        pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
+        goto out;
+    }
+    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s", rt.version, cfg.sample_rate_hz,
+           rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "");
+    install_sigterm();
+    int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
+    while (sleep_until(next) == STOP_NONE) {
+        int64_t now = pp_now_ns(CLOCK_MONOTONIC);
+        if (now < next)
+            continue;
+        pp_sampler_pass(s, now);
+        pp_sampler_adapt(s, now);
+        next += pp_sampler_interval_ns(s);
+        if (next <= pp_now_ns(CLOCK_MONOTONIC)) {
+            pp_sampler_note_overrun(s);
+            next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
+        }
+        if (pp_sampler_flush_due(s, now))
+            pp_sampler_flush(s);
+    }
+    pp_sampler_flush(s);
+out:
+    /* The sampler's memory is not freed: a racing exit path may still be looking at it, and the
+     * process is ending anyway. */
+    (void)s;
+    atomic_store(&running, 0);
+    int reason = atomic_load(&stop_reason);
+    sem_post(&done);
+    if (reason == STOP_SIGTERM)
+        reraise_sigterm();
+    return NULL;
+}
+
+static int start_sampler(void)
+{
+    if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    sem_init(&done, 0, 0);
+    atomic_store(&stop_reason, STOP_NONE);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    atomic_store(&running, 1);
+    int rc = pthread_create(&thread, &attr, sampler_main, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        atomic_store(&running, 0);
+        pp_log(PP_LOG_WARN, "cannot start the sampler thread: %s", strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void on_exit_flush(void)
+{
+    if (!atomic_load(&running))
+        return;
+    int expected = STOP_NONE;
+    if (!atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT))
+        return;
+    wake();
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += EXIT_FLUSH_TIMEOUT_S;
+    while (sem_timedwait(&done, &deadline) != 0 && errno == EINTR) {
+    }
+}
+
+/* In a fork child the sampler thread is gone, and it may have been stopped in the middle of
+ * anything: its memory is abandoned (never freed or reused) and a new sampler starts, with its
+ * own pid, pipe and runtime id. */
+static void on_fork_child(void)
+{
+    int was_running = atomic_load(&running);
+    atomic_store(&running, 0);
+    if (wake_fd[0] >= 0) {
+        close(wake_fd[0]);
+        close(wake_fd[1]);
+        wake_fd[0] = wake_fd[1] = -1;
+    }
+    if (!was_running || pp_safe_read_init() != 0)
+        return;
+    start_sampler();
+}
+
+static int env_true(const char *name)
+{
+    const char *v = getenv(name);
+    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+                 !strcasecmp(v, "on"));
+}
+
+__attribute__((constructor)) static void podprof_init(void)
+{
+    if (!env_true("DD_PROFILING_ENABLED"))
+        return; /* inert: nothing parsed, nothing started */
+    if (pp_safe_read_init() != 0)
+        return;
+    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0)
+        return; /* not CPython (a shell, a subprocess target ...) */
+    pp_config_load(&cfg);
+    pp_log_set_level(cfg.log_level);
+    if (start_sampler() != 0)
+        return;
+    atexit(on_exit_flush);
+    pthread_atfork(NULL, NULL, on_fork_child);
+}

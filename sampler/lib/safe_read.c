@@ -1,0 +1,99 @@
+#include "safe_read.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Largest single pipe transfer; below the default pipe capacity so a write never blocks. */
+#define PIPE_CHUNK 32768
+
+static pid_t self_pid;
+static pp_read_mode mode = PP_READ_VM;
+static int pipe_fd[2] = {-1, -1};
+
+static int read_vm(void *dst, uintptr_t addr, size_t len)
+{
+    struct iovec local = {dst, len};
+    struct iovec remote = {(void *)addr, len};
+    ssize_t n = process_vm_readv(self_pid, &local, 1, &remote, 1, 0);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static void drain_pipe(void)
+{
+    char sink[4096];
+    while (read(pipe_fd[0], sink, sizeof sink) > 0) {
+    }
+}
+
+static int read_pipe(void *dst, uintptr_t addr, size_t len)
+{
+    char *out = dst;
+    while (len > 0) {
+        size_t chunk = len < PIPE_CHUNK ? len : PIPE_CHUNK;
+        ssize_t w = write(pipe_fd[1], (const void *)addr, chunk);
+        if (w <= 0) {
+            drain_pipe();
+            return -1;
+        }
+        ssize_t r = read(pipe_fd[0], out, (size_t)w);
+        if (r != w || (size_t)w != chunk) {
+            drain_pipe();
+            return -1;
+        }
+        out += w;
+        addr += (uintptr_t)w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int open_pipe(void)
+{
+    if (pipe_fd[0] >= 0) {
+        close(pipe_fd[0]);
+        close(pipe_fd[1]);
+    }
+    return pipe2(pipe_fd, O_CLOEXEC | O_NONBLOCK);
+}
+
+int pp_safe_read_init(void)
+{
+    self_pid = getpid();
+    if (pipe_fd[0] >= 0 && open_pipe() != 0) /* a fork child must not share its parent's pipe */
+        return -1;
+    uint64_t probe = 0x706f6470726f66, copy = 0;
+    if (read_vm(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe) {
+        mode = PP_READ_VM;
+        return 0;
+    }
+    if (open_pipe() != 0)
+        return -1;
+    mode = PP_READ_PIPE;
+    return read_pipe(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe ? 0 : -1;
+}
+
+int pp_safe_read_force(pp_read_mode m)
+{
+    self_pid = getpid();
+    uint64_t probe = 42, copy = 0;
+    if (m == PP_READ_PIPE && pipe_fd[0] < 0 && open_pipe() != 0)
+        return -1;
+    mode = m;
+    return pp_read(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe ? 0 : -1;
+}
+
+pp_read_mode pp_safe_read_mode(void)
+{
+    return mode;
+}
+
+int pp_read(void *dst, uintptr_t addr, size_t len)
+{
+    if (len == 0)
+        return 0;
+    if (addr < 4096 || addr + len < addr)
+        return -1;
+    return mode == PP_READ_VM ? read_vm(dst, addr, len) : read_pipe(dst, addr, len);
+}

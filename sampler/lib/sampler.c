@@ -1,0 +1,302 @@
+#include "sampler.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "code_cache.h"
+#include "frame_reader.h"
+#include "log.h"
+#include "stack_snapshot.h"
+#include "profile_output.h"
+#include "thread_clock.h"
+#include "thread_names.h"
+#include "threads.h"
+
+/* Aggregate bounds: distinct stacks per profile and bytes of interned strings. */
+#define MAX_STACKS 20000
+#define MAX_STRING_BYTES (4u << 20)
+/* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
+#define CLOCK_SLOTS 8192
+/* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
+#define ADAPT_EVERY_NS 1000000000LL
+#define MAX_INTERVAL_NS 1000000000LL
+
+typedef struct {
+    int32_t tid;
+    uint64_t thread_id;
+    int64_t cpu_ns;
+    uint64_t pass;
+} clock_slot;
+
+enum {
+    C_PASSES,
+    C_SAMPLES,
+    C_READ_FAILURES,
+    C_DROPPED,
+    C_THREADS_SEEN,
+    C_CPU_CLOCK_FAILURES,
+    C_CYCLES,
+    C_OVERRUNS,
+    C_INTERPRETERS,
+    C_CODE_CACHE_MISSES,
+    C_TRUNCATED,
+    C_COUNT
+};
+static const char *const counter_names[C_COUNT] = {"passes",          "samples",
+                                                   "read_failures",   "dropped",
+                                                   "threads_seen",    "cpu_clock_failures",
+                                                   "cycles",          "overruns",
+                                                   "interpreters",    "code_cache_misses",
+                                                   "truncated_stacks"};
+
+struct pp_sampler {
+    const pp_config *cfg;
+    pp_runtime rt;
+    pp_agg *agg;
+    pp_code_cache *codes;
+    pp_thread_names *names;
+    pp_frame *frames;
+    clock_slot *clocks;
+    pp_stack_snapshot snapshot;
+    uint64_t pass;
+    int64_t now_ns, wall_ns, last_pass_ns;
+    int64_t base_interval_ns, interval_ns;
+    int64_t adapt_at_ns, adapt_self_cpu_ns;
+    uint64_t adapt_passes;
+    int64_t profile_start_mono, profile_start_real;
+    uint64_t profile_passes;
+    uint64_t counters[C_COUNT];
+    char runtime_id[37];
+};
+
+int64_t pp_now_ns(int clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void make_runtime_id(char out[37])
+{
+    unsigned char r[16];
+    if (syscall(SYS_getrandom, r, sizeof r, 0) != (long)sizeof r) {
+        uint64_t seed = (uint64_t)pp_now_ns(CLOCK_REALTIME) ^ (uint64_t)getpid() << 32;
+        for (int i = 0; i < 16; i++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            r[i] = (unsigned char)(seed >> 56);
+        }
+    }
+    r[6] = (r[6] & 0x0f) | 0x40; /* uuid4 */
+    r[8] = (r[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
+}
+
+pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
+{
+    pp_sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cfg = cfg;
+    s->rt = *rt;
+    s->agg = pp_agg_new(MAX_STACKS, MAX_STRING_BYTES);
+    s->codes = s->agg ? pp_code_cache_new(&s->rt, s->agg) : NULL;
+    s->names = pp_thread_names_new();
+    s->frames = calloc((size_t)cfg->max_frames, sizeof *s->frames);
+    s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
+    if (!s->codes || !s->names || !s->frames || !s->clocks ||
+        (rt->layout.ts_datastack_chunk >= 0 && pp_snapshot_init(&s->snapshot) != 0)) {
+        pp_sampler_free(s);
+        return NULL;
+    }
+    s->base_interval_ns = (int64_t)(1e9 / cfg->sample_rate_hz);
+    s->interval_ns = s->base_interval_ns;
+    int64_t now = pp_now_ns(CLOCK_MONOTONIC);
+    s->last_pass_ns = now;
+    s->adapt_at_ns = now;
+    s->adapt_self_cpu_ns = pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
+    s->profile_start_mono = now;
+    s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
+    make_runtime_id(s->runtime_id);
+    return s;
+}
+
+void pp_sampler_free(pp_sampler *s)
+{
+    if (!s)
+        return;
+    pp_code_cache_free(s->codes);
+    if (s->agg)
+        pp_agg_free(s->agg);
+    pp_thread_names_free(s->names);
+    free(s->frames);
+    free(s->clocks);
+    pp_snapshot_free(&s->snapshot);
+    free(s);
+}
+
+/* CPU consumed by the thread since the previous pass; -1 when the thread is gone. */
+static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id)
+{
+    int64_t now = pp_thread_cpu_ns(tid);
+    if (now < 0)
+        return -1;
+    clock_slot *free_slot = NULL, *slot = NULL;
+    for (uint32_t i = 0; i < CLOCK_SLOTS; i++) {
+        clock_slot *c = &s->clocks[((uint32_t)tid + i) % CLOCK_SLOTS];
+        if (c->tid == tid) {
+            slot = c;
+            break;
+        }
+        if (!free_slot && (c->tid == 0 || c->pass + 2 < s->pass))
+            free_slot = c;
+        if (c->tid == 0)
+            break;
+    }
+    int64_t delta = 0;
+    if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns)
+        delta = now - slot->cpu_ns;
+    if (!slot)
+        slot = free_slot;
+    if (slot) {
+        slot->tid = tid;
+        slot->thread_id = thread_id;
+        slot->cpu_ns = now;
+        slot->pass = s->pass;
+    }
+    return delta;
+}
+
+static void sample_thread(void *ctx, const pp_thread_view *t)
+{
+    pp_sampler *s = ctx;
+    int32_t tid = t->native_id > 0 ? t->native_id : pp_tid_from_pthread(t->thread_id);
+    int64_t cpu = cpu_delta(s, tid, t->thread_id);
+    if (cpu < 0) {
+        /* exited between the thread list and the clock read (or not started yet) */
+        s->counters[C_CPU_CLOCK_FAILURES]++;
+        s->counters[C_DROPPED]++;
+        return;
+    }
+    size_t n = 0, omitted = 0;
+    const pp_stack_snapshot *snap = NULL;
+    if (s->snapshot.buf) {
+        pp_snapshot_take(&s->snapshot, t->datastack_chunk, t->datastack_top);
+        snap = &s->snapshot;
+    }
+    pp_walk_result r = pp_walk_frames(&s->rt, s->codes, snap, t->top_frame, s->frames,
+                                      (size_t)s->cfg->max_frames, &n, &omitted);
+    if (r != PP_WALK_OK) {
+        s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
+        s->counters[C_DROPPED]++;
+        return;
+    }
+    if (n == 0 && omitted == 0)
+        return; /* no Python code running in this thread right now */
+    if (omitted)
+        s->counters[C_TRUNCATED]++;
+    const char *name = pp_thread_name(s->names, tid, s->now_ns);
+    pp_sample_key key = {.thread_id = t->thread_id,
+                         .native_thread_id = (uint64_t)tid,
+                         .thread_name = pp_agg_intern(s->agg, name, strlen(name)),
+                         .frames = s->frames,
+                         .n_frames = n,
+                         .n_omitted = omitted};
+    pp_agg_add(s->agg, &key, cpu, s->wall_ns);
+    s->counters[C_SAMPLES]++;
+}
+
+void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
+{
+    s->pass++;
+    s->now_ns = now_ns;
+    s->wall_ns = now_ns - s->last_pass_ns;
+    s->last_pass_ns = now_ns;
+    s->counters[C_PASSES]++;
+    s->profile_passes++;
+    pp_code_cache_new_pass(s->codes);
+    if (pp_runtime_initialized(&s->rt) != 1)
+        return; /* finalizing or finalized: thread states are being freed */
+    pp_thread_walk_stats st;
+    if (pp_for_each_thread(&s->rt, sample_thread, s, &st) != 0) {
+        s->counters[C_READ_FAILURES]++;
+        return;
+    }
+    s->counters[C_THREADS_SEEN] = st.threads;
+    s->counters[C_INTERPRETERS] = st.interpreters;
+    s->counters[C_READ_FAILURES] += st.torn;
+}
+
+void pp_sampler_adapt(pp_sampler *s, int64_t now_ns)
+{
+    s->adapt_passes++;
+    if (now_ns - s->adapt_at_ns < ADAPT_EVERY_NS || s->adapt_passes == 0)
+        return;
+    int64_t self = pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
+    double per_pass = (double)(self - s->adapt_self_cpu_ns) / (double)s->adapt_passes;
+    double budget = s->cfg->max_time_usage_pct / 100.0;
+    /* The interval at which one pass costs exactly the budget. */
+    double needed = per_pass / budget;
+    int64_t next;
+    if (needed > (double)s->interval_ns)
+        next = (int64_t)needed; /* over budget: stretch at once */
+    else
+        next = (s->interval_ns + (int64_t)needed) / 2; /* under: come back gradually */
+    if (next < s->base_interval_ns)
+        next = s->base_interval_ns;
+    if (next > MAX_INTERVAL_NS)
+        next = MAX_INTERVAL_NS > s->base_interval_ns ? MAX_INTERVAL_NS : s->base_interval_ns;
+    if (next != s->interval_ns)
+        pp_log(PP_LOG_DEBUG, "sampling interval %.3f ms (%.1f us per pass)", (double)next / 1e6,
+               per_pass / 1e3);
+    s->interval_ns = next;
+    s->adapt_at_ns = now_ns;
+    s->adapt_self_cpu_ns = self;
+    s->adapt_passes = 0;
+}
+
+void pp_sampler_note_overrun(pp_sampler *s)
+{
+    s->counters[C_OVERRUNS]++;
+}
+
+int64_t pp_sampler_interval_ns(const pp_sampler *s)
+{
+    return s->interval_ns;
+}
+
+int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns)
+{
+    return (double)(now_ns - s->profile_start_mono) >= s->cfg->upload_interval_s * 1e9;
+}
+
+void pp_sampler_flush(pp_sampler *s)
+{
+    int64_t now_mono = pp_now_ns(CLOCK_MONOTONIC);
+    int64_t end_real = pp_now_ns(CLOCK_REALTIME);
+    double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
+    s->counters[C_CODE_CACHE_MISSES] = pp_code_cache_misses(s->codes);
+    pp_counter counters[C_COUNT];
+    for (int i = 0; i < C_COUNT; i++)
+        counters[i] = (pp_counter){counter_names[i], s->counters[i]};
+    pp_flush_info info = {.start_ns = s->profile_start_real,
+                          .end_ns = end_real,
+                          .period_ns = s->base_interval_ns,
+                          .effective_rate_hz =
+                              seconds > 0 ? (double)s->profile_passes / seconds : 0.0,
+                          .python_version = s->rt.version,
+                          .runtime_id = s->runtime_id,
+                          .counters = counters,
+                          .n_counters = C_COUNT};
+    pp_profile_flush(s->cfg, s->agg, &info);
+    pp_agg_reset_stacks(s->agg);
+    s->profile_start_mono = now_mono;
+    s->profile_start_real = end_real;
+    s->profile_passes = 0;
+}

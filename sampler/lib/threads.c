@@ -1,0 +1,86 @@
+#include "threads.h"
+
+#include <string.h>
+
+#include "safe_read.h"
+
+static uintptr_t get_ptr(const uint8_t *b, int32_t off)
+{
+    uintptr_t v;
+    memcpy(&v, b + off, sizeof v);
+    return v;
+}
+
+/* Largest PyThreadState prefix holding the fields in py_layout (3.8: thread_id at 176). */
+#define TSTATE_COPY 192
+
+static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_thread_view *t,
+                       uintptr_t *next)
+{
+    const pp_py_layout *l = &rt->layout;
+    uint8_t b[TSTATE_COPY];
+    if (pp_read(b, ts, sizeof b) != 0)
+        return -1;
+    *next = get_ptr(b, l->ts_next);
+    if (get_ptr(b, l->ts_interp) != interp)
+        return -1;
+    t->tstate = ts;
+    t->interp = interp;
+    t->thread_id = get_ptr(b, l->ts_thread_id);
+    t->native_id = 0;
+    if (l->ts_native_id >= 0)
+        memcpy(&t->native_id, b + l->ts_native_id, sizeof t->native_id);
+    uintptr_t frame = get_ptr(b, l->ts_frame);
+    if (l->ts_cframe_frame >= 0 && frame &&
+        pp_read_ptr(frame + (uintptr_t)l->ts_cframe_frame, &frame) != 0)
+        return -1;
+    t->top_frame = frame;
+    t->datastack_chunk = t->datastack_top = 0;
+    uintptr_t stack[2];
+    if (l->ts_datastack_chunk >= 0 &&
+        pp_read(stack, ts + (uintptr_t)l->ts_datastack_chunk, sizeof stack) == 0) {
+        t->datastack_chunk = stack[0];
+        t->datastack_top = stack[1];
+    }
+    return 0;
+}
+
+int pp_for_each_thread(const pp_runtime *rt, pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st)
+{
+    const pp_py_layout *l = &rt->layout;
+    memset(st, 0, sizeof *st);
+    uintptr_t interp;
+    if (pp_read_ptr(rt->runtime + (uintptr_t)l->rt_interp_head, &interp) != 0)
+        return -1;
+    uintptr_t first_interp = interp;
+    while (interp && st->interpreters < PP_MAX_INTERPRETERS) {
+        st->interpreters++;
+        uintptr_t ts, next_interp;
+        int64_t id = 0;
+        if (pp_read_ptr(interp + (uintptr_t)l->is_threads_head, &ts) != 0 ||
+            pp_read_ptr(interp + (uintptr_t)l->is_next, &next_interp) != 0 ||
+            pp_read(&id, interp + (uintptr_t)l->is_id, sizeof id) != 0)
+            return -1;
+        uintptr_t first_ts = ts;
+        uint32_t in_interp = 0;
+        while (ts && in_interp < PP_MAX_THREADS && st->threads < PP_MAX_THREADS) {
+            pp_thread_view t;
+            uintptr_t next = 0;
+            if (read_thread(rt, ts, interp, &t, &next) != 0) {
+                st->torn++;
+                break;
+            }
+            t.interp_id = id;
+            in_interp++;
+            st->threads++;
+            fn(ctx, &t);
+            if (next == ts || next == first_ts)
+                break;
+            ts = next;
+        }
+        if (next_interp == interp || next_interp == first_interp)
+            break;
+        interp = next_interp;
+    }
+    return 0;
+}

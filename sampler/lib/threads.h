@@ -1,0 +1,33 @@
+/* Enumerates every thread state of every interpreter, without the GIL. Each list is bounded
+ * (PP_MAX_INTERPRETERS, PP_MAX_THREADS) and checked for cycles; a thread state whose interp
+ * back-pointer does not match is a torn read and is skipped. */
+#ifndef PODPROF_SAMPLER_THREADS_H
+#define PODPROF_SAMPLER_THREADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+#define PP_MAX_INTERPRETERS 64
+#define PP_MAX_THREADS 4096
+
+typedef struct pp_thread_view {
+    uintptr_t tstate;
+    uintptr_t interp;
+    int64_t interp_id;
+    uint64_t thread_id; /* pthread_t, as threading.get_ident() returns it */
+    int32_t native_id;  /* kernel tid, 0 when the version does not record it */
+    uintptr_t top_frame;
+    uintptr_t datastack_chunk, datastack_top; /* 3.11+, 0 otherwise */
+} pp_thread_view;
+
+typedef struct pp_thread_walk_stats {
+    uint32_t interpreters, threads, torn;
+} pp_thread_walk_stats;
+
+/* Calls fn for each thread state; returns -1 when the interpreter list itself is unreadable. */
+typedef void (*pp_thread_fn)(void *ctx, const pp_thread_view *t);
+int pp_for_each_thread(const pp_runtime *rt, pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st);
+
+#endif

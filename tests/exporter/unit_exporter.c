@@ -1,0 +1,253 @@
+/* Unit tests of the exporter's pure pieces: the Downward API labels parser, tag normalisation and
+ * precedence, retry backoff bounds, RFC3339 handling of the metadata. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "labels.h"
+#include "retry.h"
+#include "spool_meta.h"
+#include "tags.h"
+
+static void labels_parse(const char *text, ex_labels *out)
+{
+    ex_labels_parse(text, strlen(text), out);
+}
+
+static void test_labels_plain_and_escaped(void **state)
+{
+    (void)state;
+    ex_labels l;
+    labels_parse("app=\"checkout\"\n"
+                 "app.kubernetes.io/name=\"shop\"\n"
+                 "quote=\"say \\\"hi\\\"\\\\ now\"\n"
+                 "nl=\"a\\nb\\tc\"\n"
+                 "uni=\"caf\\u00e9 \\U0001F600 \\x41\"\n"
+                 "utf8=\"café\"\n"
+                 "empty=\"\"\n",
+                 &l);
+    assert_int_equal(l.malformed, 0);
+    assert_int_equal(l.n, 7);
+    assert_string_equal(l.items[0].key, "app");
+    assert_string_equal(l.items[0].value, "checkout");
+    assert_string_equal(l.items[1].key, "app.kubernetes.io/name");
+    assert_string_equal(l.items[2].value, "say \"hi\"\\ now");
+    assert_string_equal(l.items[3].value, "a\nb\tc");
+    assert_string_equal(l.items[4].value, "caf\xc3\xa9 \xf0\x9f\x98\x80 A");
+    assert_string_equal(l.items[5].value, "caf\xc3\xa9");
+    assert_string_equal(l.items[6].value, "");
+    ex_labels_free(&l);
+}
+
+static void test_labels_malformed_lines_skipped(void **state)
+{
+    (void)state;
+    ex_labels l;
+    labels_parse("good=\"1\"\n"
+                 "noquotes=value\n"
+                 "unterminated=\"abc\n"
+                 "=\"nokey\"\n"
+                 "badesc=\"\\q\"\n"
+                 "trailing=\"x\" junk\n"
+                 "badhex=\"\\xZZ\"\n"
+                 "surrogate=\"\\ud800\"\n"
+                 "\n"
+                 "also=\"2\"\r\n",
+                 &l);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.items[0].key, "good");
+    assert_string_equal(l.items[1].key, "also");
+    assert_string_equal(l.items[1].value, "2");
+    assert_int_equal(l.malformed, 7);
+    assert_int_equal(l.first_bad_line, 2);
+    ex_labels_free(&l);
+}
+
+static void test_labels_missing_file(void **state)
+{
+    (void)state;
+    ex_labels l;
+    assert_int_equal(ex_labels_read("/nonexistent/podprof/labels", &l), -1);
+    assert_int_equal(l.n, 0);
+}
+
+static void norm(const char *in, bool key, const char *want)
+{
+    char out[EX_TAG_MAX_LEN + 1];
+    ex_tag_normalize(in, key, out, sizeof out);
+    assert_string_equal(out, want);
+}
+
+static void test_tag_normalisation(void **state)
+{
+    (void)state;
+    norm("Team", true, "team");
+    norm("app.kubernetes.io/Name", true, "app.kubernetes.io/name");
+    norm("1st-key", true, "st-key");
+    norm("__x", true, "x");
+    norm("a b  c!!", true, "a_b_c");
+    norm("k:v", true, "k_v");
+    norm("1.0", false, "1.0");
+    norm("Some Value/OK:x", false, "some_value/ok:x");
+    norm("trailing!!", false, "trailing");
+    norm("caf\xc3\xa9", false, "caf\xc3\xa9");
+    norm("bad\xff byte", false, "bad_byte");
+    char longv[400];
+    memset(longv, 'v', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    ex_tags t = {0};
+    assert_true(ex_tags_set(&t, "key", longv));
+    assert_int_equal(strlen("key:") + strlen(ex_tags_get(&t, "key")), EX_TAG_MAX_LEN);
+    assert_false(ex_tags_set(&t, "!!!", "x"));
+    assert_false(ex_tags_set(&t, "k", "!!!"));
+    ex_tags_free(&t);
+}
+
+static void test_tag_layers_and_label_policy(void **state)
+{
+    (void)state;
+    ex_labels l;
+    labels_parse("team=\"payments\"\napp=\"checkout\"\npod-template-hash=\"7d9f\"\n"
+                 "controller-revision-hash=\"abc\"\ntrack=\"stable\"\n",
+                 &l);
+    ex_tags t = {0};
+    ex_tags_add_labels(&t, &l, "*");
+    assert_string_equal(ex_tags_get(&t, "team"), "payments");
+    assert_null(ex_tags_get(&t, "pod-template-hash"));
+    assert_null(ex_tags_get(&t, "controller-revision-hash"));
+    ex_tags_add_list(&t, "team:a,env:dev");
+    ex_tags_add_list(&t, "track:canary");
+    assert_string_equal(ex_tags_get(&t, "team"), "a");
+    assert_string_equal(ex_tags_get(&t, "track"), "canary");
+    char *joined = ex_tags_join(&t);
+    assert_string_equal(joined, "team:a,app:checkout,track:canary,env:dev");
+    free(joined);
+    ex_tags_free(&t);
+
+    ex_tags m = {0};
+    ex_tags_add_labels(&m, &l, "team=owner_team, app ,pod-template-hash");
+    joined = ex_tags_join(&m);
+    assert_string_equal(joined, "owner_team:payments,app:checkout");
+    free(joined);
+    ex_tags_free(&m);
+
+    ex_tags none = {0};
+    ex_tags_add_labels(&none, &l, "");
+    assert_int_equal(none.n, 0);
+    ex_labels_free(&l);
+}
+
+static void test_tag_list_separators(void **state)
+{
+    (void)state;
+    ex_tags t = {0};
+    ex_tags_add_list(&t, "a:1 b:2  novalue c:3");
+    assert_int_equal(t.n, 3);
+    ex_tags_add_list(&t, "d:with space, e:5");
+    assert_string_equal(ex_tags_get(&t, "d"), "with_space");
+    assert_string_equal(ex_tags_get(&t, "e"), "5");
+    ex_tags_free(&t);
+}
+
+static void test_retry_backoff_bounds(void **state)
+{
+    (void)state;
+    uint64_t rng = 42;
+    for (int failures = 1; failures <= 12; failures++) {
+        int64_t nominal = 1000;
+        for (int i = 1; i < failures; i++)
+            nominal = nominal * 2 > EX_RETRY_MAX_DELAY_MS ? EX_RETRY_MAX_DELAY_MS : nominal * 2;
+        for (int k = 0; k < 200; k++) {
+            int64_t d = ex_retry_delay_ms(failures, 1000, &rng);
+            assert_true(d >= nominal - nominal / 2);
+            assert_true(d <= nominal);
+        }
+    }
+    /* jitter actually varies */
+    int64_t a = ex_retry_delay_ms(3, 1000, &rng), same = 0;
+    for (int k = 0; k < 20; k++)
+        same += ex_retry_delay_ms(3, 1000, &rng) == a;
+    assert_true(same < 20);
+}
+
+static void test_retry_table(void **state)
+{
+    (void)state;
+    ex_retry_table t = {0};
+    ex_retry_add(&t, "a")->failures = 1;
+    ex_retry_add(&t, "b");
+    assert_int_equal(ex_retry_add(&t, "a")->failures, 1);
+    ex_retry_sweep(&t); /* both were just added: seen */
+    assert_int_equal(t.n, 2);
+    ex_retry_find(&t, "b")->seen = true;
+    ex_retry_sweep(&t); /* "a" vanished from the spool */
+    assert_int_equal(t.n, 1);
+    assert_null(ex_retry_find(&t, "a"));
+    ex_retry_free(&t);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t ns;
+    char out[40];
+    assert_int_equal(ex_parse_rfc3339("2026-11-22T08:00:01.123456789Z", &ns), 0);
+    ex_format_rfc3339(ns, out);
+    assert_string_equal(out, "2026-11-22T08:00:01.123456789Z");
+    assert_int_equal(ex_parse_rfc3339("2026-11-22T09:00:01.5+01:00", &ns), 0);
+    ex_format_rfc3339(ns, out);
+    assert_string_equal(out, "2026-11-22T08:00:01.500000000Z");
+    assert_int_equal(ex_parse_rfc3339("1970-01-01T00:00:00Z", &ns), 0);
+    assert_int_equal(ns, 0);
+    assert_int_equal(ex_parse_rfc3339("2026-11-22 08:00:01Z", &ns), -1);
+    assert_int_equal(ex_parse_rfc3339("2026-11-22T08:00:01.Z", &ns), -1);
+    assert_int_equal(ex_parse_rfc3339("2026-11-22T08:00:01", &ns), -1);
+}
+
+static void test_meta_parse(void **state)
+{
+    (void)state;
+    const char *doc = "{\"start\":\"2026-11-22T08:00:00.000000001Z\","
+                      "\"end\":\"2026-11-22T08:01:00.000000001Z\",\"pid\":12,"
+                      "\"runtime-id\":\"abc\",\"python_version\":\"3.12.1\","
+                      "\"service\":\"svc\",\"version\":2,\"counters\":{\"samples\":5}}";
+    ex_meta m;
+    char err[128];
+    assert_int_equal(ex_meta_parse(doc, strlen(doc), &m, err, sizeof err), 0);
+    assert_int_equal(m.pid, 12);
+    assert_string_equal(m.runtime_id, "abc");
+    assert_string_equal(m.version, "2");
+    assert_null(m.env);
+    assert_int_equal(m.end_ns - m.start_ns, 60000000000LL);
+    assert_non_null(m.counters);
+    ex_meta_free(&m);
+    const char *bad[] = {"", "[]", "{\"start\":\"x\",\"end\":\"y\"}",
+                         "{\"start\":\"2026-11-22T08:01:00Z\",\"end\":\"2026-11-22T08:00:00Z\"}",
+                         "{\"start\":\"2026-11-22T08:00:00Z\",\"end\":\"2026-11-22T08:01"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(ex_meta_parse(bad[i], strlen(bad[i]), &m, err, sizeof err), -1);
+        assert_true(strlen(err) > 0);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_plain_and_escaped),
+        cmocka_unit_test(test_labels_malformed_lines_skipped),
+        cmocka_unit_test(test_labels_missing_file),
+        cmocka_unit_test(test_tag_normalisation),
+        cmocka_unit_test(test_tag_layers_and_label_policy),
+        cmocka_unit_test(test_tag_list_separators),
+        cmocka_unit_test(test_retry_backoff_bounds),
+        cmocka_unit_test(test_retry_table),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_meta_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,59 @@
+# sampler-core tests: line-table unit tests against fixtures from every CPython, the config doc
+# check, the symbol audit of libpodprof.so, and the pytest suite that preloads the library into
+# every pyenv CPython and Debian's python3.
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+SAMPLER_PYTHONS := 3.8.18 3.9.18 3.10.13 3.11.7 3.12.1 3.13.0
+LINETABLE_FIXTURE_DIR := $(BUILD)/fixtures/linetable
+LINETABLE_FIXTURES := $(patsubst %,$(LINETABLE_FIXTURE_DIR)/%.txt,$(SAMPLER_PYTHONS)) \
+	$(LINETABLE_FIXTURE_DIR)/debian.txt
+TEST_LINETABLE := $(BUILD)/tests/unit/test_linetable
+CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
+
+UNIT_TESTS += $(TEST_LINETABLE)
+PY_TEST_DIRS += tests/sampler
+CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
+
+$(LINETABLE_FIXTURE_DIR)/debian.txt: tests/unit/gen_linetable_fixtures.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 $< > $@.tmp && mv $@.tmp $@
+
+$(LINETABLE_FIXTURE_DIR)/%.txt: tests/unit/gen_linetable_fixtures.py
+	@mkdir -p $(dir $@)
+	$(PYENV_ROOT)/versions/$*/bin/python3 $< > $@.tmp && mv $@.tmp $@
+
+$(TEST_LINETABLE): tests/unit/test_linetable.c sampler/lib/linetable.c sampler/lib/linetable.h \
+		$(LINETABLE_FIXTURES)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib '-DLINETABLE_FIXTURES="$(abspath $(LINETABLE_FIXTURES))"' \
+		-o $@ tests/unit/test_linetable.c sampler/lib/linetable.c $(LDFLAGS_COMMON) -lcmocka
+
+$(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config.c sampler/lib/log.c \
+		sampler/lib/config_table.h sampler/lib/config.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/sampler/config_doc.c sampler/lib/config.c \
+		sampler/lib/log.c $(LDFLAGS_COMMON)
+
+.PHONY: sampler-config-doc-check sampler-config-doc sampler-symbol-audit
+sampler-config-doc: $(CONFIG_DOC_TOOL)
+	$(CONFIG_DOC_TOOL) > docs/config-sampler.md
+
+sampler-config-doc-check: $(CONFIG_DOC_TOOL)
+	@$(CONFIG_DOC_TOOL) | diff -u docs/config-sampler.md - || \
+	  { echo "docs/config-sampler.md is stale: run make sampler-config-doc"; exit 1; }
+
+# The sanitizer build links libasan, so the audit is about the release build only.
+sampler-symbol-audit: $(LIBPODPROF)
+	@if [ "$(SAN)" = 1 ]; then echo "symbol audit: skipped for the sanitizer build"; \
+	else tests/sampler/symbol_audit.sh $(LIBPODPROF); fi
+
+# Fault-free copy microbenchmark (process_vm_readv vs the pipe fallback).
+SAMPLER_READ_BENCH := $(BUILD)/tests/bench/sampler_read_bench
+BENCH_TARGETS += sampler-read-bench
+$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
+		sampler/lib/safe_read.c $(LDFLAGS_COMMON)
+.PHONY: sampler-read-bench
+sampler-read-bench: $(SAMPLER_READ_BENCH)
+	$(SAMPLER_READ_BENCH)

@@ -1,0 +1,236 @@
+"""libpodprof.so preloaded into every pyenv CPython and Debian's python3: what it writes is
+decoded by an independent decoder (pprof_decode.py) and by `go tool pprof`, and checked against
+what the workloads are known to do."""
+import json
+import re
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from conftest import BUILD, SANITIZED, asan_runtime_preload  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pprof_decode import decode  # noqa: E402
+
+LIB = BUILD / "lib" / "libpodprof.so"
+WORKLOADS = Path(__file__).resolve().parent / "workloads"
+PYENV = Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
+             or Path.home() / ".pyenv")
+PYTHONS = {v: PYENV / "versions" / v / "bin" / "python3"
+           for v in ("3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0")}
+PYTHONS["debian"] = Path("/usr/bin/python3")
+GO = "/usr/local/go/bin/go"
+
+
+def preload_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+    env["LD_PRELOAD"] = ":".join(asan_runtime_preload() + [str(LIB)])
+    env["ASAN_OPTIONS"] = "detect_leaks=0"
+    env["DD_PROFILING_ENABLED"] = "true"
+    env["DD_PROFILING_OUTPUT_PPROF"] = str(tmp_path / "prof")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(python, args, tmp_path, timeout=60, **extra):
+    return subprocess.run([str(python)] + [str(a) for a in args], env=preload_env(tmp_path, **extra),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def profiles(tmp_path, pid=None):
+    """(decoded pprof, metadata) of every profile written, in order."""
+    out = []
+    for meta_path in sorted(tmp_path.glob("prof.*.json"),
+                            key=lambda p: [int(x) for x in p.name.split(".")[1:3]]):
+        meta = json.loads(meta_path.read_text())
+        if pid is None or meta["pid"] == pid:
+            out.append((decode(meta_path.with_suffix(".pprof")), meta))
+    return out
+
+
+def all_samples(tmp_path, pid=None):
+    return [s for prof, _ in profiles(tmp_path, pid) for s in prof["samples"]]
+
+
+def names(sample):
+    return [f[0] for f in sample["frames"]]
+
+
+@pytest.fixture(params=sorted(PYTHONS), ids=str)
+def python(request):
+    if not PYTHONS[request.param].exists():
+        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
+    return PYTHONS[request.param]
+
+
+def test_attribution(python, tmp_path):
+    expect_path = tmp_path / "expect.json"
+    r = run(python, [WORKLOADS / "attribution.py", expect_path], tmp_path)
+    assert r.returncode == 0, r.stderr
+    expect = json.loads(expect_path.read_text())
+    samples = all_samples(tmp_path)
+    assert samples, "no samples"
+
+    # the 3:1 CPU split, within 2 percentage points
+    cpu = {"alpha": 0, "beta": 0}
+    for s in samples:
+        for fn in cpu:
+            if fn in names(s):
+                cpu[fn] += s["values"]["cpu-time"]
+    share = cpu["alpha"] / (cpu["alpha"] + cpu["beta"])
+    assert abs(share - 0.75) <= 0.02, (share, cpu)
+
+    # exact caller lines, and the file
+    for fn, key in (("alpha", "alpha_call"), ("beta", "beta_call")):
+        frames = [f for s in samples for f in s["frames"] if f[0] == fn]
+        assert frames and {f[2] for f in frames} == {expect[key]}, (fn, set(frames))
+        assert {f[1] for f in frames} == {expect["file"]}
+
+    # the sleeping thread: wall time, no CPU, its OS name
+    sleep = [s for s in samples if "sleeper" in names(s)]
+    assert sleep
+    assert sum(s["values"]["wall-time"] for s in sleep) >= 0.5e9
+    assert sum(s["values"]["cpu-time"] for s in sleep) <= 0.02e9
+    assert {s["labels"]["thread name"] for s in sleep} == {"pp-sleeper"}
+    assert any(s["labels"].get("thread name") == "MainThread" for s in samples)
+    for s in samples:
+        assert int(s["labels"]["thread native id"]) > 0 and int(s["labels"]["thread id"]) > 0
+
+    # recursion: 21 nested recurse frames under the leaf, each caller on the recursive call line
+    rec = [s for s in samples if names(s)[:2] == ["spin_until", "recurse"]]
+    assert rec
+    for s in rec:
+        frames = [f for f in s["frames"] if f[0] == "recurse"]
+        assert len(frames) == 21
+        assert {f[2] for f in frames[1:]} == {expect["recurse_call"]}
+
+    # truncation at DD_PROFILING_MAX_FRAMES (64): the omitted frames become one root frame
+    deep = [s for s in samples if "deep" in names(s)]
+    assert deep
+    for s in deep:
+        assert len(s["frames"]) == 65
+        omitted = s["frames"][-1][0]
+        assert omitted.endswith("frames omitted>"), omitted
+        assert int(omitted.strip("<").split()[0]) >= 101 + 1 - 64
+
+    # non-ASCII function names survive intact
+    assert any("naïve_计算" in names(s) for s in samples)
+
+
+def test_go_pprof_reads_profiles(tmp_path):
+    r = run(PYTHONS["3.12.1"], [WORKLOADS / "attribution.py", tmp_path / "e.json"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    pprof = sorted(tmp_path.glob("prof.*.pprof"))
+    assert pprof
+    top = subprocess.run([GO, "tool", "pprof", "-top", "-sample_index=cpu-time", str(pprof[-1])],
+                         capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    assert "spin_until" in top.stdout
+    traces = subprocess.run([GO, "tool", "pprof", "-traces", str(pprof[-1])],
+                            capture_output=True, text=True, timeout=120)
+    assert traces.returncode == 0, traces.stderr
+    assert "alpha" in traces.stdout and "pp-sleeper" in traces.stdout
+
+
+def test_safety(python, tmp_path):
+    r = run(python, [WORKLOADS / "safety.py"], tmp_path, DD_PROFILING_UPLOAD_INTERVAL=0.5)
+    assert r.returncode == 0, r.stderr
+    samples = all_samples(tmp_path)
+    # 500 threads were all seen
+    waiting = {s["labels"]["thread native id"] for s in samples
+               if "many_threads" not in names(s) and names(s)[-1].endswith("_bootstrap")
+               and any(n.split(".")[-1] == "wait" for n in names(s))}
+    assert len(waiting) >= 450, len(waiting)
+    # 5,000-deep recursion: 64 frames kept, the rest counted
+    deep = [s for s in samples if "deep_recursion" in names(s)]
+    assert deep
+    assert any(int(s["frames"][-1][0].strip("<").split()[0]) >= 5000 - 64 for s in deep)
+    # code objects freed and reallocated are never attributed to another function or file
+    churn = [f for s in samples for f in s["frames"] if re.fullmatch(r"churn_\d", f[0])]
+    assert churn
+    for name, filename, line in churn:
+        k = int(name.split("_")[1])
+        assert filename == "churn_file_%d.py" % k and line == k + 2, (name, filename, line)
+    # counters are in the metadata: every pprof sample was counted; the churn of threads that
+    # exit between the thread list and the clock read was handled, not fatal
+    metas = [m for _, m in profiles(tmp_path)]
+    counted = metas[-1]["counters"]["samples"]  # counters are cumulative per process
+    observed = sum(s["values"]["wall-samples"] for s in samples)
+    assert counted == observed, (counted, observed)
+    assert max(m["counters"]["threads_seen"] for m in metas) >= 1
+    assert all(m["effective_sampling_rate_hz"] > 0 for prof, m in profiles(tmp_path)
+               if prof["samples"])
+
+
+def test_subinterpreter_is_sampled(tmp_path):
+    python = PYTHONS["3.12.1"]
+    r = run(python, [WORKLOADS / "safety.py"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert any("sub_work" in names(s) for s in all_samples(tmp_path))
+
+
+@pytest.mark.parametrize("how", ["exit", "raise", "sigterm", "fork"])
+def test_lifecycle(python, how, tmp_path):
+    r = run(python, [WORKLOADS / "lifecycle.py", how], tmp_path)
+    expected_rc = {"exit": 3, "raise": 1, "sigterm": -signal.SIGTERM, "fork": 0}[how]
+    assert r.returncode == expected_rc, r.stderr
+    samples = all_samples(tmp_path)
+    assert any("work_" + how in names(s) for s in samples), how
+    if how == "fork":
+        metas = [m for _, m in profiles(tmp_path)]
+        pids = {m["pid"] for m in metas}
+        assert len(pids) == 2, pids
+        by_pid = {pid: [names(s) for s in all_samples(tmp_path, pid)] for pid in pids}
+        child = [pid for pid, stacks in by_pid.items() if any("child_work" in n for n in stacks)]
+        parent = [pid for pid, stacks in by_pid.items() if any("work_fork" in n and
+                                                               "child_work" not in n for n in stacks)]
+        assert len(child) == 1 and len(parent) == 1 and child != parent, by_pid.keys()
+        # the child never reports the parent's samples, and has its own runtime id
+        assert not any("child_work" in n for n in by_pid[parent[0]])
+        assert len({m["runtime-id"] for m in metas}) == 2
+
+
+def test_runtime_found_in_elf_symbol_table(tmp_path):
+    r = run(PYTHONS["debian"], [WORKLOADS / "lifecycle.py", "exit"], tmp_path,
+            PODPROF_TEST_FORCE_ELF_SYMBOLS=1, DD_PROFILING_LOG_LEVEL="info")
+    assert r.returncode == 3, r.stderr
+    assert "ELF symbol table" in r.stderr
+    assert any("work_exit" in names(s) for s in all_samples(tmp_path))
+
+
+def test_bad_setting_logs_one_line_and_falls_back(tmp_path):
+    r = run(PYTHONS["3.11.7"], [WORKLOADS / "lifecycle.py", "exit"], tmp_path,
+            DD_PROFILING_SAMPLE_RATE="fast")
+    assert r.returncode == 3
+    lines = [l for l in r.stderr.splitlines() if "DD_PROFILING_SAMPLE_RATE" in l]
+    assert len(lines) == 1 and "default" in lines[0]
+    meta = profiles(tmp_path)[-1][1]
+    assert meta["sampling_rate_hz"] == 100
+
+
+THREAD_COUNT = "import os; print(len(os.listdir('/proc/self/task')))"
+
+
+@pytest.mark.parametrize("cmd", [["/bin/true"], ["sh", "-c", "ls /proc/$$/task | wc -l"]],
+                         ids=["true", "sh"])
+def test_inert_outside_python(cmd, tmp_path):
+    r = subprocess.run(cmd, env=preload_env(tmp_path), capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    if cmd[0] == "sh":
+        assert r.stdout.strip() == "1"
+    assert r.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inert_when_not_enabled(tmp_path):
+    env = preload_env(tmp_path)
+    del env["DD_PROFILING_ENABLED"]
+    r = subprocess.run([str(PYTHONS["3.11.7"]), "-c", THREAD_COUNT], env=env, capture_output=True,
+                       text=True, timeout=30)
+    assert r.returncode == 0 and r.stdout.strip() == "1", r.stderr
+    assert list(tmp_path.iterdir()) == []

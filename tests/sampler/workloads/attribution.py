@@ -1,0 +1,69 @@
+"""Known behaviour for the sampler to find: a 3:1 CPU split between alpha and beta (each in its
+own thread, measured by thread CPU time), a sleeping thread with an OS name, recursion, a stack
+deeper than DD_PROFILING_MAX_FRAMES and a function with a non-ASCII name. Writes the lines the
+profile must report to the JSON file named by argv[1]."""
+import ctypes
+import inspect
+import json
+import sys
+import threading
+import time
+
+ALPHA_CPU, BETA_CPU = 0.45, 0.15
+
+
+def spin_until(cpu_seconds):
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
+        pass
+
+
+def alpha():
+    spin_until(ALPHA_CPU)
+
+
+def beta():
+    spin_until(BETA_CPU)
+
+
+def sleeper():
+    libc = ctypes.CDLL(None)
+    libc.prctl(15, b"pp-sleeper", 0, 0, 0)  # PR_SET_NAME: the OS thread name
+    time.sleep(0.8)
+
+
+def recurse(n):
+    if n == 0:
+        spin_until(0.1)
+        return
+    recurse(n - 1)
+
+
+def deep(n):
+    if n == 0:
+        spin_until(0.1)
+        return
+    deep(n - 1)
+
+
+def naïve_计算():
+    spin_until(0.1)
+
+
+def call_line(func, callee):
+    lines, start = inspect.getsourcelines(func)
+    for i, text in enumerate(lines):
+        if callee + "(" in text and not text.lstrip().startswith("def"):
+            return start + i
+    raise AssertionError(callee)
+
+
+threads = [threading.Thread(target=alpha), threading.Thread(target=beta),
+           threading.Thread(target=sleeper), threading.Thread(target=recurse, args=(20,)),
+           threading.Thread(target=deep, args=(100,)), threading.Thread(target=naïve_计算)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+json.dump({"alpha_call": call_line(alpha, "spin_until"), "beta_call": call_line(beta, "spin_until"),
+           "recurse_call": call_line(recurse, "recurse"), "file": __file__}, open(sys.argv[1], "w"))
