@@ -1,36 +1,21 @@
-"""A minimal Datadog Agent stand-in for the e2e run: accepts POST /profiling/v1/input, parses the
-multipart body with the stdlib email parser, decodes event.json and checks the zstd pprof
-attachment decompresses to a gzip pprof. The exporter's own tests validate the upload format in
-depth; here what matters is that a profile from the injected pod arrives, and with which tags."""
-import email.parser
-import email.policy
-import gzip
-import json
+"""The Datadog Agent stand-in for the e2e pod run: a server on the node's address (the host end of
+the veth pair, port 8126, where DD_AGENT_HOST=status.hostIP leads) whose every upload is checked
+by the exporter suite's strict validator (tests/exporter/agent_double.py: headers, multipart,
+event.json, zstd, pprof decoded), here with the pod's UID as the expected entity ID."""
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-import zstandard
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "exporter"))
 
-
-class Received:
-    def __init__(self, path, headers, event, attachments):
-        self.path, self.headers, self.event, self.attachments = path, headers, event, attachments
-
-    @property
-    def tags(self):
-        out = {}
-        for item in self.event.get("tags_profiler", "").split(","):
-            k, sep, v = item.partition(":")
-            if sep:
-                out.setdefault(k, v)
-        return out
+from agent_double import MAX_BODY, Upload, validate  # noqa: E402
 
 
 class AgentReceiver:
-    def __init__(self, host, port):
-        self.received = []
-        self.errors = []
+    def __init__(self, host, port, expect_entity_id):
+        self.uploads = []
         self.cond = threading.Condition()
         receiver = self
 
@@ -42,16 +27,13 @@ class AgentReceiver:
 
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(min(n, 32 << 20))
-                try:
-                    receiver._parse(self.path, dict(self.headers.items()), body)
-                    status = 200
-                except Exception as e:  # recorded for the test to report
-                    with receiver.cond:
-                        receiver.errors.append(f"{self.path}: {e}")
-                        receiver.cond.notify_all()
-                    status = 400
-                self.send_response(status)
+                body = self.rfile.read(min(n, MAX_BODY)) if n > 0 else b""
+                up = Upload(self.command, self.path, dict(self.headers.items()), body)
+                validate(up, expect_entity_id=expect_entity_id)
+                with receiver.cond:
+                    receiver.uploads.append(up)
+                    receiver.cond.notify_all()
+                self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -59,37 +41,6 @@ class AgentReceiver:
         self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def _parse(self, path, headers, body):
-        if not path.startswith("/profiling/v1/input"):
-            raise ValueError(f"unexpected path {path}")
-        ctype = headers.get("Content-Type", "")
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {ctype}\r\n\r\n".encode() + body)
-        if not msg.is_multipart():
-            raise ValueError(f"not multipart: {ctype}")
-        event, attachments = None, {}
-        for part in msg.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            data = part.get_payload(decode=True)
-            if name == "event":
-                event = json.loads(data)
-            else:
-                attachments[part.get_filename() or name] = data
-        if event is None:
-            raise ValueError("no event part")
-        for fname in event.get("attachments", []):
-            raw = attachments.get(fname)
-            if raw is None:
-                raise ValueError(f"attachment {fname} missing")
-            pprof = zstandard.ZstdDecompressor().decompressobj().decompress(raw)
-            if pprof[:2] == b"\x1f\x8b":
-                pprof = gzip.decompress(pprof)
-            if not pprof:
-                raise ValueError(f"attachment {fname} is empty")
-        with self.cond:
-            self.received.append(Received(path, headers, event, attachments))
-            self.cond.notify_all()
 
     def __enter__(self):
         self.thread.start()
@@ -102,6 +53,6 @@ class AgentReceiver:
     def wait_for(self, count, timeout):
         deadline = time.monotonic() + timeout
         with self.cond:
-            while len(self.received) < count and time.monotonic() < deadline:
+            while len(self.uploads) < count and time.monotonic() < deadline:
                 self.cond.wait(max(0.05, deadline - time.monotonic()))
-            return list(self.received)
+            return list(self.uploads)
