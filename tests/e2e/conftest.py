@@ -2,6 +2,7 @@
 control plane, and the chart installed with helm whose injector pod runs (as a kubelet would) in
 the cluster's network namespace, reached by the API server through the chart's Service."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,6 +18,16 @@ from e2e_cluster import Cluster, cache_bin_dir, cached_binaries_present  # noqa:
 from e2e_env import BUILD, HERE, RELEASE, RELEASE_NS, ROOT, loud_skip, require_artefacts  # noqa: E402,E501
 
 NO_BUILD_FLAG = "PODPROF_E2E_NO_CLUSTER_BUILD"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_sessionstart(session):
+    # A CI timeout sends SIGTERM: unwind like Ctrl-C so the fixtures stop the control plane,
+    # the kubelet double's processes and the network namespace instead of leaking them.
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.fixture(scope="session")

@@ -321,9 +321,15 @@ class Cluster:
 
     # --- stop ------------------------------------------------------------------------------
     def stop(self):
-        for name in list(self.procs)[::-1]:
-            self._stop_proc(name)
-        self.netns.delete()
+        # A SIGTERM arriving now waits until everything is stopped, so it cannot cut the
+        # teardown short and leak processes or the namespace.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            for name in list(self.procs)[::-1]:
+                self._stop_proc(name)
+            self.netns.delete()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def main(argv):
