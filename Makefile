@@ -48,13 +48,10 @@ deps:
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-# One pytest session per directory: test modules do `from conftest import ...`, and in one session
-# pytest leaves whichever directory's conftest.py it loaded last under the name `conftest`.
 test-py: all
-	@set -e; for d in $(PY_TEST_DIRS); do \
-	  echo "== pytest $$d"; \
-	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $$d; \
-	done
+	@if [ -n "$(strip $(PY_TEST_DIRS))" ]; then \
+	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $(PY_TEST_DIRS); \
+	fi
 
 check: all format-check test-unit test-py $(CHECK_TARGETS)
 

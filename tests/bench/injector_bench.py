@@ -10,10 +10,10 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent), str(HERE.parent / "injector")]
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "injector")]  # also run outside pytest
 from injector_harness import (ENABLED, SERVER_NAME, Server, admission_review,  # noqa: E402
                               make_certs, make_pod)
-from conftest import BUILD  # noqa: E402
+from podprof_testenv import BUILD  # noqa: E402
 
 LOAD = BUILD / "bench" / "injector_load"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))

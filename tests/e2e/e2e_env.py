@@ -2,7 +2,6 @@
 release with its one running injector pod."""
 import base64
 import json
-import os
 import ssl
 import sys
 import urllib.request
@@ -11,14 +10,12 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE / "cluster"))
 
 import e2e_kubelet  # noqa: E402
 from e2e_cluster import wait_until  # noqa: E402
+from podprof_testenv import BUILD, ROOT  # noqa: E402,F401 (re-exported to the e2e modules)
 
-# The build under test (tests/conftest.py reads the same variable).
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 RELEASE, RELEASE_NS = "podprof", "podprof"
 
 

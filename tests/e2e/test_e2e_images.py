@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# The build under test (tests/conftest.py reads the same variable).
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
+from podprof_testenv import BUILD, ROOT
 
 SAMPLER_MAX_BYTES = 15 * 1024 * 1024
 LIB_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib64", "lib64", "usr/lib",

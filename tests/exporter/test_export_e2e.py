@@ -1,7 +1,6 @@
 """End to end: a real CPython with libpodprof.so preloaded writes profiles into the spool while
 `podprof export` ships them to the agent double; and a CPU-bound app's throughput with a hanging
 agent compared with a healthy one (the app never waits for the exporter)."""
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ import pytest
 
 from agent_double import AgentDouble, free_port
 from exporter_helpers import BUILD, ROOT, Exporter, wait_until
+from podprof_testenv import asan_runtime_preload
 
 LIB = BUILD / "lib" / "libpodprof.so"
 
@@ -33,14 +33,6 @@ print(f"{time.perf_counter() - t0:.6f}")
 """
 
 
-def _root_conftest():
-    spec = importlib.util.spec_from_file_location("podprof_root_conftest",
-                                                  ROOT / "tests" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def python_exe():
     pyenv = shutil.which("pyenv")
     if pyenv:
@@ -53,7 +45,7 @@ def python_exe():
 
 
 def app_env(spool, **extra):
-    preload = _root_conftest().asan_runtime_preload() + [str(LIB)]
+    preload = asan_runtime_preload() + [str(LIB)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
     env.update({"LD_PRELOAD": ":".join(preload), "DD_PROFILING_ENABLED": "true",
                 "DD_PROFILING_OUTPUT_PPROF": str(spool / "profile"),

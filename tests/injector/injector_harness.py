@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonpatch
 from kubernetes.client import ApiClient
 
-from conftest import BUILD, SANITIZED
+from podprof_testenv import BUILD, SANITIZED
 
 INJECTOR = BUILD / "bin" / "podprof-injector"
 SERVICE, NAMESPACE = "podprof-injector", "podprof"

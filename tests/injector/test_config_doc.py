@@ -1,7 +1,7 @@
 """docs/config-injector.md is generated from the settings table; flags, env and file agree."""
 import json
 
-from conftest import ROOT
+from podprof_testenv import ROOT
 from injector_harness import run_injector
 
 

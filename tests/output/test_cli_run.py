@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from conftest import SANITIZED, asan_runtime_preload
+from podprof_testenv import SANITIZED, asan_runtime_preload
 from podprof_pprof import BUILD, flush_line, run_fixture, stack_line
 
 PODPROF = BUILD / "bin" / "podprof"

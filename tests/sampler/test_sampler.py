@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conftest import BUILD, SANITIZED, asan_runtime_preload  # noqa: E402
+from podprof_testenv import BUILD, SANITIZED, asan_runtime_preload  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pprof_decode import decode  # noqa: E402
