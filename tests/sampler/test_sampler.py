@@ -1,7 +1,6 @@
 """libpodprof.so preloaded into every pyenv CPython and Debian's python3: what it writes is
 decoded by an independent decoder (pprof_decode.py) and by `go tool pprof`, and checked against
 what the workloads are known to do."""
-import importlib.util
 import json
 import re
 import os
