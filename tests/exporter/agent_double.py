@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import socketserver
+import sys
 import ssl
 import threading
 import time
@@ -263,9 +264,10 @@ def main():
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--port", type=int, default=8126)
     ap.add_argument("--count", type=int, default=0, help="exit after this many uploads (0: never)")
+    ap.add_argument("--expect-entity-id", help="the Datadog-Entity-ID header uploads must carry")
     args = ap.parse_args()
-    seen = 0
-    with AgentDouble(port=args.port) as agent:
+    seen, invalid = 0, False
+    with AgentDouble(port=args.port, expect_entity_id=args.expect_entity_id) as agent:
         print(f"agent double listening on {agent.url}/profiling/v1/input", flush=True)
         try:
             while not args.count or seen < args.count:
@@ -276,9 +278,11 @@ def main():
                     print(f"upload {seen + 1}: {verdict}; {samples} samples; "
                           f"tags {up.event.get('tags_profiler') if up.event else '?'}", flush=True)
                     seen += 1
+                    invalid = invalid or bool(up.errors)
         except KeyboardInterrupt:
             pass
+    return 1 if invalid else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
