@@ -48,10 +48,15 @@ deps:
 test-unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
+# One pytest session per directory: several suites have their own conftest.py and import it as
+# "conftest", which only one module of that name per session can be.
 test-py: all
-	@if [ -n "$(strip $(PY_TEST_DIRS))" ]; then \
-	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $(PY_TEST_DIRS); \
-	fi
+	@failed=""; for d in $(PY_TEST_DIRS); do \
+	  echo "== pytest $$d"; \
+	  PODPROF_BUILD=$(abspath $(BUILD)) PODPROF_SAN=$(SAN) .venv/bin/python -m pytest -q $(PYTEST_ARGS) $$d \
+	    || failed="$$failed $$d"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "pytest failed in:$$failed"; exit 1; fi
 
 check: all format-check test-unit test-py $(CHECK_TARGETS)
 

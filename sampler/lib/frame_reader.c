@@ -75,7 +75,7 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
             }
         }
         uintptr_t next = get_ptr(fr, l->fr_previous);
-        if (next == top || next == checkpoint)
+        if (next && (next == top || next == checkpoint))
             return PP_WALK_CYCLE;
         if (++since == power) {
             checkpoint = top;

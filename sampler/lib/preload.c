@@ -234,6 +234,9 @@ __attribute__((constructor)) static void podprof_init(void)
         return; /* inert: nothing parsed, nothing started */
     if (pp_safe_read_init() != 0)
         return;
+    /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
+    if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
+        return;
     if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0)
         return; /* not CPython (a shell, a subprocess target ...) */
     pp_config_load(&cfg);

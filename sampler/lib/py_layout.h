@@ -25,6 +25,7 @@ typedef struct pp_py_layout {
     int32_t rt_interp_head; /* PyInterpreterState * */
     /* PyInterpreterState */
     int32_t is_next, is_threads_head, is_id;
+    int32_t is_modules; /* sys.modules dict */
     /* PyThreadState */
     int32_t ts_next, ts_interp;
     int32_t ts_frame;           /* top frame, or the _PyCFrame * when ts_cframe_frame >= 0 */
@@ -51,6 +52,8 @@ typedef struct pp_py_layout {
     int32_t str_length, str_state, str_ascii_size, str_compact_size;
     int32_t bytes_size, bytes_sval;
     int32_t ob_type;
+    /* PyTypeObject / PyHeapTypeObject, for instance attributes */
+    int32_t tp_flags, tp_dictoffset, tp_basicsize, ht_cached_keys;
 } pp_py_layout;
 
 /* The row for 3.<minor>, or NULL when the version is not supported. */

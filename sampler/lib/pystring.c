@@ -33,9 +33,10 @@ size_t pp_utf8_put(uint32_t cp, char *out)
 
 long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
 {
-    unsigned char hdr[96];
-    size_t hdr_len = (size_t)l->str_compact_size + sizeof(uintptr_t);
-    if (hdr_len > sizeof hdr || pp_read(hdr, addr, hdr_len) != 0)
+    /* Only the PyASCIIObject part first: a short ASCII str may end right there. */
+    unsigned char hdr[64];
+    if ((size_t)l->str_ascii_size > sizeof hdr ||
+        pp_read(hdr, addr, (size_t)l->str_ascii_size) != 0)
         return -1;
     int64_t length;
     uint32_t state;
@@ -45,10 +46,13 @@ long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
     if (length < 0 || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1))
         return -1;
     uintptr_t data;
-    if (compact)
+    if (compact) {
         data = addr + (uintptr_t)(ascii ? l->str_ascii_size : l->str_compact_size);
-    else
-        memcpy(&data, hdr + l->str_compact_size, sizeof data);
+    } else {
+        /* legacy string: the data pointer follows the PyCompactUnicodeObject part */
+        if (pp_read(&data, addr + (uintptr_t)l->str_compact_size, sizeof data) != 0)
+            return -1;
+    }
     size_t chars = length > PP_MAX_STR_CHARS ? PP_MAX_STR_CHARS : (size_t)length;
     if (kind == 1 && ascii) {
         if (pp_read(out, data, chars) != 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "elf_symbols.h"
 #include "log.h"
@@ -15,6 +16,28 @@ static const char *const sym_names[SYM_COUNT] = {"_PyRuntime", "PyCode_Type", "P
                                                  "Py_GetVersion"};
 static uintptr_t sym_addrs[SYM_COUNT];
 
+static int names_libpython(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    return info->dlpi_name && strstr(info->dlpi_name, "libpython") != NULL;
+}
+
+/* Reading symbol tables from disk costs every process of the container at start, so it is only
+ * done where an interpreter is plausible: an executable named python*, or a libpython loaded. */
+static int looks_like_python(void)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        const char *base = strrchr(exe, '/');
+        if (strstr(base ? base + 1 : exe, "python"))
+            return 1;
+    }
+    return dl_iterate_phdr(names_libpython, NULL);
+}
+
 int pp_runtime_find(pp_runtime *rt, int force_elf)
 {
     memset(rt, 0, sizeof *rt);
@@ -22,7 +45,7 @@ int pp_runtime_find(pp_runtime *rt, int force_elf)
     if (!force_elf)
         for (int i = 0; i < SYM_COUNT; i++)
             sym_addrs[i] = (uintptr_t)dlsym(RTLD_DEFAULT, sym_names[i]);
-    if (!sym_addrs[SYM_RUNTIME]) {
+    if (!sym_addrs[SYM_RUNTIME] && looks_like_python()) {
         /* Not exported (e.g. a static python linked without -export-dynamic): read the symbol
          * tables of the loaded objects from disk. */
         pp_elf_lookup(sym_names, sym_addrs, SYM_COUNT);

@@ -23,7 +23,7 @@
 /* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
 #define CLOCK_SLOTS 8192
 /* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
-#define ADAPT_EVERY_NS 1000000000LL
+#define ADAPT_EVERY_NS 250000000LL
 #define MAX_INTERVAL_NS 1000000000LL
 
 typedef struct {
@@ -107,7 +107,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->rt = *rt;
     s->agg = pp_agg_new(MAX_STACKS, MAX_STRING_BYTES);
     s->codes = s->agg ? pp_code_cache_new(&s->rt, s->agg) : NULL;
-    s->names = pp_thread_names_new();
+    s->names = pp_thread_names_new(&s->rt);
     s->frames = calloc((size_t)cfg->max_frames, sizeof *s->frames);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     if (!s->codes || !s->names || !s->frames || !s->clocks ||
@@ -201,7 +201,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return; /* no Python code running in this thread right now */
     if (omitted)
         s->counters[C_TRUNCATED]++;
-    const char *name = pp_thread_name(s->names, tid, s->now_ns);
+    const char *name = pp_thread_name(s->names, t->thread_id, tid, s->now_ns);
     pp_sample_key key = {.thread_id = t->thread_id,
                          .native_thread_id = (uint64_t)tid,
                          .thread_name = pp_agg_intern(s->agg, name, strlen(name)),
@@ -223,6 +223,7 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     pp_code_cache_new_pass(s->codes);
     if (pp_runtime_initialized(&s->rt) != 1)
         return; /* finalizing or finalized: thread states are being freed */
+    pp_thread_names_pass(s->names, now_ns);
     pp_thread_walk_stats st;
     if (pp_for_each_thread(&s->rt, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;

@@ -6,19 +6,54 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SLOTS 1024
+#include "py_objects.h"
+#include "pystring.h"
+#include "safe_read.h"
+
+/* OS names: a name found is re-read every second; a thread without one yet, every 100 ms. */
+#define OS_SLOTS 1024
 #define REFRESH_NS 1000000000LL
+#define REFRESH_UNNAMED_NS 100000000LL
+/* Python names: ident -> name, open addressing, rebuilt on each refresh. */
+#define PY_SLOTS 8192
+#define PY_MAX_THREADS 4096
+/* Each unknown ident triggers up to MISS_TRIES immediate re-reads, at most one per
+ * MISS_REFRESH_NS; then it waits for the periodic one. */
+#define MISS_SLOTS 256
+#define MISS_TRIES 3
+#define MISS_REFRESH_NS 5000000LL
+#define NAME_MAX_BYTES 64
+/* PyModuleObject.md_dict */
+#define MODULE_DICT 16
 
 typedef struct {
     int32_t tid;
+    int named;
     int64_t read_at;
     char name[32];
-} entry;
+} os_entry;
+
+typedef struct {
+    uint64_t ident;
+    char name[NAME_MAX_BYTES];
+} py_entry;
+
+typedef struct {
+    uint64_t ident;
+    int tries;
+} miss_entry;
 
 struct pp_thread_names {
+    const pp_runtime *rt;
     int32_t pid;
     char process_comm[17];
-    entry slots[SLOTS];
+    os_entry os[OS_SLOTS];
+    py_entry *py;
+    uintptr_t active; /* threading._active */
+    int64_t py_read_at, now;
+    int py_missed;
+    pp_dict_item *items;
+    miss_entry misses[MISS_SLOTS];
 };
 
 static int read_comm(const char *path, char *out, size_t cap)
@@ -36,12 +71,20 @@ static int read_comm(const char *path, char *out, size_t cap)
     return 0;
 }
 
-pp_thread_names *pp_thread_names_new(void)
+pp_thread_names *pp_thread_names_new(const pp_runtime *rt)
 {
     pp_thread_names *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
+    t->rt = rt;
+    t->py = calloc(PY_SLOTS, sizeof *t->py);
+    t->items = malloc(PY_MAX_THREADS * sizeof *t->items);
+    if (!t->py || !t->items) {
+        pp_thread_names_free(t);
+        return NULL;
+    }
     t->pid = (int32_t)getpid();
+    t->py_read_at = -REFRESH_NS;
     if (read_comm("/proc/self/comm", t->process_comm, sizeof t->process_comm) != 0)
         t->process_comm[0] = '\0';
     return t;
@@ -49,24 +92,126 @@ pp_thread_names *pp_thread_names_new(void)
 
 void pp_thread_names_free(pp_thread_names *t)
 {
+    if (!t)
+        return;
+    free(t->py);
+    free(t->items);
     free(t);
 }
 
-const char *pp_thread_name(pp_thread_names *t, int32_t tid, int64_t now_ns)
+/* threading._active of the main interpreter, or 0 while threading is not imported. */
+static uintptr_t find_active(const pp_thread_names *t)
+{
+    const pp_py_layout *l = &t->rt->layout;
+    uintptr_t interp, modules, threading, dict;
+    if (pp_read_ptr(t->rt->runtime + (uintptr_t)l->rt_interp_head, &interp) != 0 ||
+        pp_read_ptr(interp + (uintptr_t)l->is_modules, &modules) != 0 || !modules)
+        return 0;
+    threading = pp_dict_get_str(l, modules, "threading", PP_MAX_DICT_ENTRIES);
+    if (!threading || pp_read_ptr(threading + MODULE_DICT, &dict) != 0)
+        return 0;
+    return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
+}
+
+static void refresh_python_names(pp_thread_names *t)
+{
+    const pp_py_layout *l = &t->rt->layout;
+    if (!t->active)
+        t->active = find_active(t);
+    long n = t->active ? pp_dict_items(l, t->active, t->items, PY_MAX_THREADS) : -1;
+    if (n < 0) {
+        t->active = 0; /* look it up again next time */
+        return;
+    }
+    memset(t->py, 0, PY_SLOTS * sizeof *t->py);
+    char buf[PP_STR_BUF];
+    for (long i = 0; i < n; i++) {
+        uint64_t ident;
+        if (pp_read_pylong(l, t->items[i].key, &ident) != 0 || ident == 0)
+            continue;
+        uintptr_t name = pp_instance_attr(l, t->items[i].value, "_name");
+        long len = name ? pp_read_pystring(l, name, buf) : -1;
+        if (len <= 0)
+            continue;
+        for (uint32_t k = 0; k < PY_SLOTS; k++) {
+            py_entry *e = &t->py[(ident / 64 + k) % PY_SLOTS];
+            if (e->ident == 0 || e->ident == ident) {
+                e->ident = ident;
+                /* truncate on a UTF-8 character boundary */
+                size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
+                while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+                    cut--;
+                memcpy(e->name, buf, cut);
+                e->name[cut] = '\0';
+                break;
+            }
+        }
+    }
+}
+
+void pp_thread_names_pass(pp_thread_names *t, int64_t now_ns)
+{
+    t->now = now_ns;
+    int64_t age = now_ns - t->py_read_at;
+    if (age >= REFRESH_NS || (t->py_missed && age >= REFRESH_UNNAMED_NS)) {
+        refresh_python_names(t);
+        t->py_read_at = now_ns;
+        t->py_missed = 0;
+    }
+}
+
+static const char *os_name(pp_thread_names *t, int32_t tid, int64_t now_ns)
 {
     if (tid == t->pid)
         return "MainThread";
-    entry *e = &t->slots[(uint32_t)tid % SLOTS];
-    if (e->tid == tid && now_ns - e->read_at < REFRESH_NS)
+    os_entry *e = &t->os[(uint32_t)tid % OS_SLOTS];
+    if (e->tid == tid && now_ns - e->read_at < (e->named ? REFRESH_NS : REFRESH_UNNAMED_NS))
         return e->name;
     e->tid = tid;
     e->read_at = now_ns;
     char path[64], comm[17];
     snprintf(path, sizeof path, "/proc/self/task/%d/comm", (int)tid);
     if (tid > 0 && read_comm(path, comm, sizeof comm) == 0 && comm[0] &&
-        strcmp(comm, t->process_comm) != 0)
+        strcmp(comm, t->process_comm) != 0) {
         snprintf(e->name, sizeof e->name, "%s", comm);
-    else
+        e->named = 1;
+    } else {
         snprintf(e->name, sizeof e->name, "Thread-%d", (int)tid);
+        e->named = 0;
+    }
     return e->name;
+}
+
+static const char *python_name(const pp_thread_names *t, uint64_t ident)
+{
+    for (uint32_t k = 0; ident && k < PY_SLOTS; k++) {
+        const py_entry *e = &t->py[(ident / 64 + k) % PY_SLOTS];
+        if (e->ident == ident)
+            return e->name;
+        if (e->ident == 0)
+            break;
+    }
+    return NULL;
+}
+
+const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int64_t now_ns)
+{
+    const char *name = python_name(t, ident);
+    if (name)
+        return name;
+    miss_entry *m = &t->misses[(ident / 64) % MISS_SLOTS];
+    if (m->ident != ident) {
+        m->ident = ident;
+        m->tries = 0;
+    }
+    if (m->tries < MISS_TRIES && now_ns - t->py_read_at >= MISS_REFRESH_NS) {
+        /* a thread started since the last refresh: look again now, a few times per thread */
+        m->tries++;
+        refresh_python_names(t);
+        t->py_read_at = now_ns;
+        if ((name = python_name(t, ident)) != NULL)
+            return name;
+    }
+    t->py_missed = 1;
+    return os_name(t, tid, now_ns);
 }

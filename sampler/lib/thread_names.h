@@ -1,20 +1,26 @@
-/* Thread names without the GIL. CPython 3.8-3.13 keeps a thread's name only in its
- * threading.Thread object; the OS name (/proc/self/task/<tid>/comm) is what pthread_setname_np /
- * prctl(PR_SET_NAME) set, which CPython itself does from 3.14 on (threading.Thread names, 15
- * bytes). So: the main thread is "MainThread"; another thread is its OS name when it was set (it
- * differs from the process's own name), else "Thread-<tid>". Names are cached per tid and
- * re-read at most once a second. */
+/* Thread names without the GIL. The name a Python thread has is the `_name` of its
+ * threading.Thread object, found through sys.modules["threading"]._active (thread ident ->
+ * Thread), read with the same fault-free copies as the stacks and refreshed at most once a second
+ * (10 times a second while some thread is still unnamed). A thread unknown to the threading module
+ * is named after its OS name (/proc/self/task/<tid>/comm, set by pthread_setname_np /
+ * prctl(PR_SET_NAME)) when that differs from the process's own name, else "Thread-<tid>"; the
+ * main thread is "MainThread". */
 #ifndef PODPROF_SAMPLER_THREAD_NAMES_H
 #define PODPROF_SAMPLER_THREAD_NAMES_H
 
 #include <stdint.h>
 
+#include "runtime.h"
+
 typedef struct pp_thread_names pp_thread_names;
 
-pp_thread_names *pp_thread_names_new(void);
+pp_thread_names *pp_thread_names_new(const pp_runtime *rt);
 void pp_thread_names_free(pp_thread_names *names);
 
-/* Returns a NUL-terminated name valid until the next call. now_ns: CLOCK_MONOTONIC. */
-const char *pp_thread_name(pp_thread_names *names, int32_t tid, int64_t now_ns);
+/* Starts a pass: the Python name table may be re-read. now_ns: CLOCK_MONOTONIC. */
+void pp_thread_names_pass(pp_thread_names *names, int64_t now_ns);
+
+/* Returns a NUL-terminated name valid until the next call. */
+const char *pp_thread_name(pp_thread_names *names, uint64_t ident, int32_t tid, int64_t now_ns);
 
 #endif

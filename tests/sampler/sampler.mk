@@ -10,7 +10,9 @@ LINETABLE_FIXTURES := $(patsubst %,$(LINETABLE_FIXTURE_DIR)/%.txt,$(SAMPLER_PYTH
 TEST_LINETABLE := $(BUILD)/tests/unit/test_linetable
 CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 
-UNIT_TESTS += $(TEST_LINETABLE)
+TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
+
+UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -27,6 +29,12 @@ $(TEST_LINETABLE): tests/unit/test_linetable.c sampler/lib/linetable.c sampler/l
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib '-DLINETABLE_FIXTURES="$(abspath $(LINETABLE_FIXTURES))"' \
 		-o $@ tests/unit/test_linetable.c sampler/lib/linetable.c $(LDFLAGS_COMMON) -lcmocka
+
+$(TEST_SAFE_READ): tests/unit/test_safe_read.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
+		sampler/lib/pystring.c sampler/lib/pystring.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_safe_read.c sampler/lib/safe_read.c \
+		sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
 
 $(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config.c sampler/lib/log.c \
 		sampler/lib/config_table.h sampler/lib/config.h

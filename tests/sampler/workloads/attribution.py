@@ -1,7 +1,9 @@
 """Known behaviour for the sampler to find: a 3:1 CPU split between alpha and beta (each in its
-own thread, measured by thread CPU time), a sleeping thread with an OS name, recursion, a stack
-deeper than DD_PROFILING_MAX_FRAMES and a function with a non-ASCII name. Writes the lines the
-profile must report to the JSON file named by argv[1]."""
+own thread, measured by thread CPU time), a sleeping thread with a (non-ASCII) Python name, a
+thread unknown to the threading module that only has an OS name, recursion, a stack deeper than
+DD_PROFILING_MAX_FRAMES and a function with a non-ASCII name. Writes the lines the profile must
+report to the JSON file named by argv[1]."""
+import _thread
 import ctypes
 import inspect
 import json
@@ -27,9 +29,13 @@ def beta():
 
 
 def sleeper():
-    libc = ctypes.CDLL(None)
-    libc.prctl(15, b"pp-sleeper", 0, 0, 0)  # PR_SET_NAME: the OS thread name
     time.sleep(0.8)
+
+
+def os_named(done):
+    ctypes.CDLL(None).prctl(15, b"pp-os-named", 0, 0, 0)  # PR_SET_NAME: the OS thread name
+    time.sleep(0.8)
+    done.release()
 
 
 def recurse(n):
@@ -50,6 +56,12 @@ def naïve_计算():
     spin_until(0.1)
 
 
+# Latin-1 (compact, not ASCII) function name in a file whose name needs UCS-4.
+_ns = {"spin_until": spin_until}
+exec(compile("def café():\n    spin_until(0.1)\n", "fichier_😀.py", "exec"), _ns)
+latin1_ucs4 = _ns["café"]
+
+
 def call_line(func, callee):
     lines, start = inspect.getsourcelines(func)
     for i, text in enumerate(lines):
@@ -59,11 +71,17 @@ def call_line(func, callee):
 
 
 threads = [threading.Thread(target=alpha), threading.Thread(target=beta),
-           threading.Thread(target=sleeper), threading.Thread(target=recurse, args=(20,)),
-           threading.Thread(target=deep, args=(100,)), threading.Thread(target=naïve_计算)]
+           threading.Thread(target=sleeper, name="pp-sleeper-é"),
+           threading.Thread(target=recurse, args=(20,)),
+           threading.Thread(target=deep, args=(100,)), threading.Thread(target=naïve_计算),
+           threading.Thread(target=latin1_ucs4)]
+os_named_done = _thread.allocate_lock()
+os_named_done.acquire()
+_thread.start_new_thread(os_named, (os_named_done,))
 for t in threads:
     t.start()
 for t in threads:
     t.join()
+os_named_done.acquire()
 json.dump({"alpha_call": call_line(alpha, "spin_until"), "beta_call": call_line(beta, "spin_until"),
            "recurse_call": call_line(recurse, "recurse"), "file": __file__}, open(sys.argv[1], "w"))

@@ -41,4 +41,17 @@ def child_work():
     spin_until(0.3)
 
 
-{"exit": work_exit, "raise": work_raise, "sigterm": work_sigterm, "fork": work_fork}[sys.argv[1]]()
+def square(x):
+    spin_until(0.05)
+    return x * x
+
+
+def work_mpfork():
+    import multiprocessing
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map(square, range(8)) == [x * x for x in range(8)]
+    spin_until(0.2)
+
+
+{"exit": work_exit, "raise": work_raise, "sigterm": work_sigterm, "fork": work_fork,
+ "mpfork": work_mpfork}[sys.argv[1]]()

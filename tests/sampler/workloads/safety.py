@@ -19,7 +19,7 @@ def many_threads():
     threads = [threading.Thread(target=gate.wait) for _ in range(500)]
     for t in threads:
         t.start()
-    time.sleep(0.4)
+    time.sleep(0.8)
     gate.set()
     for t in threads:
         t.join()

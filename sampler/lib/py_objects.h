@@ -1,0 +1,31 @@
+/* Reading plain Python objects without the GIL: dict items (combined and split tables, every
+ * keys layout of 3.8-3.13), ints, and an instance attribute (instance dicts, 3.11-3.12 managed
+ * dicts and values, 3.13 inline values). Bounded like every other read. */
+#ifndef PODPROF_SAMPLER_PY_OBJECTS_H
+#define PODPROF_SAMPLER_PY_OBJECTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "py_layout.h"
+
+#define PP_MAX_DICT_ENTRIES 8192
+
+typedef struct pp_dict_item {
+    uintptr_t key, value;
+} pp_dict_item;
+
+/* Copies up to max live items of the dict at addr; returns the count or -1. */
+long pp_dict_items(const pp_py_layout *l, uintptr_t dict, pp_dict_item *out, size_t max);
+
+/* The value stored under the str key name among the first max items of the dict at addr, 0 when
+ * absent or unreadable. */
+uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *name, size_t max);
+
+/* A non-negative int below 2**64; returns -1 when it is not one. */
+int pp_read_pylong(const pp_py_layout *l, uintptr_t addr, uint64_t *out);
+
+/* The object stored as instance attribute name of obj, 0 when absent or unreadable. */
+uintptr_t pp_instance_attr(const pp_py_layout *l, uintptr_t obj, const char *name);
+
+#endif

@@ -1,0 +1,86 @@
+/* The fault-free copy: good ranges are copied exactly, and unmapped memory, a range running off
+ * the end of a mapping, NULL and wrapping ranges all fail without a fault, in both modes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pystring.h"
+#include "safe_read.h"
+
+static void check_mode(pp_read_mode mode)
+{
+    assert_int_equal(pp_safe_read_force(mode), 0);
+    long page = sysconf(_SC_PAGESIZE);
+    /* two pages, the second made inaccessible */
+    char *p =
+        mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    for (long i = 0; i < page; i++)
+        p[i] = (char)(i * 7);
+    assert_int_equal(mprotect(p + page, (size_t)page, PROT_NONE), 0);
+
+    static char out[1 << 16];
+    assert_int_equal(pp_read(out, (uintptr_t)p, (size_t)page), 0);
+    assert_memory_equal(out, p, (size_t)page);
+    assert_int_equal(pp_read(out, (uintptr_t)p + 100, 8), 0);
+    assert_memory_equal(out, p + 100, 8);
+
+    assert_int_equal(pp_read(out, (uintptr_t)p + page, 8), -1);     /* PROT_NONE */
+    assert_int_equal(pp_read(out, (uintptr_t)p + page - 4, 8), -1); /* runs off the end */
+    assert_int_equal(pp_read(out, 0, 8), -1);                       /* NULL */
+    assert_int_equal(pp_read(out, 16, 8), -1);                      /* first page */
+    assert_int_equal(pp_read(out, UINTPTR_MAX - 3, 8), -1);         /* wraps */
+    assert_int_equal(pp_read(out, (uintptr_t)p, 0), 0);             /* nothing to copy */
+    munmap(p, 2 * (size_t)page);
+    char *gone = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(gone, (size_t)page);
+    assert_int_equal(pp_read(out, (uintptr_t)gone, 8), -1); /* unmapped */
+
+    /* the mode keeps working after failures (the pipe is drained) */
+    uint64_t v = 0x1122334455667788ULL, w = 0;
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    assert_true(w == v);
+}
+
+static void test_process_vm_readv(void **state)
+{
+    (void)state;
+    check_mode(PP_READ_VM);
+}
+
+static void test_pipe_fallback(void **state)
+{
+    (void)state;
+    check_mode(PP_READ_PIPE);
+}
+
+static void test_utf8_encoding(void **state)
+{
+    (void)state;
+    char out[8];
+    assert_int_equal(pp_utf8_put('A', out), 1);
+    assert_int_equal(pp_utf8_put(0xE9, out), 2);
+    assert_memory_equal(out, "\xc3\xa9", 2);
+    assert_int_equal(pp_utf8_put(0x8BA1, out), 3);
+    assert_memory_equal(out, "\xe8\xae\xa1", 3);
+    assert_int_equal(pp_utf8_put(0x1F600, out), 4);
+    assert_memory_equal(out, "\xf0\x9f\x98\x80", 4);
+    assert_int_equal(pp_utf8_put(0xD800, out), 3); /* lone surrogate -> U+FFFD */
+    assert_memory_equal(out, "\xef\xbf\xbd", 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_process_vm_readv),
+        cmocka_unit_test(test_pipe_fallback),
+        cmocka_unit_test(test_utf8_encoding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
