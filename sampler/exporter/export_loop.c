@@ -351,8 +351,9 @@ int podprof_export_loop(const podprof_export_opts *opts)
     }
     bool lost = st.dropped || st.faults.spool_dropped || st.faults.count[EX_FAULT_CORRUPT_SPOOL];
     int status = opts->once && lost ? 1 : 0;
-    ex_log("stopped: %llu uploaded, %llu failed, %llu dropped from a full spool",
+    ex_log("stopped: %llu uploaded, %llu failed, %llu corrupt, %llu dropped from a full spool",
            (unsigned long long)st.faults.uploads_ok, (unsigned long long)st.faults.uploads_failed,
+           (unsigned long long)st.faults.count[EX_FAULT_CORRUPT_SPOOL],
            (unsigned long long)st.faults.spool_dropped);
     if (st.curl_ready)
         curl_global_cleanup();

@@ -198,3 +198,19 @@ def test_idle_and_uploading_footprint(spool):
     print(f"exporter RSS idle {idle_rss} KiB, after 5 uploads {busy_rss} KiB; "
           f"CPU over 3 s idle (3 rescans): {idle_ticks} ticks")
     assert idle_ticks <= 30  # a busy loop would burn ~300 ticks in 3 s
+
+
+def test_spool_created_after_start_is_found_by_the_rescan(tmp_path):
+    late = tmp_path / "late-spool"
+    with AgentDouble() as agent:
+        with Exporter(late, DD_TRACE_AGENT_URL=agent.url, PODPROF_EXPORT_RESCAN_S=1) as ex:
+            time.sleep(1.5)
+            late.mkdir()
+            write_pair(late, seq=1)
+            assert len(agent.wait_for(1)) == 1
+            # now watched: a later pair arrives without waiting for a rescan as well
+            write_pair(late, seq=2)
+            assert len(agent.wait_for(2)) == 2
+            assert ex.stop() == 0
+    assert sum("[other]" in line and "late-spool" in line
+               for line in ex.stderr.splitlines()) == 1
