@@ -5,6 +5,7 @@
 #include <string.h>
 #include <openssl/evp.h>
 
+#include "arena.h"
 #include "docload.h"
 #include "optin.h"
 
@@ -41,7 +42,7 @@ char *inj_review_response(const char *api_version, const char *uid, const inj_mu
             cJSON_AddStringToObject(resp, "patchType", "JSONPatch");
             cJSON_AddStringToObject(resp, "patch", b64);
         }
-        free(patch);
+        cJSON_free(patch);
         free(b64);
         if (!b64) {
             cJSON_Delete(root);
@@ -60,8 +61,12 @@ char *inj_review_response(const char *api_version, const char *uid, const inj_mu
 
 static void fail(inj_review *r, const char *msg)
 {
+    /* Allocated like every other body, so inj_review_free releases both the same way. */
+    size_t n = strlen(msg) + 1;
     r->status = 400;
-    r->body = strdup(msg);
+    r->body = cJSON_malloc(n);
+    if (r->body)
+        memcpy(r->body, msg, n);
 }
 
 static void ignore(inj_review *r, const char *why, int warn)
@@ -142,7 +147,7 @@ void inj_review_handle_body(const inj_config *cfg, const char *body, size_t len,
     cJSON *doc = inj_json_parse_bounded(body, len, err, sizeof err);
     if (!doc) {
         memset(r, 0, sizeof *r);
-        fail(r, err);
+        fail(r, inj_arena_exhausted() ? "AdmissionReview too large to process" : err);
         return;
     }
     inj_review_handle(cfg, doc, mode, r);
@@ -151,7 +156,7 @@ void inj_review_handle_body(const inj_config *cfg, const char *body, size_t len,
 
 void inj_review_free(inj_review *r)
 {
-    free(r->body);
+    cJSON_free(r->body);
     r->body = NULL;
     inj_mutation_free(&r->m);
 }

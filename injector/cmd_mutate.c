@@ -39,7 +39,7 @@ static void print_json(const cJSON *doc)
     char *s = cJSON_Print(doc);
     if (s)
         puts(s);
-    free(s);
+    cJSON_free(s);
 }
 
 static int bad(const char *what, const char *msg)
@@ -192,7 +192,7 @@ int inj_cmd_mutate(int argc, char **argv)
         } else {
             rc = bad(file, "out of memory");
         }
-        free(resp);
+        cJSON_free(resp);
     }
     if (rc == 0)
         report(&m);

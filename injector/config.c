@@ -49,9 +49,10 @@ static const struct opt opts[] = {
     {"request-timeout", K_INT, F(request_timeout_s), "10", S, 1, 300, NULL, "SECONDS",
      "Longest time a request may take to arrive and be answered once its first byte came; a "
      "slower (or trickling) client is disconnected."},
-    {"idle-timeout", K_INT, F(idle_timeout_s), "60", S, 1, 3600, NULL, "SECONDS",
+    {"idle-timeout", K_INT, F(idle_timeout_s), "120", S, 1, 3600, NULL, "SECONDS",
      "How long a connection may stay silent (idle keep-alive, or a stalled client) before it "
-     "is closed."},
+     "is closed. Longer than the 90 s idle timeout of Go's default HTTP transport, so a Go "
+     "client such as the API server closes an idle connection before the server does."},
     {"max-body-bytes", K_INT, F(max_body_bytes), "3145728", S, 1024, 64 << 20, NULL, "BYTES",
      "Largest request body accepted; a larger one gets 413."},
     {"max-header-bytes", K_INT, F(max_header_bytes), "16384", S, 1024, 1 << 20, NULL, "BYTES",
@@ -99,8 +100,8 @@ static const struct opt opts[] = {
      "Extra environment for every profiled container, where the container does not set it (in a "
      "config file: a mapping)."},
     {"pod-labels-as-tags", K_STR, F(pod_labels_as_tags), "", S | M, 0, 0, NULL, "POLICY",
-     "DD_PROFILING_POD_LABELS_AS_TAGS for the exporter: '*' (every label) or 'label=tag,...'; "
-     "empty = none."},
+     "DD_PROFILING_POD_LABELS_AS_TAGS for the exporter: '*' (every label), 'label=tag,...', "
+     "or 'none'; empty = not set (the exporter's default)."},
     {"agentless", K_BOOL, F(agentless), "false", S | M, 0, 0, NULL, "BOOL",
      "Upload straight to the Datadog intake (DD_PROFILING_AGENTLESS) instead of the Agent."},
     {"site", K_STR, F(site), "datadoghq.com", S | M, 0, 0, NULL, "SITE",
@@ -533,7 +534,7 @@ static int validate(const inj_config *cfg, char *err, size_t errlen)
         return -1;
     }
     const char *p = cfg->pod_labels_as_tags;
-    if (p[0] && strcmp(p, "*") != 0) {
+    if (p[0] && strcmp(p, "*") != 0 && strcmp(p, "none") != 0) {
         for (const char *item = p; item && *item;) {
             const char *e = strchr(item, ',');
             size_t n = e ? (size_t)(e - item) : strlen(item);

@@ -52,5 +52,5 @@ void inj_log(int level, const char *msg, ...)
     line[len] = '\n'; /* replaces the NUL; the length is known */
     ssize_t w = write(STDERR_FILENO, line, len + 1);
     (void)w;
-    free(line);
+    cJSON_free(line);
 }

@@ -25,6 +25,7 @@ static struct {
     atomic_ulong hist_sum_ns;
     atomic_ulong http[N_CODES + 1];
     atomic_ulong tls_errors;
+    atomic_ulong accept_errors;
     atomic_long connections;
     atomic_ulong reload_ok, reload_failed;
     _Atomic double cert_expiry;
@@ -57,6 +58,11 @@ void inj_metrics_http(int status)
 void inj_metrics_tls_handshake_error(void)
 {
     atomic_fetch_add_explicit(&M.tls_errors, 1, memory_order_relaxed);
+}
+
+void inj_metrics_accept_error(void)
+{
+    atomic_fetch_add_explicit(&M.accept_errors, 1, memory_order_relaxed);
 }
 
 void inj_metrics_connection(int delta)
@@ -135,6 +141,12 @@ char *inj_metrics_render(size_t *len)
             "# TYPE podprof_injector_tls_handshake_errors_total counter\n"
             "podprof_injector_tls_handshake_errors_total %lu\n",
             LOAD(M.tls_errors));
+    fprintf(f,
+            "# HELP podprof_injector_accept_errors_total accept() failures (e.g. out of file "
+            "descriptors); accepting pauses 100 ms after each.\n"
+            "# TYPE podprof_injector_accept_errors_total counter\n"
+            "podprof_injector_accept_errors_total %lu\n",
+            LOAD(M.accept_errors));
     fprintf(f,
             "# HELP podprof_injector_connections_open Client connections currently open.\n"
             "# TYPE podprof_injector_connections_open gauge\n"

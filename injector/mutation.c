@@ -66,6 +66,48 @@ static bool mounts_path(const cJSON *container, const char *path)
     return false;
 }
 
+/* Absent, null, or of the expected type (the API server decodes pods before calling webhooks,
+ * so a mismatch means the review was not made by one). */
+static bool absent_or(const cJSON *v, cJSON_bool (*is)(const cJSON *))
+{
+    return !v || cJSON_IsNull(v) || is(v);
+}
+
+static bool list_of_named_objects(const cJSON *list)
+{
+    const cJSON *e;
+    if (!absent_or(list, cJSON_IsArray))
+        return false;
+    cJSON_ArrayForEach(e, list)
+    {
+        if (!cJSON_IsObject(e) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "name")))
+            return false;
+    }
+    return true;
+}
+
+/* The fields the patch touches must have the types the patch assumes. */
+static const char *malformed(const cJSON *pod, const cJSON *spec)
+{
+    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
+    if (!absent_or(meta, cJSON_IsObject) ||
+        !absent_or(cJSON_GetObjectItemCaseSensitive(meta, "annotations"), cJSON_IsObject) ||
+        !absent_or(cJSON_GetObjectItemCaseSensitive(meta, "labels"), cJSON_IsObject))
+        return "metadata, its annotations or labels are not objects";
+    if (!list_of_named_objects(cJSON_GetObjectItemCaseSensitive(spec, "containers")) ||
+        !list_of_named_objects(cJSON_GetObjectItemCaseSensitive(spec, "initContainers")) ||
+        !list_of_named_objects(cJSON_GetObjectItemCaseSensitive(spec, "volumes")))
+        return "containers, initContainers or volumes are not lists of named objects";
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "containers"))
+    {
+        if (!list_of_named_objects(cJSON_GetObjectItemCaseSensitive(c, "env")) ||
+            !absent_or(cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"), cJSON_IsArray))
+            return "a container's env or volumeMounts is malformed";
+    }
+    return NULL;
+}
+
 static void skip(inj_mutation *m, int reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void skip(inj_mutation *m, int reason, const char *fmt, ...)
@@ -179,6 +221,12 @@ int inj_mutate_pod(const inj_config *cfg, const cJSON *pod, const inj_pod_ctx *c
     if (!cJSON_IsObject(pod) || !cJSON_IsArray(containers) || n_containers == 0) {
         m->outcome = INJ_IGNORED;
         snprintf(m->detail, sizeof m->detail, "object has no spec.containers");
+        return 0;
+    }
+    const char *bad = malformed(pod, spec);
+    if (bad) {
+        m->outcome = INJ_IGNORED;
+        snprintf(m->detail, sizeof m->detail, "malformed pod: %s", bad);
         return 0;
     }
     const cJSON *inits = cJSON_GetObjectItemCaseSensitive(spec, "initContainers");

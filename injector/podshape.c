@@ -140,9 +140,12 @@ cJSON *inj_shape_exporter(const inj_config *cfg, const cJSON *pod, int native)
     cJSON_AddItemToArray(env, inj_env_field(PP_ENV_K8S_NAMESPACE, "metadata.namespace"));
     cJSON_AddItemToArray(env, inj_env_field(PP_ENV_K8S_NODE, "spec.nodeName"));
     cJSON_AddItemToArray(env, inj_env_value(PP_ENV_K8S_LABELS_FILE, PP_PATH_LABELS_FILE));
+    /* "none" is spelled as an empty value, which the exporter reads as "no labels". */
     if (cfg->pod_labels_as_tags[0])
-        cJSON_AddItemToArray(env,
-                             inj_env_value(PP_ENV_POD_LABELS_AS_TAGS, cfg->pod_labels_as_tags));
+        cJSON_AddItemToArray(
+            env,
+            inj_env_value(PP_ENV_POD_LABELS_AS_TAGS,
+                          strcmp(cfg->pod_labels_as_tags, "none") ? cfg->pod_labels_as_tags : ""));
     if (cfg->agentless) {
         cJSON_AddItemToArray(env, inj_env_value(PP_ENV_AGENTLESS, "true"));
         cJSON_AddItemToArray(env, inj_env_value(PP_ENV_SITE, cfg->site));

@@ -21,10 +21,12 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <event2/thread.h>
 #include <openssl/ssl.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "log.h"
 #include "metrics.h"
 #include "optin.h"
@@ -49,7 +51,8 @@ struct worker {
     struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
-    struct event *stop_ev, *sweep_ev;
+    struct event *stop_ev, *sweep_ev, *resume_ev;
+    struct evconnlistener *listener;
     struct conn conns; /* list head */
     bool draining;
     struct server *srv;
@@ -65,6 +68,7 @@ struct server {
 };
 
 static int conn_index = -1;
+static struct server *current_server; /* for the listener's error callback */
 
 static double now_mono(void)
 {
@@ -180,6 +184,7 @@ static void reply_text(struct worker *w, struct evhttp_request *req, int code, c
 static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode)
 {
     double t0 = now_mono();
+    inj_arena_begin();
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
@@ -204,13 +209,21 @@ static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode
                 inj_outcome_name(r.m.outcome), "detail", r.m.detail, "micros", us, NULL);
     }
     inj_review_free(&r);
+    inj_arena_end();
 }
 
 static void handle(struct evhttp_request *req, void *arg)
 {
     struct worker *w = arg;
     struct conn *c = conn_of(req);
-    if (c && c->busy_since == 0)
+    if (!c) {
+        /* Only if creating the TLS state failed (out of memory): libevent then falls back to a
+         * plain socket, which must not be served. */
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        reply_text(w, req, 500, "Internal Server Error", "TLS unavailable");
+        return;
+    }
+    if (c->busy_since == 0)
         c->busy_since = now_mono();
     const char *uri = evhttp_request_get_uri(req);
     char path[128];
@@ -309,10 +322,42 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
     sweep(-1, 0, w);
 }
 
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct worker *w = arg;
+    if (w->bound && !w->draining)
+        evconnlistener_enable(w->listener);
+}
+
+/* Out of file descriptors (or memory): pause accepting for a moment instead of spinning on a
+ * listening socket that stays readable; open connections keep being served and closing. */
+static void accept_failed(struct evconnlistener *lev, void *arg)
+{
+    (void)arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    struct worker *w = NULL;
+    for (int i = 0; current_server && i < current_server->n_workers; i++)
+        if (current_server->workers[i].listener == lev)
+            w = &current_server->workers[i];
+    if (!w)
+        return;
+    evconnlistener_disable(lev);
+    struct timeval pause = {0, 100000};
+    evtimer_add(w->resume_ev, &pause);
+    inj_metrics_accept_error();
+    if (inj_log_enabled(INJ_LOG_WARN)) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s", evutil_socket_error_to_string(err));
+        inj_log(INJ_LOG_WARN, "accept failed; pausing 100 ms", "error", msg, NULL);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     event_base_dispatch(w->base);
+    inj_arena_release();
     return NULL;
 }
 
@@ -338,11 +383,20 @@ static int setup_worker(struct server *s, struct worker *w)
     evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    w->bound = evhttp_accept_socket_with_handle(w->http, w->fd);
+    /* Our own listener, only to handle accept() errors: evhttp's would retry a full file
+     * table in a busy loop. */
+    w->listener = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_FREE, 0, w->fd);
+    if (!w->listener)
+        return -1;
+    w->fd = -1; /* owned by the listener now */
+    evconnlistener_set_error_cb(w->listener, accept_failed);
+    w->bound = evhttp_bind_listener(w->http, w->listener);
+    w->resume_ev = evtimer_new(w->base, resume_accepting, w);
     w->stop_ev = event_new(w->base, -1, 0, stop_accepting, w);
     w->sweep_ev = event_new(w->base, -1, EV_PERSIST, sweep, w);
     struct timeval tick = {0, 200000};
-    if (!w->bound || !w->stop_ev || !w->sweep_ev || event_add(w->sweep_ev, &tick) < 0)
+    if (!w->bound || !w->resume_ev || !w->stop_ev || !w->sweep_ev ||
+        event_add(w->sweep_ev, &tick) < 0)
         return -1;
     return 0;
 }
@@ -350,11 +404,13 @@ static int setup_worker(struct server *s, struct worker *w)
 static void free_worker(struct worker *w)
 {
     if (w->http)
-        evhttp_free(w->http); /* closes the remaining (idle) connections */
-    else if (w->fd >= 0)
+        evhttp_free(w->http); /* closes the listener and the remaining (idle) connections */
+    if (w->fd >= 0)
         close(w->fd);
     if (w->stop_ev)
         event_free(w->stop_ev);
+    if (w->resume_ev)
+        event_free(w->resume_ev);
     if (w->sweep_ev)
         event_free(w->sweep_ev);
     if (w->base)
@@ -484,11 +540,13 @@ int inj_server_run(const inj_config *cfg)
 {
     char err[400] = "";
     struct server s = {.cfg = cfg};
+    current_server = &s;
     int port = 0, rc = 2;
     struct main_ctx m = {&s, NULL};
     struct event *sigterm = NULL, *sigint = NULL, *cert_timer = NULL;
 
     signal(SIGPIPE, SIG_IGN);
+    inj_arena_install();
     raise_fd_limit();
     if (evthread_use_pthreads() < 0) {
         inj_log(INJ_LOG_ERROR, "libevent threading unavailable", NULL);

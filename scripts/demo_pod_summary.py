@@ -7,8 +7,7 @@ review = json.load(open(sys.argv[1]))
 pod = json.load(open(sys.argv[2]))
 resp = review["response"]
 patch = json.loads(base64.b64decode(resp["patch"])) if resp.get("patch") else []
-print(f"AdmissionReview response: allowed={resp['allowed']} uid={resp['uid']} "
-      f"{len(patch)} JSON Patch operations")
+print(f"AdmissionReview response: allowed={resp['allowed']}, {len(patch)} JSON Patch operations")
 for op in patch:
     print(f"  {op['op']:7} {op['path']}")
 meta = pod["metadata"]

@@ -402,28 +402,26 @@ static int accumulate(pp_summary *s, const checked *c, char *err, size_t err_len
     return 0;
 }
 
-int pp_summary_add_file(pp_summary *s, const char *path, char *err, size_t err_len)
+int pp_summary_add_buffer(pp_summary *s, const unsigned char *data, size_t len, char *err,
+                          size_t err_len)
 {
     err[0] = '\0';
-    size_t len = 0, raw_len = 0;
-    unsigned char *data = read_whole(path, &len, err, err_len);
-    if (!data)
-        return -1;
-    unsigned char *raw = data;
-    raw_len = len;
+    unsigned char *inflated = NULL;
+    const unsigned char *raw = data;
+    size_t raw_len = len;
     if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-        raw = gunzip(data, len, &raw_len, err, err_len);
-        free(data);
-        if (!raw)
+        inflated = gunzip(data, len, &raw_len, err, err_len);
+        if (!inflated)
             return -1;
+        raw = inflated;
     }
     if (raw_len == 0) {
-        free(raw);
+        free(inflated);
         set_err(err, err_len, "empty file");
         return -1;
     }
     Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
-    free(raw);
+    free(inflated);
     if (!p) {
         set_err(err, err_len, "not a pprof profile (protobuf decoding failed)");
         return -1;
@@ -435,6 +433,18 @@ int pp_summary_add_file(pp_summary *s, const char *path, char *err, size_t err_l
     free(c.fn_ix);
     free(c.loc_ix);
     perftools__profiles__profile__free_unpacked(p, NULL);
+    return rc;
+}
+
+int pp_summary_add_file(pp_summary *s, const char *path, char *err, size_t err_len)
+{
+    err[0] = '\0';
+    size_t len = 0;
+    unsigned char *data = read_whole(path, &len, err, err_len);
+    if (!data)
+        return -1;
+    int rc = pp_summary_add_buffer(s, data, len, err, err_len);
+    free(data);
     return rc;
 }
 

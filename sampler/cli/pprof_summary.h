@@ -13,6 +13,8 @@ void pp_summary_free(pp_summary *s);
 
 /* Adds one profile. On bad input returns -1 with a one-line reason in err and adds nothing. */
 int pp_summary_add_file(pp_summary *s, const char *path, char *err, size_t err_len);
+int pp_summary_add_buffer(pp_summary *s, const unsigned char *data, size_t len, char *err,
+                          size_t err_len);
 
 /* Prints the totals and the `limit` top functions by flat CPU time and by flat wall time. */
 void pp_summary_print(const pp_summary *s, FILE *out, size_t limit);

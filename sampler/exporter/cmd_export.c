@@ -1,6 +1,5 @@
 /* `podprof export --spool DIR [--once]`: the sidecar. Uploads every complete profile pair in DIR
  * until SIGTERM, then uploads what is complete within PODPROF_EXPORT_DRAIN_MS and exits 0. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -81,9 +80,7 @@ int podprof_cmd_export(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     opts.stop_fd = stop_pipe[0];
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     int status = podprof_export_loop(&opts);
-    curl_global_cleanup();
     close(stop_pipe[0]);
     close(stop_pipe[1]);
     return status;

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "faults.h"
 
@@ -59,6 +60,9 @@ void ex_endpoint_from_config(const ex_config *cfg, ex_endpoint *ep)
         memset(ep, 0, sizeof *ep);
         ep->ca_file = cfg->ca_file;
     }
+    if (!cfg->host_or_port_set && access(EX_DEFAULT_AGENT_SOCKET, F_OK) == 0 &&
+        from_agent_url("unix://" EX_DEFAULT_AGENT_SOCKET, ep))
+        return;
     const char *host = cfg->agent_host ? cfg->agent_host : "localhost";
     bool v6 = strchr(host, ':') && host[0] != '[';
     snprintf(ep->url, sizeof ep->url, "http://%s%s%s:%d" AGENT_PATH, v6 ? "[" : "", host,

@@ -1,11 +1,15 @@
 /* Where uploads go, derived once from the settings: DD_TRACE_AGENT_URL (http, https or unix),
- * else DD_AGENT_HOST:DD_TRACE_AGENT_PORT, or the agentless intake for DD_SITE. */
+ * else DD_AGENT_HOST:DD_TRACE_AGENT_PORT (or the Agent's socket when neither is set and it
+ * exists), or the agentless intake for DD_SITE. */
 #ifndef PODPROF_EXPORTER_ENDPOINT_H
 #define PODPROF_EXPORTER_ENDPOINT_H
 
 #include <stdbool.h>
 
 #include "export_config.h"
+
+/* The Agent's APM socket, used when no host, port or URL is configured and it exists. */
+#define EX_DEFAULT_AGENT_SOCKET "/var/run/datadog/apm.socket"
 
 typedef struct ex_endpoint {
     char url[2048];      /* full URL of the POST */

@@ -15,10 +15,11 @@ typedef struct podprof_export_opts {
 
 /* Runs until stopped (or, with once, until the spool is empty). Returns 0 on a clean stop, or
  * with once when every profile was delivered; 1 when once dropped a profile or the spool
- * cannot be watched. curl_global_init must have been called. */
+ * cannot be watched. */
 int podprof_export_loop(const podprof_export_opts *opts);
 
-/* True when DD_TRACE_AGENT_URL, DD_AGENT_HOST or agentless upload is configured. */
+/* True when DD_TRACE_AGENT_URL, DD_AGENT_HOST or agentless upload is configured, or the Agent's
+ * socket /var/run/datadog/apm.socket exists. */
 bool podprof_export_configured(void);
 
 typedef struct podprof_exporter podprof_exporter;

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "endpoint.h"
 #include "faults.h"
 
 typedef enum { EX_CFG_STRING, EX_CFG_INT, EX_CFG_BOOL } ex_cfg_kind;
@@ -28,7 +30,9 @@ static const ex_cfg_entry table[] = {
      "Agent base URL, `http://host:port[/prefix]` or `unix:///path/to/apm.socket`; wins over "
      "host and port. Profiles go to `<url>/profiling/v1/input`."},
     {"DD_AGENT_HOST", EX_CFG_STRING, F(agent_host), "localhost", 0, 0, false,
-     "Agent host (the injector sets it from `status.hostIP`)."},
+     "Agent host (the injector sets it from `status.hostIP`). When neither it, the port nor the "
+     "URL is set and `/var/run/datadog/apm.socket` exists, that socket is used, as dd-trace-py "
+     "does."},
     {"DD_TRACE_AGENT_PORT", EX_CFG_INT, F(agent_port), "8126", 1, 65535, false,
      "Agent trace port."},
     {"DD_PROFILING_API_TIMEOUT_MS", EX_CFG_INT, F(timeout_ms), "10000", 100, 600000, false,
@@ -103,6 +107,11 @@ static bool apply(ex_config *cfg, const ex_cfg_entry *e, const char *value)
     char *field = (char *)cfg + e->offset;
     switch (e->kind) {
     case EX_CFG_STRING: {
+        /* every string setting ends up in a URL, a path or an HTTP header: a control character
+         * (CR LF would inject a header) is always a mistake */
+        for (const char *p = value; p && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return false;
         char *copy = value && *value ? strdup(value) : NULL;
         free(*(char **)field);
         *(char **)field = copy;
@@ -128,6 +137,7 @@ int ex_config_load(ex_config *cfg)
         if (table[i].def)
             apply(cfg, &table[i], table[i].def);
     int rejected = 0;
+    cfg->host_or_port_set = getenv("DD_AGENT_HOST") || getenv("DD_TRACE_AGENT_PORT");
     for (size_t i = 0; i < TABLE_LEN; i++) {
         const ex_cfg_entry *e = &table[i];
         const char *v = getenv(e->name);
@@ -143,6 +153,9 @@ int ex_config_load(ex_config *cfg)
             rejected++;
             if (e->secret)
                 ex_log("%s: malformed value ignored, using the default", e->name);
+            else if (e->kind == EX_CFG_STRING)
+                ex_log("%s: contains control characters, using the default %s", e->name,
+                       e->def ? e->def : "(unset)");
             else if (e->kind == EX_CFG_INT)
                 ex_log("%s=%s: not an integer in [%ld, %ld], using the default %s", e->name, v,
                        e->min, e->max, e->def ? e->def : "(unset)");
@@ -174,7 +187,9 @@ bool ex_config_agent_configured(void)
     }
     bool agentless = false;
     const char *v = getenv("DD_PROFILING_AGENTLESS");
-    return v && parse_bool(v, &agentless) && agentless;
+    if (v && parse_bool(v, &agentless) && agentless)
+        return true;
+    return access(EX_DEFAULT_AGENT_SOCKET, F_OK) == 0;
 }
 
 static const char *kind_name(ex_cfg_kind k)

@@ -29,6 +29,7 @@ typedef struct ex_config {
     int spool_max_profiles; /* PODPROF_EXPORT_SPOOL_MAX_PROFILES */
     int spool_max_mib;      /* PODPROF_EXPORT_SPOOL_MAX_MIB */
     int drain_ms;           /* PODPROF_EXPORT_DRAIN_MS */
+    bool host_or_port_set;  /* DD_AGENT_HOST or DD_TRACE_AGENT_PORT present in the environment */
 } ex_config;
 
 /* Defaults first, then the environment; a malformed value logs one line and keeps the default.
@@ -36,7 +37,8 @@ typedef struct ex_config {
 int ex_config_load(ex_config *cfg);
 void ex_config_free(ex_config *cfg);
 
-/* True when the environment names an agent or agentless intake (what `podprof run` checks). */
+/* True when the environment names an agent or agentless intake, or the Agent's default socket
+ * exists (what `podprof run` checks). */
 bool ex_config_agent_configured(void);
 
 void ex_config_write_help(FILE *out);

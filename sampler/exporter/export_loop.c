@@ -34,11 +34,13 @@ typedef struct ex_state {
     ex_spool *spool;
     const char *dir;
     ex_retry_table retries;
+    ex_retry_table handled; /* pairs done with but not deletable: never sent twice */
     uint64_t rng;
     int stop_fd;
     bool draining;
     int64_t drain_deadline_ms;
     uint64_t dropped; /* profiles given up on, for --once's exit status */
+    bool curl_ready;
 } ex_state;
 
 static bool stop_requested(ex_state *st)
@@ -139,10 +141,21 @@ static char *build_tags(ex_state *st, const ex_meta *m)
     return joined;
 }
 
+/* Removes a handled pair; one the spool does not let us delete (a read-only mount, another
+ * owner) is remembered so it is never uploaded twice. */
+static void forget_pair(ex_state *st, const char *name)
+{
+    ex_retry_remove(&st->retries, name);
+    if (ex_spool_remove(st->spool, name) == 0)
+        return;
+    ex_fault(&st->faults, EX_FAULT_OTHER, "cannot delete %s.json: %s; it will not be sent again",
+             name, strerror(errno));
+    ex_retry_add(&st->handled, name);
+}
+
 static void drop_pair(ex_state *st, const char *name)
 {
-    ex_spool_remove(st->spool, name);
-    ex_retry_remove(&st->retries, name);
+    forget_pair(st, name);
     st->dropped++;
 }
 
@@ -216,6 +229,12 @@ static void process_pair(ex_state *st, const char *name)
         .should_abort = upload_should_abort,
         .abort_ctx = st,
     };
+    if (!st->curl_ready) {
+        /* deferred to the first upload: OpenSSL's initialisation alone costs ~2 MiB of RSS, which
+         * an exporter whose application never writes a profile should not pay */
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        st->curl_ready = true;
+    }
     ex_upload_result r = ex_upload(&st->ep, &req);
     free(event);
     free(pprof);
@@ -223,8 +242,7 @@ static void process_pair(ex_state *st, const char *name)
     case EX_UP_OK:
         st->faults.uploads_ok++;
         st->faults.bytes_sent += pprof_len;
-        ex_spool_remove(st->spool, name);
-        ex_retry_remove(&st->retries, name);
+        forget_pair(st, name);
         break;
     case EX_UP_REJECTED:
         st->faults.uploads_failed++;
@@ -260,13 +278,18 @@ static int64_t pass(ex_state *st, size_t *remaining)
         ex_retry_entry *e = ex_retry_find(&st->retries, pairs[i].name);
         if (e)
             e->seen = true;
+        if ((e = ex_retry_find(&st->handled, pairs[i].name)))
+            e->seen = true;
     }
     ex_retry_sweep(&st->retries);
+    ex_retry_sweep(&st->handled);
     int64_t next_due = 0;
     for (size_t i = 0; i < n; i++) {
         maybe_start_drain(st);
         if (st->draining && ex_now_ms() >= st->drain_deadline_ms)
             break;
+        if (ex_retry_find(&st->handled, pairs[i].name))
+            continue;
         ex_retry_entry *e = ex_retry_find(&st->retries, pairs[i].name);
         if (!st->draining && e && e->next_at_ms > ex_now_ms()) {
             if (!next_due || e->next_at_ms < next_due)
@@ -331,7 +354,10 @@ int podprof_export_loop(const podprof_export_opts *opts)
     ex_log("stopped: %llu uploaded, %llu failed, %llu dropped from a full spool",
            (unsigned long long)st.faults.uploads_ok, (unsigned long long)st.faults.uploads_failed,
            (unsigned long long)st.faults.spool_dropped);
+    if (st.curl_ready)
+        curl_global_cleanup();
     ex_retry_free(&st.retries);
+    ex_retry_free(&st.handled);
     ex_spool_close(st.spool);
     ex_config_free(&st.cfg);
     return status;
@@ -377,7 +403,6 @@ podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name
         free(ex);
         return NULL;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = pthread_create(&ex->thread, NULL, exporter_thread, ex);
     if (rc) {
         ex_log("cannot start the exporter thread: %s", strerror(rc));

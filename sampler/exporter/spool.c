@@ -108,12 +108,14 @@ const char *ex_spool_path(const ex_spool *s, const char *name, const char *ext, 
     return buf;
 }
 
-void ex_spool_remove(ex_spool *s, const char *name)
+int ex_spool_remove(ex_spool *s, const char *name)
 {
     char path[PATH_MAX];
-    unlink(ex_spool_path(s, name, ".json", path, sizeof path));
+    if (unlink(ex_spool_path(s, name, ".json", path, sizeof path)) && errno != ENOENT)
+        return -1;
     if (!s->keep_pprof)
         unlink(ex_spool_path(s, name, ".pprof", path, sizeof path));
+    return 0;
 }
 
 /* Parses "<prefix>.<pid>.<seq>" (base without extension). */

@@ -43,7 +43,7 @@ const char *ex_spool_path(const ex_spool *s, const char *name, const char *ext, 
 
 /* Deletes a pair: the .json first, so a half-deleted pair never looks complete (only the .json
  * with keep_pprof). */
-void ex_spool_remove(ex_spool *s, const char *name);
+int ex_spool_remove(ex_spool *s, const char *name); /* 0, or -1 with errno when the .json stays */
 
 void ex_pairs_free(ex_pair *pairs, size_t n);
 

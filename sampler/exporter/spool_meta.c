@@ -1,6 +1,7 @@
 #include "spool_meta.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,8 @@ int ex_parse_rfc3339(const char *s, int64_t *epoch_ns)
     int Y, M, D, h, m, sec, used = 0;
     if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &used) != 6 || used != 19)
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970)
+    /* int64 nanoseconds end in 2262 */
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970 || Y > 2200)
         return -1;
     const char *p = s + used;
     int64_t frac = 0;
@@ -111,16 +113,21 @@ void ex_format_rfc3339(int64_t epoch_ns, char out[40])
     snprintf(out, 40, "%s.%09ldZ", date, frac);
 }
 
+/* A JSON number as an int64 in [0, max]; false for anything else (NaN, negative, huge). */
+static bool number_in_range(const cJSON *v, double max, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > max)
+        return false;
+    *out = (int64_t)v->valuedouble;
+    return true;
+}
+
 static int time_field(const cJSON *root, const char *const *names, int64_t *out)
 {
     cJSON *v = field(root, names);
     if (cJSON_IsString(v))
         return ex_parse_rfc3339(v->valuestring, out);
-    if (cJSON_IsNumber(v) && v->valuedouble > 0) { /* epoch nanoseconds */
-        *out = (int64_t)v->valuedouble;
-        return 0;
-    }
-    return -1;
+    return number_in_range(v, 7e18, out) && *out > 0 ? 0 : -1; /* epoch nanoseconds */
 }
 
 int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t errcap)
@@ -142,8 +149,8 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
         cJSON_Delete(root);
         return -1;
     }
-    cJSON *pid = field(root, k_pid);
-    out->pid = cJSON_IsNumber(pid) ? (long)pid->valuedouble : 0;
+    int64_t num = 0;
+    out->pid = number_in_range(field(root, k_pid), 4194304, &num) ? (long)num : 0;
     out->runtime_id = string_field(root, k_runtime_id);
     out->python_version = string_field(root, k_python);
     out->service = string_field(root, k_service);
@@ -156,8 +163,7 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
     out->rate_hz = cJSON_IsNumber(rate) ? rate->valuedouble : 0;
     cJSON *configured = field(root, k_configured_rate);
     out->configured_rate_hz = cJSON_IsNumber(configured) ? configured->valuedouble : 0;
-    cJSON *period = field(root, k_period);
-    out->period_ns = cJSON_IsNumber(period) ? (int64_t)period->valuedouble : 0;
+    out->period_ns = number_in_range(field(root, k_period), 1e12, &num) ? num : 0;
     cJSON *counters = field(root, k_counters);
     if (cJSON_IsObject(counters))
         out->counters = cJSON_Duplicate(counters, 1);

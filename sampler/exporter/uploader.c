@@ -140,6 +140,10 @@ ex_upload_result ex_upload(const ex_endpoint *ep, const ex_upload_req *req)
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ep->ca_file)
         curl_easy_setopt(c, CURLOPT_CAINFO, ep->ca_file);
+    /* the Agent is on the node: an http_proxy meant for the outside world must not capture it
+     * (agentless uploads do honour the proxy variables) */
+    if (!ep->agentless)
+        curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {

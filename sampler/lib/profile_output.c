@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "podprof/version.h"
 #include "pprof_writer.h"
 
@@ -39,28 +40,6 @@ static atomic_flag default_prefix_said = ATOMIC_FLAG_INIT;
 static pid_t seq_pid;
 static char seq_prefix[PATH_MAX + NAME_MAX + 2];
 static uint64_t seq;
-
-/* One line on stderr. The sampler's logger is not used because this file must also build and
- * run in the unit tests without the rest of the library. */
-static void out_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out_error(const char *fmt, ...)
-{
-    char line[PATH_MAX + 256];
-    int n = snprintf(line, sizeof line, "podprof: ");
-    va_list ap;
-    va_start(ap, fmt);
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    if (m < 0)
-        return;
-    size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;
-    line[len++] = '\n';
-    if (write(STDERR_FILENO, line, len) < 0) {
-        /* stderr closed: the interval is still lost, the application is not disturbed */
-    }
-}
 
 /* ---- where ---- */
 
@@ -82,9 +61,9 @@ static bool resolve_paths(const pp_config *cfg, out_paths *p)
         if (snprintf(prefix, sizeof prefix, "%s/podprof", tmp) >= (int)sizeof prefix)
             return false;
         if (!atomic_flag_test_and_set(&default_prefix_said))
-            out_error("DD_PROFILING_OUTPUT_PPROF is not set; writing profiles to %s.<pid>.<seq>."
-                      "pprof",
-                      prefix);
+            pp_log(PP_LOG_WARN,
+                   "DD_PROFILING_OUTPUT_PPROF is not set; writing profiles to %s.<pid>.<seq>.pprof",
+                   prefix);
     }
     const char *slash = strrchr(prefix, '/');
     const char *base = slash ? slash + 1 : prefix;
@@ -469,7 +448,7 @@ int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_inf
     out_paths paths;
     if (!resolve_paths(cfg, &paths)) {
         atomic_fetch_add(&flush_failures, 1);
-        out_error("profile output prefix is too long; profile dropped");
+        pp_log(PP_LOG_ERROR, "profile output prefix is too long; profile dropped");
         return -1;
     }
     pid_t pid = getpid();
@@ -498,15 +477,15 @@ int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_inf
     size_t gz_len = 0;
     if (pp_pprof_encode_gzip(agg, info, &gz, &gz_len) != 0) {
         atomic_fetch_add(&flush_failures, 1);
-        out_error("could not encode the profile (out of memory); profile dropped");
+        pp_log(PP_LOG_ERROR, "could not encode the profile (out of memory); profile dropped");
         return -1;
     }
     int rc = write_atomically(&paths, pprof_name, gz, gz_len);
     free(gz);
     if (rc != 0) {
         atomic_fetch_add(&flush_failures, 1);
-        out_error("cannot write %s/%s: %s; profile dropped", paths.dir, pprof_name,
-                  strerror(errno));
+        pp_log(PP_LOG_ERROR, "cannot write %s/%s: %s; profile dropped", paths.dir, pprof_name,
+               strerror(errno));
         return -1;
     }
     size_t json_len = 0;
@@ -519,7 +498,8 @@ int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_inf
         if (snprintf(path, sizeof path, "%s/%s", paths.dir, pprof_name) < (int)sizeof path)
             unlink(path);
         atomic_fetch_add(&flush_failures, 1);
-        out_error("cannot write %s/%s: %s; profile dropped", paths.dir, json_name, strerror(saved));
+        pp_log(PP_LOG_ERROR, "cannot write %s/%s: %s; profile dropped", paths.dir, json_name,
+               strerror(saved));
         return -1;
     }
     return 0;

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 import socketserver
+import sys
 import ssl
 import threading
 import time
@@ -254,3 +255,34 @@ def tls_server_context(cert, key):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     return ctx
+
+
+def main():
+    """`python tests/exporter/agent_double.py [--port 8126]`: a strict local agent that prints one
+    line per upload (what a new user can point `podprof export` or `podprof run` at)."""
+    import argparse
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--port", type=int, default=8126)
+    ap.add_argument("--count", type=int, default=0, help="exit after this many uploads (0: never)")
+    ap.add_argument("--expect-entity-id", help="the Datadog-Entity-ID header uploads must carry")
+    args = ap.parse_args()
+    seen, invalid = 0, False
+    with AgentDouble(port=args.port, expect_entity_id=args.expect_entity_id) as agent:
+        print(f"agent double listening on {agent.url}/profiling/v1/input", flush=True)
+        try:
+            while not args.count or seen < args.count:
+                ups = agent.wait_for(seen + 1, timeout=3600)
+                for up in ups[seen:]:
+                    samples = len(up.profile.sample) if up.profile is not None else 0
+                    verdict = "OK" if not up.errors else "INVALID: " + "; ".join(up.errors)
+                    print(f"upload {seen + 1}: {verdict}; {samples} samples; "
+                          f"tags {up.event.get('tags_profiler') if up.event else '?'}", flush=True)
+                    seen += 1
+                    invalid = invalid or bool(up.errors)
+        except KeyboardInterrupt:
+            pass
+    return 1 if invalid else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

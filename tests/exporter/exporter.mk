@@ -10,3 +10,30 @@ UNIT_TESTS += $(EXPORTER_UNIT)
 $(EXPORTER_UNIT): tests/exporter/unit_exporter.c $(EXPORTER_UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -o $@ $< $(EXPORTER_UNIT_OBJS) $(LDFLAGS_COMMON) -lcmocka -lcjson
+
+# libFuzzer over the parsers of untrusted text (labels file, metadata JSON, tag lists).
+# `make fuzz` runs it for FUZZ_SECONDS; the ASan suite runs a 10-second smoke.
+FUZZ_EXPORTER := $(BUILD)/fuzz/fuzz_exporter
+FUZZ_EXPORTER_SRCS := $(addprefix sampler/exporter/,labels.c tags.c spool_meta.c)
+FUZZ_EXPORTER_SECONDS ?= 60
+
+$(FUZZ_EXPORTER): tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) $(wildcard sampler/exporter/*.h)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/exporter \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-o $@ tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) -lcjson
+
+.PHONY: fuzz-exporter fuzz-exporter-smoke
+fuzz-exporter: $(FUZZ_EXPORTER)
+	@mkdir -p $(BUILD)/fuzz/corpus-exporter $(BUILD)/fuzz/artifacts/
+	$(FUZZ_EXPORTER) -max_total_time=$(FUZZ_EXPORTER_SECONDS) -max_len=8192 -rss_limit_mb=1024 \
+		-timeout=10 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/ \
+		$(BUILD)/fuzz/corpus-exporter tests/exporter/corpus
+
+fuzz-exporter-smoke:
+	$(MAKE) --no-print-directory fuzz-exporter FUZZ_EXPORTER_SECONDS=10
+
+FUZZ_TARGETS += fuzz-exporter
+ifeq ($(SAN),1)
+CHECK_TARGETS += fuzz-exporter-smoke
+endif

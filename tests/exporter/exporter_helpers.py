@@ -5,16 +5,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
 import pprof_proto
+import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
-SANITIZED = os.environ.get("PODPROF_SAN") == "1"
+from podprof_testenv import BUILD, ROOT, SANITIZED  # noqa: F401  (re-exported to the tests)
 PODPROF = BUILD / "bin" / "podprof"
 STACKS = [([("compute", "/app/work.py", 12), ("main", "/app/app.py", 40)], 70_000_000, 80_000_000),
           ([("sleep", "/app/io.py", 7), ("main", "/app/app.py", 41)], 0, 30_000_000)]
@@ -108,3 +106,12 @@ def wait_until(cond, timeout=20.0, step=0.05):
             return True
         time.sleep(step)
     return cond()
+
+
+@pytest.fixture
+def spool(tmp_path):
+    """An empty spool directory (test modules import this fixture: a conftest.py here would
+    shadow tests/conftest.py, which other suites import as `conftest`)."""
+    d = tmp_path / "spool"
+    d.mkdir()
+    return d

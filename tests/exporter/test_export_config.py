@@ -3,6 +3,7 @@ import re
 import subprocess
 
 from agent_double import AgentDouble
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import PODPROF, ROOT, exporter_env, run_once, write_pair
 
 
@@ -43,6 +44,16 @@ def test_malformed_values_fall_back_to_defaults(spool):
         assert sum(name in line for line in r.stderr.splitlines()) == 1, r.stderr
     ev = agent.uploads[0].event
     assert ev["info"]["profiler"]["settings"]["api_timeout_ms"] == 10000
+
+
+def test_control_characters_never_reach_headers(spool):
+    write_pair(spool)
+    with AgentDouble() as agent:
+        r = run_once(spool, DD_TRACE_AGENT_URL=agent.url, DD_ENTITY_ID="uid\r\nX-Evil: 1")
+        assert r.returncode == 0, r.stderr
+        up = agent.wait_for(1)[0]
+    assert "X-Evil" not in up.headers and "Datadog-Entity-ID" not in up.headers
+    assert "DD_ENTITY_ID: contains control characters" in r.stderr
 
 
 def test_bad_agent_url_falls_back_to_host_and_port(spool):

@@ -1,7 +1,6 @@
 """End to end: a real CPython with libpodprof.so preloaded writes profiles into the spool while
 `podprof export` ships them to the agent double; and a CPU-bound app's throughput with a hanging
 agent compared with a healthy one (the app never waits for the exporter)."""
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -10,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from agent_double import AgentDouble, free_port
-from exporter_helpers import BUILD, ROOT, Exporter, wait_until
+from exporter_helpers import spool  # noqa: F401  (fixture)
+from exporter_helpers import BUILD, ROOT, SANITIZED, Exporter, wait_until
+from podprof_testenv import asan_runtime_preload
 
 LIB = BUILD / "lib" / "libpodprof.so"
 
@@ -33,14 +34,6 @@ print(f"{time.perf_counter() - t0:.6f}")
 """
 
 
-def _root_conftest():
-    spec = importlib.util.spec_from_file_location("podprof_root_conftest",
-                                                  ROOT / "tests" / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def python_exe():
     pyenv = shutil.which("pyenv")
     if pyenv:
@@ -53,7 +46,7 @@ def python_exe():
 
 
 def app_env(spool, **extra):
-    preload = _root_conftest().asan_runtime_preload() + [str(LIB)]
+    preload = asan_runtime_preload() + [str(LIB)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
     env.update({"LD_PRELOAD": ":".join(preload), "DD_PROFILING_ENABLED": "true",
                 "DD_PROFILING_OUTPUT_PPROF": str(spool / "profile"),
@@ -109,21 +102,60 @@ def test_real_app_profiles_reach_the_agent(spool, sampler_works):
 
 
 def test_cpu_bound_app_with_dead_agent_vs_healthy(tmp_path, sampler_works):
-    rounds = 1500
+    rounds = 400 if SANITIZED else 1200
     results = {}
     with AgentDouble() as healthy, AgentDouble(default={"stall": 60}) as hung:
-        for name, url in (("healthy", healthy.url), ("hanging", hung.url),
-                          ("refused", f"http://127.0.0.1:{free_port()}")):
-            spool = tmp_path / name
-            spool.mkdir()
-            with Exporter(spool, DD_TRACE_AGENT_URL=url, DD_PROFILING_API_TIMEOUT_MS=2000,
-                          PODPROF_EXPORT_DRAIN_MS=1000) as ex:
-                r = run_app(spool, rounds)
-                assert r.returncode == 0, r.stderr
-                results[name] = float(r.stdout.strip().splitlines()[-1])
-                assert ex.alive()  # the exporter survives whatever the agent does
-                assert ex.stop() == 0
-    assert len(healthy.uploads) >= 1
-    print("CPU-bound app wall time: " + ", ".join(f"{k} {v:.3f}s" for k, v in results.items()))
+        scenarios = (("healthy", healthy.url), ("hanging", hung.url),
+                     ("refused", f"http://127.0.0.1:{free_port()}"))
+        # interleaved repetitions, best of each: a shared machine is noisy
+        for rep in range(2):
+            for name, url in scenarios:
+                spool = tmp_path / f"{name}{rep}"
+                spool.mkdir()
+                with Exporter(spool, DD_TRACE_AGENT_URL=url, DD_PROFILING_API_TIMEOUT_MS=2000,
+                              PODPROF_EXPORT_DRAIN_MS=1000) as ex:
+                    r = run_app(spool, rounds)
+                    assert r.returncode == 0, r.stderr
+                    took = float(r.stdout.strip().splitlines()[-1])
+                    results[name] = min(results.get(name, took), took)
+                    assert ex.alive()  # the exporter survives whatever the agent does
+                    assert ex.stop() == 0
+    assert len(healthy.uploads) >= 1 and not hung.uploads
+    print("CPU-bound app wall time (best of 2): " +
+          ", ".join(f"{k} {v:.3f}s" for k, v in results.items()))
     print(f"ratio hanging/healthy {results['hanging'] / results['healthy']:.3f}, "
           f"refused/healthy {results['refused'] / results['healthy']:.3f} (1.0 = no effect)")
+
+
+def test_full_spool_volume(tmp_path, sampler_works):
+    """A spool emptyDir that is full: the app still runs to completion, the exporter keeps
+    running, nothing half-written is sent, and profiles flow again once there is room."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                                            str(spool)], capture_output=True).returncode != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        junk = spool / "junk"
+        fd = os.open(junk, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            for _ in range(1024):  # 256 KiB volume: full long before this bound
+                os.write(fd, b"\0" * 1024)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        with AgentDouble() as agent:
+            with Exporter(spool, DD_TRACE_AGENT_URL=agent.url) as ex:
+                r = run_app(spool, 300)
+                assert r.returncode == 0, r.stderr
+                assert ex.alive()
+                assert not list(spool.glob("*.json"))
+                junk.unlink()
+                r = run_app(spool, 300)
+                assert r.returncode == 0, r.stderr
+                assert wait_until(lambda: agent.uploads and not list(spool.glob("*.json")), 30)
+                assert ex.stop() == 0
+            assert agent.uploads and all(u.errors == [] for u in agent.uploads)
+    finally:
+        subprocess.run(["umount", "-l", str(spool)], capture_output=True)

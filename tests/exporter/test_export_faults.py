@@ -3,13 +3,17 @@ happened (the counters reach the next event.json), retries only what is worth re
 deletes a profile only once delivered or given up."""
 import gzip
 import os
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from agent_double import AgentDouble, free_port, tls_server_context
-from exporter_helpers import SANITIZED, Exporter, run_once, wait_until, write_pair
+from exporter_helpers import spool  # noqa: F401  (fixture)
+from exporter_helpers import (PODPROF, SANITIZED, Exporter, exporter_env, run_once, wait_until,
+                              write_pair)
 
 
 def lines_with(text, tag):
@@ -244,3 +248,68 @@ def test_memory_stays_bounded_under_repeated_failures(spool):
     print(f"exporter RSS after 10 failed profiles {early} KiB, after 50 {late} KiB")
     if not SANITIZED:
         assert late - early < 2048
+
+
+def test_undeletable_pair_is_not_sent_twice(tmp_path):
+    """A spool the exporter may read but not write (wrong owner, read-only mount): each profile is
+    still sent once, then remembered, never re-sent on later scans."""
+    import shutil
+    import tempfile
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to run the exporter as another user")
+    base = Path(tempfile.mkdtemp(prefix="podprof-ro-"))
+    try:
+        os.chmod(base, 0o755)
+        ro = base / "spool"
+        ro.mkdir(mode=0o755)
+        for seq in (1, 2):
+            write_pair(ro, seq=seq)
+        with AgentDouble() as agent:
+            env = exporter_env(DD_TRACE_AGENT_URL=agent.url, PODPROF_EXPORT_RESCAN_S=1)
+            proc = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534",
+                                     "--clear-groups", str(PODPROF), "export", "--spool",
+                                     str(ro)], env=env, stderr=subprocess.PIPE, text=True)
+            try:
+                assert len(agent.wait_for(2)) == 2
+                time.sleep(3)  # three more rescans
+                assert len(agent.uploads) == 2
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert len(list(ro.glob("*.json"))) == 2
+        assert len(lines_with(err, "other")) == 1 and "will not be sent again" in err
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_default_agent_socket_used_when_nothing_is_configured(spool):
+    sock_dir = Path("/var/run/datadog")
+    if os.geteuid() != 0 or sock_dir.exists():
+        pytest.skip("needs root and no real /var/run/datadog on this machine")
+    sock_dir.mkdir(parents=True)
+    try:
+        with AgentDouble(unix_path=sock_dir / "apm.socket") as agent:
+            write_pair(spool)
+            r = run_once(spool)
+            assert r.returncode == 0, r.stderr
+            assert len(agent.wait_for(1)) == 1 and agent.uploads[0].errors == []
+            # an explicit host wins over the socket
+            write_pair(spool, seq=2)
+            r = run_once(spool, DD_AGENT_HOST="127.0.0.1", DD_TRACE_AGENT_PORT=free_port(),
+                         PODPROF_EXPORT_MAX_ATTEMPTS=1)
+            assert r.returncode == 1 and len(agent.uploads) == 1
+        assert "agent at unix:///var/run/datadog/apm.socket" in run_once(spool).stderr
+    finally:
+        import shutil
+        shutil.rmtree(sock_dir, ignore_errors=True)
+
+
+def test_agent_uploads_ignore_proxy_variables(spool):
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    write_pair(spool)
+    with AgentDouble() as agent:
+        r = run_once(spool, DD_TRACE_AGENT_URL=agent.url, http_proxy=dead_proxy,
+                     HTTP_PROXY=dead_proxy, ALL_PROXY=dead_proxy)
+        assert r.returncode == 0, r.stderr
+        assert len(agent.wait_for(1)) == 1

@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from agent_double import AgentDouble, Upload, free_port, validate
+from exporter_helpers import spool  # noqa: F401  (fixture)
 from exporter_helpers import ROOT, Exporter, run_once, wait_until, write_pair
 
 

@@ -207,6 +207,7 @@ static void test_rfc3339(void **state)
     assert_int_equal(ex_parse_rfc3339("2026-11-22 08:00:01Z", &ns), -1);
     assert_int_equal(ex_parse_rfc3339("2026-11-22T08:00:01.Z", &ns), -1);
     assert_int_equal(ex_parse_rfc3339("2026-11-22T08:00:01", &ns), -1);
+    assert_int_equal(ex_parse_rfc3339("4052-11-22T08:00:00.5Z", &ns), -1); /* beyond int64 ns */
 }
 
 static void test_meta_parse(void **state)
@@ -226,9 +227,13 @@ static void test_meta_parse(void **state)
     assert_int_equal(m.end_ns - m.start_ns, 60000000000LL);
     assert_non_null(m.counters);
     ex_meta_free(&m);
-    const char *bad[] = {"", "[]", "{\"start\":\"x\",\"end\":\"y\"}",
+    const char *bad[] = {"",
+                         "[]",
+                         "{\"start\":\"x\",\"end\":\"y\"}",
                          "{\"start\":\"2026-11-22T08:01:00Z\",\"end\":\"2026-11-22T08:00:00Z\"}",
-                         "{\"start\":\"2026-11-22T08:00:00Z\",\"end\":\"2026-11-22T08:01"};
+                         "{\"start\":\"2026-11-22T08:00:00Z\",\"end\":\"2026-11-22T08:01",
+                         "{\"start\":1e300,\"end\":2e300}",
+                         "{\"start\":-5,\"end\":1}"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(ex_meta_parse(bad[i], strlen(bad[i]), &m, err, sizeof err), -1);
         assert_true(strlen(err) > 0);

@@ -7,6 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "admission.h"
+#include "arena.h"
 #include "config.h"
 #include "optin.h"
 #include "patch.h"
@@ -19,11 +20,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
     if (!ready) {
+        inj_arena_install();
         inj_config_defaults(&cfg);
         ready = 1;
     }
     int mode = (size & 1) ? INJ_NS_ALL : INJ_NS_ANNOTATED;
     inj_review r;
+    inj_arena_begin(); /* as the server does around each request */
     inj_review_handle_body(&cfg, (const char *)data, size, mode, &r);
     if (r.status == 200 && !r.body)
         abort();
@@ -37,15 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r.m.outcome == INJ_INJECTED) {
             /* Reinvocation on the patched pod must be a no-op. */
             char *again = cJSON_PrintUnformatted(doc);
+            if (!again)
+                abort();
             inj_review r2;
             inj_review_handle_body(&cfg, again, strlen(again), mode, &r2);
             if (r2.status != 200 || r2.m.outcome != INJ_ALREADY_INJECTED || r2.m.patch)
                 abort();
             inj_review_free(&r2);
-            free(again);
+            cJSON_free(again);
         }
         cJSON_Delete(doc);
     }
     inj_review_free(&r);
+    inj_arena_end();
     return 0;
 }

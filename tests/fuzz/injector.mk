@@ -1,30 +1,39 @@
-# libFuzzer target over the injector's AdmissionReview -> patch path. `make fuzz` runs it for
-# FUZZ_SECONDS (60); the ASan suite (`make asan`) runs a 20-second smoke of it so CI exercises it.
+# libFuzzer targets of the injector: the server's AdmissionReview -> patch path, and `mutate`'s
+# JSON/YAML document reader feeding the mutation. `make fuzz` runs each for FUZZ_SECONDS (60);
+# the ASan suite (`make asan`) runs short smokes (20 s and 10 s) so CI exercises them.
 
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_ADMISSION := $(FUZZ_DIR)/fuzz_admission
+FUZZ_DOCUMENTS := $(FUZZ_DIR)/fuzz_documents
 FUZZ_ADMISSION_SRCS := $(filter-out injector/main.c injector/server.c injector/tls.c \
 	injector/log.c injector/metrics.c $(wildcard injector/cmd_*.c),$(sort $(wildcard injector/*.c)))
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinjector \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 
-$(FUZZ_ADMISSION): tests/fuzz/fuzz_admission.c $(FUZZ_ADMISSION_SRCS) $(wildcard injector/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ADMISSION_SRCS) $(wildcard injector/*.h)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_admission.c $(FUZZ_ADMISSION_SRCS) \
-		-lcjson -lyaml -lcrypto -lm
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ADMISSION_SRCS) -lcjson -lyaml -lcrypto -lm
 
-.PHONY: fuzz-admission fuzz-admission-smoke
+# $(1): target name, $(2): binary, $(3): seed corpus
+define inj_fuzz_run
+	@mkdir -p $(FUZZ_DIR)/corpus-$(1) $(FUZZ_DIR)/artifacts/
+	$(2) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/ $(FUZZ_DIR)/corpus-$(1) $(3)
+endef
+
+.PHONY: fuzz-admission fuzz-documents fuzz-injector-smoke
 fuzz-admission: $(FUZZ_ADMISSION)
-	@mkdir -p $(FUZZ_DIR)/corpus-admission $(FUZZ_DIR)/artifacts/
-	$(FUZZ_ADMISSION) -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
-		-timeout=10 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
-		$(FUZZ_DIR)/corpus-admission tests/fuzz/corpus/admission
+	$(call inj_fuzz_run,admission,$(FUZZ_ADMISSION),tests/fuzz/corpus/admission)
 
-fuzz-admission-smoke:
+fuzz-documents: $(FUZZ_DOCUMENTS)
+	$(call inj_fuzz_run,documents,$(FUZZ_DOCUMENTS),tests/fuzz/corpus/documents)
+
+fuzz-injector-smoke:
 	$(MAKE) --no-print-directory fuzz-admission FUZZ_SECONDS=20
+	$(MAKE) --no-print-directory fuzz-documents FUZZ_SECONDS=10
 
-FUZZ_TARGETS += fuzz-admission
+FUZZ_TARGETS += fuzz-admission fuzz-documents
 ifeq ($(SAN),1)
-CHECK_TARGETS += fuzz-admission-smoke
+CHECK_TARGETS += fuzz-injector-smoke
 endif

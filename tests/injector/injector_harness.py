@@ -4,6 +4,7 @@ import base64
 import http.client
 import json
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -14,7 +15,7 @@ from pathlib import Path
 import jsonpatch
 from kubernetes.client import ApiClient
 
-from conftest import BUILD, SANITIZED
+from podprof_testenv import BUILD, ROOT, SANITIZED
 
 INJECTOR = BUILD / "bin" / "podprof-injector"
 SERVICE, NAMESPACE = "podprof-injector", "podprof"
@@ -46,7 +47,7 @@ class TLSConnection(http.client.HTTPSConnection):
 class Server:
     """`podprof-injector serve` on 127.0.0.1:<free port>, its JSON log lines collected."""
 
-    def __init__(self, cert_dir, *extra, workers=2):
+    def __init__(self, cert_dir, *extra, workers=2, max_files=None):
         self.cert_dir = Path(cert_dir)
         self.log_path = self.cert_dir / f"serve-{time.monotonic_ns()}.log"
         self.log = open(self.log_path, "w+")
@@ -57,7 +58,9 @@ class Server:
             [str(INJECTOR), "serve", "--listen", "127.0.0.1:0",
              "--tls-cert", str(self.cert_dir / "tls.crt"), "--tls-key", str(self.cert_dir / "tls.key"),
              "--workers", str(workers), "--cert-check-interval", "1", *extra],
-            stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+            stdout=subprocess.DEVNULL, stderr=self.log, env=env,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files)))
+            if max_files else None)
         self.port = self._wait_port()
 
     def logs(self):

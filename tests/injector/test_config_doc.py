@@ -1,8 +1,8 @@
 """docs/config-injector.md is generated from the settings table; flags, env and file agree."""
 import json
 
-from conftest import ROOT
 from injector_harness import run_injector
+from podprof_testenv import ROOT
 
 
 def test_doc_matches_table():
@@ -64,6 +64,12 @@ def test_json_config_with_lists_and_env_map(tmp_path):
     assert "env" not in out["spec"]["containers"][1]
     exp_env = {e["name"]: e.get("value") for e in out["spec"]["containers"][2]["env"]}
     assert exp_env["DD_PROFILING_POD_LABELS_AS_TAGS"] == "app=app"
+    r = run_injector("mutate", "--patched", "--pod-labels-as-tags", "none", input_text=POD)
+    exporter = json.loads(r.stdout)["spec"]["initContainers"][1]
+    assert {"name": "DD_PROFILING_POD_LABELS_AS_TAGS", "value": ""} in exporter["env"]
+    r = run_injector("mutate", "--patched", input_text=POD)
+    exporter = json.loads(r.stdout)["spec"]["initContainers"][1]
+    assert "DD_PROFILING_POD_LABELS_AS_TAGS" not in {e["name"] for e in exporter["env"]}
     assert "restartPolicy" not in out["spec"]["containers"][2]
 
 

@@ -319,7 +319,11 @@ def test_mutate_bad_input():
              ("a: [\n", "invalid YAML"), ("x: &a 1\ny: *a\n", "aliases"),
              ("---\nkind: Pod\n---\nkind: Pod\n", "more than one"), ("", "empty"),
              ('{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1"}', "no request"),
-             ('{"kind":"Pod","metadata":{}}', "spec.containers"), ("[" * 100000, "nested")]
+             ('{"kind":"Pod","metadata":{}}', "spec.containers"), ("[" * 100000, "nested"),
+             ('{"kind":"Pod","spec":{"containers":["app"]}}', "malformed"),
+             ('{"kind":"Pod","spec":{"containers":[{"name":"a","env":{}}]}}', "malformed"),
+             ('{"kind":"Pod","metadata":{"annotations":[]},"spec":{"containers":[{"name":"a"}]}}',
+              "malformed")]
     for text, needle in cases:
         r = run_injector("mutate", input_text=text)
         assert r.returncode == 2, text[:40]
@@ -344,3 +348,15 @@ def test_plain_sidecar_mode():
     assert "DD_AGENT_HOST" not in env
     assert env["DD_API_KEY"] == {"secretKeyRef": {"name": "dd-api", "key": "api-key"}}
     assert env["DD_PROFILING_AGENTLESS"] == "true"
+
+
+def test_demo_pod():
+    from podprof_testenv import ROOT
+    r = run_injector("mutate", "--patched", "-f", str(ROOT / "demo" / "pod.yaml"))
+    assert r.returncode == 0, r.stderr
+    pod = json.loads(r.stdout)
+    validate_pod(pod)
+    assert_injected_shape(pod, {"app"})
+    env = env_of(pod["spec"]["containers"][0])
+    assert env["DD_SERVICE"] == "checkout" and env["PYTHONUNBUFFERED"] == "1"
+    assert pod["spec"]["containers"][0]["args"][0].startswith("import time")

@@ -260,3 +260,67 @@ def test_sigterm_finishes_in_flight_request(tmp_path):
     s.close()
     assert srv.stop() == 0
     assert any(e.get("msg") == "stopped" for e in srv.logs())
+
+
+def test_skip_metrics_and_json_logs(server):
+    before = server.metrics()
+    pod = make_pod(annotations=dict(ENABLED),
+                   containers=[{"name": "app", "env": [{"name": "LD_PRELOAD", "valueFrom": {
+                       "secretKeyRef": {"name": "s", "key": "k"}}}]}])
+    review = admission_review(pod, uid="skip-me-1")
+    resp = server.review(review)
+    assert decode_patch(resp)[0]["path"].endswith("profiling.datadoghq.com~1skipped")
+    after = server.metrics()
+    key = 'podprof_injector_patches_skipped_total{reason="ld_preload_value_from"}'
+    assert after[key] == before[key] + 1
+    assert (after['podprof_injector_admission_requests_total{result="skipped"}']
+            == before['podprof_injector_admission_requests_total{result="skipped"}'] + 1)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        logs = server.logs()
+        line = [e for e in logs if e.get("uid") == "skip-me-1"]
+        if line:
+            break
+        time.sleep(0.05)
+    assert line and line[0]["result"] == "skipped" and line[0]["namespace"] == "apps"
+    assert line[0]["level"] == "info" and "valueFrom" in line[0]["detail"]
+    for entry in logs:
+        assert "raw" not in entry and {"ts", "level", "msg"} <= set(entry), entry
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_file_descriptors_pauses_accepting(tmp_path):
+    """With its file table full the server must not spin on the readable listening socket, and
+    must accept again once connections close."""
+    srv = Server(make_certs(tmp_path / "c"), workers=1, max_files=64)
+    socks = []
+    try:
+        for _ in range(120):
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            socks.append(s)  # the kernel completes handshakes into the backlog regardless
+        time.sleep(0.5)
+        cpu0 = cpu_seconds(srv.proc.pid)
+        time.sleep(2)
+        spent = cpu_seconds(srv.proc.pid) - cpu0
+        assert spent < 0.5, f"server used {spent:.2f} s of CPU in 2 s while out of descriptors"
+        for s in socks:
+            s.close()
+        socks = []
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                still_serving(srv)
+                break
+            except (OSError, AssertionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert srv.metrics()["podprof_injector_accept_errors_total"] >= 1
+    finally:
+        for s in socks:
+            s.close()
+        assert srv.stop() == 0

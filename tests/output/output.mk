@@ -5,7 +5,8 @@
 OUTPUT_TBIN := $(BUILD)/tests/output
 OUTPUT_TOBJ := $(OBJ)/tests/output
 OUTPUT_LIB_OBJS := $(patsubst sampler/lib/%.c,$(OUTPUT_TOBJ)/lib/%.o,\
-	sampler/lib/aggregate.c sampler/lib/pprof_writer.c sampler/lib/profile_output.c) \
+	sampler/lib/aggregate.c sampler/lib/pprof_writer.c sampler/lib/profile_output.c \
+	sampler/lib/log.c) \
 	$(OUTPUT_TOBJ)/lib/profile.pb-c.o
 OUTPUT_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/lib -Itests/output -pthread
 OUTPUT_LIBS := -lcmocka -lcjson -lprotobuf-c -lz -pthread
@@ -40,3 +41,39 @@ $(OUTPUT_TBIN)/test_profile_output: $(OUTPUT_TOBJ)/test_profile_output.o $(OUTPU
 $(OUTPUT_TBIN)/pprof_fixture: $(OUTPUT_TOBJ)/pprof_fixture.o $(OUTPUT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(OUTPUT_LIBS)
+
+# `make bench`: overhead of libpodprof.so against no profiler, ddtrace, py-spy and austin, side by
+# side in one run. The third-party profilers go into build/bench-venv on first use, never into the
+# test environment, so `make test` does not pay for them.
+.PHONY: bench-sampler-overhead
+bench-sampler-overhead: $(LIBPODPROF) $(PODPROF_CLI)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_overhead.py
+BENCH_TARGETS += bench-sampler-overhead
+
+# libFuzzer over the pprof reader behind `podprof top` / `podprof run`. `make fuzz` runs it for
+# OUTPUT_FUZZ_SECONDS; the ASan suite runs a short smoke so CI exercises it. Its seed corpus is
+# written by pytest (tests/output/test_cli_top.py) into $(BUILD)/fuzz/corpus-pprof-summary.
+OUTPUT_FUZZ := $(BUILD)/fuzz/fuzz_pprof_summary
+OUTPUT_FUZZ_SECONDS ?= 60
+$(OUTPUT_FUZZ): tests/output/fuzz_pprof_summary.c sampler/cli/pprof_summary.c \
+		sampler/cli/pprof_summary.h $(GEN)/profile.pb-c.c
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/cli -I$(GEN) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/output/fuzz_pprof_summary.c sampler/cli/pprof_summary.c $(GEN)/profile.pb-c.c \
+		-lprotobuf-c -lz
+
+.PHONY: fuzz-pprof-summary fuzz-pprof-summary-smoke
+fuzz-pprof-summary: $(OUTPUT_FUZZ)
+	@mkdir -p $(BUILD)/fuzz/corpus-pprof-summary $(BUILD)/fuzz/artifacts/
+	$(OUTPUT_FUZZ) -max_total_time=$(OUTPUT_FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 \
+		-timeout=10 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/ \
+		$(BUILD)/fuzz/corpus-pprof-summary
+
+fuzz-pprof-summary-smoke:
+	$(MAKE) --no-print-directory fuzz-pprof-summary OUTPUT_FUZZ_SECONDS=15
+
+FUZZ_TARGETS += fuzz-pprof-summary
+ifeq ($(SAN),1)
+CHECK_TARGETS += fuzz-pprof-summary-smoke
+endif

@@ -9,9 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from podprof_testenv import BUILD, ROOT  # noqa: F401 (re-exported for the output tests)
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 PROTO_DIR = "/usr/share/gocode/src/github.com/google/pprof/proto"
 GO = "/usr/local/go/bin/go"
 FIELD_SEP = "\x1f"

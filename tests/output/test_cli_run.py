@@ -4,14 +4,19 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
-from conftest import SANITIZED, asan_runtime_preload
-from podprof_pprof import BUILD, flush_line, run_fixture, stack_line
+import pytest
+
+from podprof_pprof import flush_line, run_fixture, stack_line
+from podprof_testenv import BUILD, ROOT, SANITIZED, asan_runtime_preload
 
 PODPROF = BUILD / "bin" / "podprof"
 LIBRARY = (BUILD / "lib" / "libpodprof.so").resolve()
 FIXTURE = BUILD / "tests" / "output" / "pprof_fixture"
 S = 1_000_000_000
+PYENV_VERSIONS = Path(subprocess.run(["sh", "-c", "pyenv root 2>/dev/null || echo ~/.pyenv"],
+                                     capture_output=True, text=True).stdout.strip()) / "versions"
 
 
 def base_env(**extra):
@@ -130,3 +135,51 @@ def test_help_lists_the_options():
     for opt in ("--output PREFIX", "--rate HZ", "--limit N"):
         assert opt in r.stdout
 
+
+
+SAMPLER_BUILT = (ROOT / "sampler" / "lib" / "sampler.c").exists()
+APP = """
+import threading, time
+def hot(n):
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return x
+def sleeper():
+    time.sleep(1.2)
+t = threading.Thread(target=sleeper, name="sleepy-\\u00e9")
+t.start()
+end = time.time() + 1.2
+while time.time() < end:
+    hot(20000)
+t.join()
+"""
+
+
+def pick_python():
+    for v in ("3.12", "3.11", "3.13", "3.10", "3.9", "3.8"):
+        found = sorted(PYENV_VERSIONS.glob(f"{v}.*/bin/python3"))
+        if found:
+            return str(found[-1])
+    return "/usr/bin/python3"
+
+
+@pytest.mark.skipif(not SAMPLER_BUILT, reason="the sampler (sampler-core) is not in this tree")
+def test_profiles_a_real_python_program(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text(APP)
+    prefix = tmp_path / "prof"
+    r = run("--output", prefix, "--", pick_python(), app, env=base_env(PYTHONDONTWRITEBYTECODE="1"))
+    assert r.returncode == 0, r.stderr
+    err = r.stderr
+    assert f"podprof run: profiles in {prefix}.*" in err, err
+    cpu, wall = err.split("Top functions by CPU time")[1].split("Top functions by wall time")
+    first_cpu = cpu.splitlines()[2]
+    assert first_cpu.endswith(f"hot ({app})"), cpu
+    assert float(first_cpu.split()[1].rstrip("%")) > 80
+    assert f"sleeper ({app})" in wall
+    # podprof top on the same files prints the same tables.
+    files = sorted(str(p) for p in tmp_path.glob("prof.*.pprof"))
+    top = subprocess.run([str(PODPROF), "top", *files], capture_output=True, text=True)
+    assert top.returncode == 0
+    assert top.stdout.split("Top functions")[1:] == err.split("Top functions")[1:]

@@ -166,6 +166,11 @@ def test_corrupt_files_are_one_line_each(tmp_path):
     assert errors[-1].endswith("Is a directory")
     # The readable profile is still summarised, exactly as alone.
     assert r.stdout == top(good).stdout
+    # These inputs seed the fuzz target over the same reader (make fuzz-pprof-summary).
+    corpus = BUILD / "fuzz" / "corpus-pprof-summary"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for path in [good, *bad.values()]:
+        (corpus / f"seed-{path.stem.split('.')[0]}").write_bytes(path.read_bytes())
 
 
 @pytest.mark.parametrize("args", [[], ["--limit", "0", "x"], ["--limit"], ["--nope", "x"]])

@@ -1,7 +1,6 @@
 """libpodprof.so preloaded into every pyenv CPython and Debian's python3: what it writes is
 decoded by an independent decoder (pprof_decode.py) and by `go tool pprof`, and checked against
 what the workloads are known to do."""
-import importlib.util
 import json
 import re
 import os
@@ -12,13 +11,7 @@ from pathlib import Path
 
 import pytest
 
-# The shared tests/conftest.py, loaded by path: several suites have a conftest.py, and in one
-# pytest session the module name "conftest" belongs to whichever was imported first.
-_spec = importlib.util.spec_from_file_location(
-    "podprof_tests_conftest", Path(__file__).resolve().parent.parent / "conftest.py")
-_shared = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_shared)
-BUILD, asan_runtime_preload = _shared.BUILD, _shared.asan_runtime_preload
+from podprof_testenv import BUILD, asan_runtime_preload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pprof_decode import decode  # noqa: E402

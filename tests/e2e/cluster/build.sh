@@ -35,6 +35,9 @@ have() { [ -x "$bin/$1" ] && [ "$(cat "$bin/.$1.ok" 2>/dev/null)" = "$(recipe "$
 stamp() { recipe "$1" >"$bin/.$1.ok"; }
 
 mkdir -p "$bin"
+# Concurrent test runs share the cache: one builds, the others wait for it.
+exec 9>"$dir/.lock"
+flock 9
 
 etcd_bin() {
     if [ -x /usr/bin/etcd ]; then

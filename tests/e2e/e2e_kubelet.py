@@ -15,6 +15,7 @@ import ctypes
 import json
 import os
 import re
+import signal
 import subprocess
 import tarfile
 import gzip
@@ -319,7 +320,6 @@ class PodRunner:
         return rc, p.log_path.read_text(errors="replace")
 
     def stop(self, p, grace=10):
-        import signal
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
             try:
@@ -330,5 +330,9 @@ class PodRunner:
         return p.returncode
 
     def stop_all(self):
-        for p in self.procs[::-1]:
-            self.stop(p)
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            for p in self.procs[::-1]:
+                self.stop(p)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import ROOT
+from e2e_env import ROOT
 
 CHART = str(ROOT / "charts" / "podprof")
 
@@ -152,3 +152,30 @@ def test_webhook_configuration_as_installed(cluster, third_party_crds):
     finally:
         cluster.helm("uninstall", "cfg", "-n", ns, "--wait", "--timeout", "60s")
 
+
+
+def leaf_paths(values, schema, prefix=""):
+    """Value paths down to a leaf, or to a free-form object (a schema node without properties)."""
+    for k, v in values.items():
+        path = f"{prefix}{k}"
+        props = schema.get("properties", {})
+        assert k in props, f"{path}: not in values.schema.json"
+        if isinstance(v, dict) and v and "properties" in props[k]:
+            yield from leaf_paths(v, props[k], path + ".")
+        else:
+            yield path
+
+
+def test_every_value_is_in_the_schema_and_documented():
+    values = yaml.safe_load((ROOT / "charts/podprof/values.yaml").read_text())
+    schema = json.loads((ROOT / "charts/podprof/values.schema.json").read_text())
+    doc_rows = [line for line in (ROOT / "docs/kubernetes.md").read_text().splitlines()
+                if line.startswith("| `")]
+    undocumented = []
+    for path in leaf_paths(values, schema):
+        parent, _, last = path.rpartition(".")
+        # A row names the full path, or the parent path with `.last` beside it.
+        if not any(f"`{path}`" in row or (parent and parent in row and f"`.{last}`" in row)
+                   or (parent and f"`{parent}.*`" in row) for row in doc_rows):
+            undocumented.append(path)
+    assert not undocumented, f"values missing from docs/kubernetes.md: {undocumented}"

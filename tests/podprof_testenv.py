@@ -1,9 +1,9 @@
-"""Shared pytest fixtures: where the build under test lives and how to run it under the sanitizers."""
+"""What every test suite shares: where the build under test lives and how to run it under the
+sanitizers. Imported as `from podprof_testenv import ...` (pytest.ini puts tests/ on sys.path);
+a test never imports `conftest`, whose name every suite's own conftest.py shares."""
 import os
 import subprocess
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
@@ -20,13 +20,3 @@ def asan_runtime_preload():
                               text=True, check=True).stdout.strip()
         libs.append(os.path.realpath(path))
     return libs
-
-
-@pytest.fixture(scope="session")
-def build_dir():
-    return BUILD
-
-
-@pytest.fixture(scope="session")
-def root_dir():
-    return ROOT

@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from test_injection import KEY, assert_untouched, namespace, pod_manifest
+from e2e_pods import KEY, assert_untouched, namespace, pod_manifest
 
 HANG = r'''
 import socket, time
@@ -61,8 +61,8 @@ def test_pods_are_created_when_the_injector_hangs_is_gone_or_scaled_to_zero(rele
     c.kubectl("delete", "pods", "-n", "podprof", "-l", "app.kubernetes.io/component=injector",
               "--grace-period=0", "--force", check=False)
     deadline = time.monotonic() + 60
-    while "10.213" in json.dumps(c.kubectl_json("get", "endpoints", "podprof-injector", "-n",
-                                                "podprof")):
+    endpoints = ("get", "endpoints", "podprof-injector", "-n", "podprof")
+    while c.netns.ip in json.dumps(c.kubectl_json(*endpoints)):
         assert time.monotonic() < deadline, "endpoint not withdrawn after scaling to zero"
         time.sleep(0.5)
     pod, took["no-endpoints"] = timed_create(c, pod_manifest("scaled-down", ns,

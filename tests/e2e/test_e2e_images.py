@@ -3,6 +3,7 @@ files, that every ELF's shared libraries and loader are inside the image (read w
 the ldd the builder used), that the programs run chrooted into the image as its user, and size."""
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -13,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# The build under test (tests/conftest.py reads the same variable).
-BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
+from podprof_testenv import BUILD, ROOT
 
 SAMPLER_MAX_BYTES = 15 * 1024 * 1024
 LIB_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib64", "lib64", "usr/lib",
@@ -63,13 +62,19 @@ def read_image(layout):
     return desc, manifest, config, layers, raw
 
 
-def unpack(raw_layers, rootfs):
+def check_layer_entries(raw_layers):
     for raw in raw_layers:
-        tar = tarfile.open(fileobj=__import__("io").BytesIO(raw))
+        tar = tarfile.open(fileobj=io.BytesIO(raw))
         for m in tar.getmembers():
             assert not m.name.startswith("/") and ".." not in m.name.split("/"), m.name
             assert m.uid == 0 and m.gid == 0
-        tar.extractall(rootfs)
+
+
+def unpack_with_umoci(layout, tag, bundle):
+    """Unpacks with umoci, an independent OCI image-spec implementation."""
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], check=True,
+                   capture_output=True, text=True)
+    return bundle / "rootfs"
 
 
 def elf_files(rootfs):
@@ -128,9 +133,13 @@ def test_image_layout_user_entrypoint_files_libraries_size(image, tmp_path):
     assert uid != 0 and gid != 0, "the image must run as a non-root user"
     assert cfg["Entrypoint"] == spec["entrypoint"]
 
-    rootfs = tmp_path / "rootfs"
-    rootfs.mkdir()
-    unpack(raw, rootfs)
+    check_layer_entries(raw)
+    tag = desc["annotations"]["org.opencontainers.image.ref.name"]
+    # skopeo, another independent reader, sees the same config.
+    seen = json.loads(subprocess.run(["skopeo", "inspect", "--config", f"oci:{layout}:{tag}"],
+                                     check=True, capture_output=True, text=True).stdout)
+    assert seen["config"] == cfg
+    rootfs = unpack_with_umoci(layout, tag, tmp_path / "bundle")
     for f in spec["files"]:
         assert (rootfs / f).is_file(), f"{f} missing from {name}"
     assert not inside(rootfs, "/bin/sh").exists(), "no shell in the image"

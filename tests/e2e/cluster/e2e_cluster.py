@@ -7,9 +7,10 @@ endpoint addresses may not be loopback).
 Everything lives in one temp dir; every wait is bounded; stop() tears down whatever started, and
 is safe to call after a failed start.
 
-    python3 tests/e2e/cluster/cluster.py up DIR     start and print a kubeconfig path (manual use)
-    python3 tests/e2e/cluster/cluster.py down DIR
+    python3 tests/e2e/cluster/e2e_cluster.py up DIR     start and print a kubeconfig path (manual use)
+    python3 tests/e2e/cluster/e2e_cluster.py down DIR
 """
+import ipaddress
 import json
 import os
 import secrets
@@ -24,9 +25,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.30.14"
-# A private /30 only this test's two ends use: host side .1, the webhook's namespace .2.
-NETNS_HOST_IP = "10.213.0.1"
-NETNS_POD_IP = "10.213.0.2"
+# A private /30 inside 10.213.0.0/16 that only this test run's two ends use (host side first,
+# the pods' namespace second); chosen per process so concurrent runs do not collide.
+NETNS_NET = ipaddress.ip_network("10.213.0.0/16")
 NETNS_PREFIX = 30
 SERVICE_CIDR = "10.214.0.0/24"
 START_TIMEOUT_S = 90
@@ -69,9 +70,16 @@ class NetNS:
         self.name = f"podprof-e2e-{tag}"
         self.host_if = f"ppe{tag}h"[:15]
         self.ns_if = f"ppe{tag}n"[:15]
-        self.host_ip = NETNS_HOST_IP
-        self.ip = NETNS_POD_IP
         self.created = False
+        used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
+        subnets = list(NETNS_NET.subnets(new_prefix=NETNS_PREFIX))
+        start = int(tag) % len(subnets)
+        for i in range(len(subnets)):
+            net = subnets[(start + i) % len(subnets)]
+            host, pod = list(net.hosts())
+            if f" {host}/" not in used and f" {pod}/" not in used:
+                break
+        self.host_ip, self.ip = str(host), str(pod)
 
     def _ip(self, *args):
         subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
@@ -313,9 +321,15 @@ class Cluster:
 
     # --- stop ------------------------------------------------------------------------------
     def stop(self):
-        for name in list(self.procs)[::-1]:
-            self._stop_proc(name)
-        self.netns.delete()
+        # A SIGTERM arriving now waits until everything is stopped, so it cannot cut the
+        # teardown short and leak processes or the namespace.
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        try:
+            for name in list(self.procs)[::-1]:
+                self._stop_proc(name)
+            self.netns.delete()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def main(argv):
