@@ -125,9 +125,11 @@ def test_attribution(python, tmp_path):
         assert omitted.endswith("frames omitted>"), omitted
         assert int(omitted.strip("<").split()[0]) >= 101 + 1 - 64
 
-    # nothing was mistaken for a cycle or unreadable in a quiet, well-formed process
+    # stacks read while threads run may be torn now and then (frames recycled under the reader,
+    # counted and dropped), but never systematically
     counters = profiles(tmp_path)[-1][1]["counters"]
-    assert counters["cycles"] == 0 and counters["read_failures"] == 0, counters
+    assert counters["cycles"] + counters["read_failures"] <= max(2, counters["samples"] // 100), \
+        counters
 
     # non-ASCII names survive intact: UCS-2 and Latin-1 names, a UCS-4 file name
     assert any("naïve_计算" in names(s) for s in samples)
