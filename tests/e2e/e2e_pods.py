@@ -98,7 +98,7 @@ def assert_restricted_podprof_container(c):
     assert c["image"] == SAMPLER_IMAGE
 
 
-def assert_injected(pod, app_containers, native=True):
+def assert_injected(pod, app_containers, native=True, labels_as_tags="*"):
     """The shape DESIGN.md §3 fixes, as the API server stored it."""
     spec = pod["spec"]
     assert pod["metadata"]["annotations"].get("profiling.datadoghq.com/injected") == VERSION
@@ -134,7 +134,10 @@ def assert_injected(pod, app_containers, native=True):
     assert field["DD_PROFILING_K8S_NAMESPACE"] == "metadata.namespace"
     assert field["DD_PROFILING_K8S_NODE"] == "spec.nodeName"
     assert env["DD_PROFILING_K8S_LABELS_FILE"]["value"] == "/etc/podprof/podinfo/labels"
-    assert env["DD_PROFILING_POD_LABELS_AS_TAGS"]["value"] == "*"  # the release's value
+    if labels_as_tags is None:
+        assert "DD_PROFILING_POD_LABELS_AS_TAGS" not in env
+    else:
+        assert env["DD_PROFILING_POD_LABELS_AS_TAGS"]["value"] == labels_as_tags
 
     by_name = {c["name"]: c for c in spec["containers"]}
     for name in app_containers:
