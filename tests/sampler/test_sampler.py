@@ -165,11 +165,16 @@ def test_safety(python, tmp_path):
     assert deep
     assert any(int(s["frames"][-1][0].strip("<").split()[0]) >= 5000 - 64 for s in deep)
     # code objects freed and reallocated are never attributed to another function or file
-    churn = [f for s in samples for f in s["frames"] if re.fullmatch(r"churn_\d", f[0])]
+    # churn_K is defined on line K+1 and calls spin_until on line K+2. While it calls, the line
+    # is K+2; only a leaf churn_K, caught on its first instruction (RESUME, which CPython
+    # locates on the def line), may be at K+1.
+    churn = [(i, f) for s in samples for i, f in enumerate(s["frames"])
+             if re.fullmatch(r"churn_\d", f[0])]
     assert churn
-    for name, filename, line in churn:
+    for depth, (name, filename, line) in churn:
         k = int(name.split("_")[1])
-        assert filename == "churn_file_%d.py" % k and line == k + 2, (name, filename, line)
+        lines = {k + 1, k + 2} if depth == 0 else {k + 2}
+        assert filename == "churn_file_%d.py" % k and line in lines, (depth, name, filename, line)
     # DD_PROFILING_UPLOAD_INTERVAL=0.5: several complete profiles, in sequence
     assert len(profiles(tmp_path)) >= 2
     # counters are in the metadata: every pprof sample was counted; the churn of threads that
