@@ -89,11 +89,60 @@ pp_read_mode pp_safe_read_mode(void)
     return mode;
 }
 
+static int plausible(uintptr_t addr, size_t len)
+{
+    return addr >= 4096 && addr + len >= addr;
+}
+
+/* The kernel stops at the first range it cannot copy and never splits one, so the bytes it
+ * returns say exactly which ranges arrived; the one that failed is skipped and the rest retried. */
+static size_t read_vm_many(pp_read_req *reqs, size_t n)
+{
+    struct iovec local[PP_READ_BATCH], remote[PP_READ_BATCH];
+    size_t copied = 0, i = 0;
+    while (i < n) {
+        size_t k = 0, idx[PP_READ_BATCH];
+        for (; i < n && k < PP_READ_BATCH; i++) {
+            reqs[i].ok = reqs[i].len == 0;
+            copied += (size_t)reqs[i].ok;
+            if (reqs[i].len == 0 || !plausible(reqs[i].addr, reqs[i].len))
+                continue;
+            local[k] = (struct iovec){reqs[i].dst, reqs[i].len};
+            remote[k] = (struct iovec){(void *)reqs[i].addr, reqs[i].len};
+            idx[k++] = i;
+        }
+        size_t j = 0;
+        while (j < k) {
+            ssize_t got = process_vm_readv(self_pid, local + j, k - j, remote + j, k - j, 0);
+            size_t left = got > 0 ? (size_t)got : 0;
+            while (j < k && left >= local[j].iov_len) {
+                left -= local[j].iov_len;
+                reqs[idx[j++]].ok = 1;
+                copied++;
+            }
+            j++; /* this one failed (or the call did): skip it */
+        }
+    }
+    return copied;
+}
+
+size_t pp_read_many(pp_read_req *reqs, size_t n)
+{
+    if (mode == PP_READ_VM)
+        return read_vm_many(reqs, n);
+    size_t copied = 0;
+    for (size_t i = 0; i < n; i++) {
+        reqs[i].ok = pp_read(reqs[i].dst, reqs[i].addr, reqs[i].len) == 0;
+        copied += (size_t)reqs[i].ok;
+    }
+    return copied;
+}
+
 int pp_read(void *dst, uintptr_t addr, size_t len)
 {
     if (len == 0)
         return 0;
-    if (addr < 4096 || addr + len < addr)
+    if (!plausible(addr, len))
         return -1;
     return mode == PP_READ_VM ? read_vm(dst, addr, len) : read_pipe(dst, addr, len);
 }

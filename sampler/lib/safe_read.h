@@ -19,6 +19,20 @@ pp_read_mode pp_safe_read_mode(void);
 /* Returns 0 when all len bytes at addr were copied into dst, -1 otherwise. */
 int pp_read(void *dst, uintptr_t addr, size_t len);
 
+/* One range of a batch: ok is set to 1 when all len bytes at addr were copied into dst. */
+typedef struct pp_read_req {
+    void *dst;
+    uintptr_t addr;
+    size_t len;
+    int ok;
+} pp_read_req;
+
+/* Copies many independent ranges with as few system calls as the kernel allows (one
+ * process_vm_readv for up to PP_READ_BATCH ranges); a bad range fails alone. Returns how many
+ * ranges were copied. */
+#define PP_READ_BATCH 64
+size_t pp_read_many(pp_read_req *reqs, size_t n);
+
 static inline int pp_read_ptr(uintptr_t addr, uintptr_t *out)
 {
     return pp_read(out, addr, sizeof *out);

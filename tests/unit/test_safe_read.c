@@ -37,6 +37,37 @@ static void check_mode(pp_read_mode mode)
     assert_int_equal(pp_read(out, 16, 8), -1);                      /* first page */
     assert_int_equal(pp_read(out, UINTPTR_MAX - 3, 8), -1);         /* wraps */
     assert_int_equal(pp_read(out, (uintptr_t)p, 0), 0);             /* nothing to copy */
+
+    /* A batch: bad ranges fail alone, wherever they are, and the good ones around them arrive. */
+    char a[16], b[16], c[16], d[16], e[16];
+    memset(b, 0x5a, sizeof b);
+    pp_read_req reqs[] = {{a, (uintptr_t)p + 10, 16, -1},  {b, (uintptr_t)p + page, 16, -1},
+                          {c, (uintptr_t)p + 200, 16, -1}, {d, (uintptr_t)p + page - 8, 16, -1},
+                          {e, (uintptr_t)p + 300, 0, -1},  {e, (uintptr_t)p + 400, 16, -1}};
+    assert_int_equal(pp_read_many(reqs, 6), 4);
+    int expect[] = {1, 0, 1, 0, 1, 1};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(reqs[i].ok, expect[i]);
+    assert_memory_equal(a, p + 10, 16);
+    assert_memory_equal(c, p + 200, 16);
+    assert_memory_equal(e, p + 400, 16);
+    for (size_t i = 0; i < sizeof b; i++)
+        assert_int_equal((unsigned char)b[i], 0x5a); /* a failed range leaves dst alone */
+    /* more ranges than one system call takes, every third one bad */
+    static pp_read_req many[3 * PP_READ_BATCH + 5];
+    static char dst[3 * PP_READ_BATCH + 5][8];
+    size_t want = 0;
+    for (size_t i = 0; i < 3 * PP_READ_BATCH + 5; i++) {
+        int bad = i % 3 == 1;
+        many[i] = (pp_read_req){dst[i], (uintptr_t)p + (bad ? (uintptr_t)page : i), 8, -1};
+        want += !bad;
+    }
+    assert_int_equal(pp_read_many(many, 3 * PP_READ_BATCH + 5), want);
+    for (size_t i = 0; i < 3 * PP_READ_BATCH + 5; i++) {
+        assert_int_equal(many[i].ok, i % 3 != 1);
+        if (i % 3 != 1)
+            assert_memory_equal(dst[i], p + i, 8);
+    }
     munmap(p, 2 * (size_t)page);
     char *gone = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(gone, (size_t)page);
