@@ -6,10 +6,18 @@
 
 #include "linetable.h"
 #include "pystring.h"
+#include "read_plan.h"
 #include "safe_read.h"
 
-/* Direct-mapped: a collision evicts. Sized for the code objects of a large service. */
+/* Two-way set associative, sets picked by a multiplicative hash: the allocator puts code objects
+ * at the same offsets of pools and arenas, so a plain address modulo makes objects of one stack
+ * evict each other on every pass. Sized for the code objects of a large service. */
 #define SLOTS 8192
+#define SET_BITS 12 /* SLOTS / 2 sets */
+/* Largest code object header copied (py_layout's co_size). */
+#define HEADER_MAX 256
+/* Prefetching headers: bytes copied per batch, gaps between neighbours included. */
+#define SCRATCH_BYTES (PP_READ_BATCH * (HEADER_MAX + PP_MERGE_GAP))
 
 struct pp_code_cache {
     const pp_runtime *rt;
@@ -17,6 +25,7 @@ struct pp_code_cache {
     uint64_t generation;
     uint64_t misses;
     uint64_t pass;
+    uint8_t scratch[SCRATCH_BYTES];
     pp_code_info slots[SLOTS];
 };
 
@@ -91,6 +100,12 @@ static void copy_linetable(pp_code_cache *c, pp_code_info *e)
     e->linetable_len = (uint32_t)size;
 }
 
+static pp_code_info *set_of(pp_code_cache *c, uintptr_t addr)
+{
+    uint64_t h = ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ULL;
+    return &c->slots[(h >> (64 - SET_BITS)) * 2];
+}
+
 const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const uint8_t *h)
 {
     const pp_py_layout *l = &c->rt->layout;
@@ -106,12 +121,14 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     uintptr_t name = field_ptr(h, l->co_qualname >= 0 ? l->co_qualname : l->co_name);
     uintptr_t linetable = field_ptr(h, l->co_linetable);
     int32_t firstlineno = field_i32(h, l->co_firstlineno);
-    pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
+    pp_code_info *set = set_of(c, addr), *e = set[1].addr == addr ? &set[1] : &set[0];
     if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
         e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
         e->checked_pass = c->pass;
         return e;
     }
+    if (e->addr != addr && set[1].checked_pass < set[0].checked_pass)
+        e = &set[1]; /* a new object replaces the way verified least recently */
     c->misses++;
     clear_slot(e);
     pp_code_info fresh = {.addr = addr,
@@ -134,11 +151,58 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
 
 const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
 {
-    pp_code_info *e = &c->slots[(addr >> 4) % SLOTS];
+    pp_code_info *set = set_of(c, addr), *e = set[1].addr == addr ? &set[1] : &set[0];
     return e->addr == addr && e->checked_pass == c->pass &&
                    c->generation == pp_agg_generation(c->agg)
                ? e
                : NULL;
+}
+
+/* Reads the headers of codes[0..n) in one system call, neighbours merged into one span (the
+ * code objects of a module sit close together), then verifies each code whose span arrived. */
+static void prefetch_batch(pp_code_cache *c, const uintptr_t *codes, size_t n, size_t co_size)
+{
+    pp_span spans[PP_READ_BATCH];
+    for (size_t i = 0; i < n; i++)
+        spans[i] = (pp_span){codes[i], co_size};
+    size_t m = pp_spans_merge(spans, n), at = 0;
+    pp_read_req reqs[PP_READ_BATCH];
+    size_t k = 0;
+    for (; k < m && spans[k].len <= sizeof c->scratch - at; k++) {
+        reqs[k] = (pp_read_req){c->scratch + at, spans[k].addr, spans[k].len, 0};
+        at += spans[k].len;
+    }
+    pp_read_many(reqs, k);
+    for (size_t i = 0; i < n; i++) {
+        long j = pp_spans_find(spans, k, codes[i], co_size);
+        if (j >= 0 && reqs[j].ok)
+            pp_code_cache_get(c, codes[i],
+                              (const uint8_t *)reqs[j].dst + (codes[i] - spans[j].addr));
+    }
+}
+
+void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n)
+{
+    size_t co_size = (size_t)c->rt->layout.co_size;
+    if (co_size > HEADER_MAX)
+        return;
+    uintptr_t todo[PP_READ_BATCH];
+    size_t k = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n) {
+            uintptr_t a = addrs[i];
+            int skip = a < 4096 || a + co_size < a || pp_code_cache_verified(c, a);
+            for (size_t j = 0; j < k && !skip; j++)
+                skip = todo[j] == a;
+            if (skip)
+                continue;
+            todo[k++] = a;
+        }
+        if (k == PP_READ_BATCH || (i == n && k > 0)) {
+            prefetch_batch(c, todo, k, co_size);
+            k = 0;
+        }
+    }
 }
 
 void pp_code_cache_new_pass(pp_code_cache *c)

@@ -46,6 +46,11 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *cache, uintptr_t addr, cons
  * header read; the window for an address to be reused is one pass. */
 const pp_code_info *pp_code_cache_verified(pp_code_cache *cache, uintptr_t addr);
 
+/* Verifies for this pass the code objects at addrs[0..n) not verified yet, reading their headers
+ * in batches (duplicates and 0 are skipped). One that cannot be read, or is not a code object,
+ * stays unverified: pp_code_cache_get on its own header then decides. */
+void pp_code_cache_prefetch(pp_code_cache *cache, const uintptr_t *addrs, size_t n);
+
 /* Starts a new pass: entries verified before must be verified again. */
 void pp_code_cache_new_pass(pp_code_cache *cache);
 

@@ -1,5 +1,6 @@
 #include "frame_reader.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "safe_read.h"
@@ -13,14 +14,41 @@ static uintptr_t get_ptr(const uint8_t *b, int32_t off)
     return v;
 }
 
-/* Resolves one frame into out; returns 1 when emitted, 0 when skipped, -1 on read failure. */
-static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr, pp_frame *out)
+int pp_walk_buf_init(pp_walk_buf *b, size_t cap)
+{
+    memset(b, 0, sizeof *b);
+    b->cap = cap;
+    b->frames = calloc(cap, sizeof *b->frames);
+    b->code = calloc(cap, sizeof *b->code);
+    b->where = calloc(cap, sizeof *b->where);
+    b->owner = calloc(cap, sizeof *b->owner);
+    if (!b->frames || !b->code || !b->where || !b->owner) {
+        pp_walk_buf_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+void pp_walk_buf_free(pp_walk_buf *b)
+{
+    free(b->frames);
+    free(b->code);
+    free(b->where);
+    free(b->owner);
+    memset(b, 0, sizeof *b);
+}
+
+/* Resolves raw frame i into b->frames[*n]; returns 1 when emitted, 0 when skipped, -1 on read
+ * failure. */
+static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, size_t i,
+                   pp_frame *out)
 {
     const pp_py_layout *l = &rt->layout;
-    uintptr_t code = get_ptr(fr, l->fr_code);
+    uintptr_t code = b->code[i];
     uint8_t header[256];
     const pp_code_info *ci = pp_code_cache_verified(cache, code);
     if (!ci) {
+        /* not prefetched: unreadable, not a code object, or evicted by another in this stack */
         if (!code || (size_t)l->co_size > sizeof header ||
             pp_read(header, code, (size_t)l->co_size))
             return -1;
@@ -31,15 +59,12 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr
         return l->frame_model == PP_FRAMES_INTERPRETER && l->minor >= 13 ? 0 : -1;
     long offset;
     if (l->frame_model == PP_FRAMES_OBJECT) {
-        int32_t lasti;
-        memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
+        int32_t lasti = (int32_t)(uint32_t)b->where[i];
         offset = lasti < 0 ? -1 : (long)lasti * l->lasti_unit;
     } else {
-        uintptr_t instr = get_ptr(fr, l->fr_instr);
         uintptr_t start = code + (uintptr_t)l->co_code;
-        offset = ((long)instr - (long)start) / 2;
-        uint8_t owner = fr[l->fr_owner];
-        if (owner != FRAME_OWNED_BY_GENERATOR && offset < ci->firsttraceable)
+        offset = ((long)b->where[i] - (long)start) / 2;
+        if (b->owner[i] != FRAME_OWNED_BY_GENERATOR && offset < ci->firsttraceable)
             return 0; /* frame still being set up (_PyFrame_IsIncomplete) */
     }
     out->name = ci->name;
@@ -48,12 +73,27 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, const uint8_t *fr
     return 1;
 }
 
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
-                              const pp_stack_snapshot *snap, uintptr_t top, pp_frame *out,
-                              size_t max, size_t *n, size_t *omitted)
+/* Copies what resolving needs out of the frame at fr into raw slot i. */
+static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, size_t i)
+{
+    b->code[i] = get_ptr(fr, l->fr_code);
+    if (l->frame_model == PP_FRAMES_OBJECT) {
+        int32_t lasti;
+        memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
+        b->where[i] = (uint32_t)lasti;
+        b->owner[i] = 0;
+    } else {
+        b->where[i] = get_ptr(fr, l->fr_instr);
+        b->owner[i] = fr[l->fr_owner];
+    }
+}
+
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
+                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t fr[128];
+    size_t raw = 0;
     *n = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
@@ -65,14 +105,10 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
             return PP_WALK_READ_FAILED;
         int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
         if (!shim) {
-            if (*n < max) {
-                int r = resolve(rt, cache, fr, &out[*n]);
-                if (r < 0)
-                    return PP_WALK_READ_FAILED;
-                *n += (size_t)r;
-            } else {
+            if (raw < b->cap)
+                keep_raw(l, fr, b, raw++);
+            else
                 (*omitted)++;
-            }
         }
         uintptr_t next = get_ptr(fr, l->fr_previous);
         if (next && (next == top || next == checkpoint))
@@ -86,5 +122,12 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
+    pp_code_cache_prefetch(cache, b->code, raw);
+    for (size_t i = 0; i < raw; i++) {
+        int r = resolve(rt, cache, b, i, &b->frames[*n]);
+        if (r < 0)
+            return PP_WALK_READ_FAILED;
+        *n += (size_t)r;
+    }
     return PP_WALK_OK;
 }

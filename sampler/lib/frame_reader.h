@@ -21,10 +21,22 @@ typedef enum {
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
 } pp_walk_result;
 
-/* Fills out[0..*n) leaf first and *omitted with the frames beyond max. Frames are taken from
- * snap when it holds them (NULL: every frame is read). */
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache,
-                              const pp_stack_snapshot *snap, uintptr_t top, pp_frame *out,
-                              size_t max, size_t *n, size_t *omitted);
+/* Room for one walk: the resolved frames and, per frame, what was read before resolving it. */
+typedef struct pp_walk_buf {
+    size_t cap;       /* frames resolved at most (DD_PROFILING_MAX_FRAMES) */
+    pp_frame *frames; /* resolved, leaf first */
+    uintptr_t *code;  /* code object */
+    uintptr_t *where; /* instruction pointer (3.11+) or f_lasti (3.8-3.10) */
+    uint8_t *owner;   /* frame owner (3.11+) */
+} pp_walk_buf;
+
+int pp_walk_buf_init(pp_walk_buf *b, size_t cap);
+void pp_walk_buf_free(pp_walk_buf *b);
+
+/* Fills b->frames[0..*n) leaf first and *omitted with the frames beyond b->cap. Frames are read
+ * through snap; the code objects of the whole stack are then verified together, so the stack
+ * costs a few reads rather than two per frame. */
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
+                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted);
 
 #endif

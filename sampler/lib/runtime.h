@@ -27,4 +27,7 @@ int pp_runtime_resolve(pp_runtime *rt);
 /* 1 once Py_Initialize has finished, 0 before, -1 when unreadable. */
 int pp_runtime_initialized(const pp_runtime *rt);
 
+/* The same, and when 1 the head of the interpreter list, read together (one read per pass). */
+int pp_runtime_state(const pp_runtime *rt, uintptr_t *interp_head);
+
 #endif

@@ -60,7 +60,7 @@ struct pp_sampler {
     pp_agg *agg;
     pp_code_cache *codes;
     pp_thread_names *names;
-    pp_frame *frames;
+    pp_walk_buf walk;
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
     uint64_t pass;
@@ -108,10 +108,10 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->agg = pp_agg_new(MAX_STACKS, MAX_STRING_BYTES);
     s->codes = s->agg ? pp_code_cache_new(&s->rt, s->agg) : NULL;
     s->names = pp_thread_names_new(&s->rt);
-    s->frames = calloc((size_t)cfg->max_frames, sizeof *s->frames);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
-    if (!s->codes || !s->names || !s->frames || !s->clocks ||
-        (rt->layout.ts_datastack_chunk >= 0 && pp_snapshot_init(&s->snapshot) != 0)) {
+    if (!s->codes || !s->names || !s->clocks ||
+        pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
+        pp_snapshot_init(&s->snapshot) != 0) {
         pp_sampler_free(s);
         return NULL;
     }
@@ -135,7 +135,7 @@ void pp_sampler_free(pp_sampler *s)
     if (s->agg)
         pp_agg_free(s->agg);
     pp_thread_names_free(s->names);
-    free(s->frames);
+    pp_walk_buf_free(&s->walk);
     free(s->clocks);
     pp_snapshot_free(&s->snapshot);
     free(s);
@@ -185,13 +185,9 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return;
     }
     size_t n = 0, omitted = 0;
-    const pp_stack_snapshot *snap = NULL;
-    if (s->snapshot.buf) {
-        pp_snapshot_take(&s->snapshot, t->datastack_chunk, t->datastack_top);
-        snap = &s->snapshot;
-    }
-    pp_walk_result r = pp_walk_frames(&s->rt, s->codes, snap, t->top_frame, s->frames,
-                                      (size_t)s->cfg->max_frames, &n, &omitted);
+    pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
+    pp_walk_result r =
+        pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
     if (r != PP_WALK_OK) {
         s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
         s->counters[C_DROPPED]++;
@@ -205,7 +201,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     pp_sample_key key = {.thread_id = t->thread_id,
                          .native_thread_id = (uint64_t)tid,
                          .thread_name = pp_agg_intern(s->agg, name, strlen(name)),
-                         .frames = s->frames,
+                         .frames = s->walk.frames,
                          .n_frames = n,
                          .n_omitted = omitted};
     pp_agg_add(s->agg, &key, cpu, s->wall_ns);
@@ -221,11 +217,12 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->counters[C_PASSES]++;
     s->profile_passes++;
     pp_code_cache_new_pass(s->codes);
-    if (pp_runtime_initialized(&s->rt) != 1)
+    uintptr_t interp_head = 0;
+    if (pp_runtime_state(&s->rt, &interp_head) != 1)
         return; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
     pp_thread_walk_stats st;
-    if (pp_for_each_thread(&s->rt, sample_thread, s, &st) != 0) {
+    if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
         return;
     }

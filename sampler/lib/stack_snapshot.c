@@ -12,51 +12,115 @@ int pp_snapshot_init(pp_stack_snapshot *s)
 {
     memset(s, 0, sizeof *s);
     s->buf = malloc(PP_SNAPSHOT_MAX_BYTES);
-    return s->buf ? 0 : -1;
+    s->hints = calloc(PP_SNAPSHOT_HINT_SLOTS, sizeof *s->hints);
+    if (!s->buf || !s->hints) {
+        pp_snapshot_free(s);
+        return -1;
+    }
+    return 0;
 }
 
 void pp_snapshot_free(pp_stack_snapshot *s)
 {
     free(s->buf);
+    free(s->hints);
     s->buf = NULL;
+    s->hints = NULL;
 }
 
-void pp_snapshot_clear(pp_stack_snapshot *s)
+static int has_room(const pp_stack_snapshot *s, size_t len)
 {
-    s->n_chunks = 0;
-    s->used = 0;
+    return s->buf && s->n_ranges < PP_SNAPSHOT_MAX_RANGES && len <= PP_SNAPSHOT_MAX_BYTES - s->used;
 }
 
-static int add_chunk(pp_stack_snapshot *s, uintptr_t start, size_t len)
+static void add_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int datastack)
 {
-    if (s->n_chunks == PP_SNAPSHOT_MAX_CHUNKS || len > PP_SNAPSHOT_MAX_BYTES - s->used ||
-        pp_read(s->buf + s->used, start, len) != 0)
-        return -1;
-    s->chunks[s->n_chunks].start = start;
-    s->chunks[s->n_chunks].len = len;
-    s->chunks[s->n_chunks].at = s->used;
-    s->n_chunks++;
+    s->ranges[s->n_ranges].start = start;
+    s->ranges[s->n_ranges].len = len;
+    s->ranges[s->n_ranges].at = s->used;
+    s->ranges[s->n_ranges].datastack = datastack;
+    s->n_ranges++;
     s->used += len;
+}
+
+/* 0 copied, -1 unreadable, -2 no room left */
+static int copy_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int datastack)
+{
+    if (!has_room(s, len))
+        return -2;
+    if (pp_read(s->buf + s->used, start, len) != 0)
+        return -1;
+    add_range(s, start, len, datastack);
     return 0;
 }
 
-void pp_snapshot_take(pp_stack_snapshot *s, uintptr_t chunk, uintptr_t top)
+static pp_snapshot_hint *hint_of(pp_stack_snapshot *s, uint64_t thread)
 {
-    pp_snapshot_clear(s);
+    uint64_t h = thread * 0x9e3779b97f4a7c15ULL;
+    return &s->hints[(h >> 32) % PP_SNAPSHOT_HINT_SLOTS];
+}
+
+static void remember(pp_stack_snapshot *s)
+{
+    if (!s->thread || !s->hints)
+        return;
+    pp_snapshot_hint *h = hint_of(s, s->thread);
+    size_t n = pp_spans_merge(s->touched, s->n_touched);
+    h->thread = s->thread;
+    h->n = (uint32_t)(n < PP_SNAPSHOT_HINT_SPANS ? n : PP_SNAPSHOT_HINT_SPANS);
+    memcpy(h->spans, s->touched, h->n * sizeof *h->spans);
+}
+
+static void copy_remembered(pp_stack_snapshot *s)
+{
+    pp_snapshot_hint *h = hint_of(s, s->thread);
+    if (h->thread != s->thread || h->n == 0)
+        return;
+    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS];
+    size_t n = 0, at = s->used;
+    for (uint32_t i = 0; i < h->n && n < PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
+        if (h->spans[i].len > PP_SNAPSHOT_MAX_BYTES - at)
+            break;
+        reqs[n++] = (pp_read_req){s->buf + at, h->spans[i].addr, h->spans[i].len, 0};
+        at += h->spans[i].len;
+    }
+    pp_read_many(reqs, n);
+    for (size_t i = 0; i < n; i++) {
+        /* A span that failed is unmapped since; a frame there would fail to read anyway. Its
+         * bytes in buf are simply skipped. */
+        if (reqs[i].ok)
+            add_range(s, reqs[i].addr, reqs[i].len, 0);
+        else
+            s->used += reqs[i].len;
+    }
+}
+
+void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top)
+{
+    remember(s);
+    s->n_ranges = 0;
+    s->used = 0;
+    s->n_touched = 0;
+    s->thread = thread;
+    if (!s->buf)
+        return;
+    if (thread)
+        copy_remembered(s);
     if (!chunk || top <= chunk + CHUNK_HEADER || top - chunk > PP_SNAPSHOT_MAX_BYTES)
         return;
     /* The current chunk is live up to datastack_top. */
-    if (add_chunk(s, chunk, (size_t)(top - chunk)) != 0)
+    size_t first = s->used;
+    if (copy_range(s, chunk, (size_t)(top - chunk), 1) != 0)
         return;
     uintptr_t previous;
-    memcpy(&previous, s->buf, sizeof previous);
+    memcpy(&previous, s->buf + first, sizeof previous);
     /* Older chunks: live up to their saved top index. */
-    while (previous && s->n_chunks < PP_SNAPSHOT_MAX_CHUNKS) {
+    for (int n = 1; previous && n < PP_SNAPSHOT_MAX_CHUNKS; n++) {
         uint64_t header[3];
         if (pp_read(header, previous, sizeof header) != 0)
             return;
         uint64_t size = header[1], used = CHUNK_HEADER + header[2] * sizeof(void *);
-        if (used > size || add_chunk(s, previous, (size_t)used) != 0)
+        if (used > size || copy_range(s, previous, (size_t)used, 1) != 0)
             return;
         if (header[0] == previous)
             return;
@@ -64,15 +128,36 @@ void pp_snapshot_take(pp_stack_snapshot *s, uintptr_t chunk, uintptr_t top)
     }
 }
 
-int pp_snapshot_read(const pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
+static int from_copies(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
 {
-    for (size_t i = 0; s && i < s->n_chunks; i++) {
-        uintptr_t start = s->chunks[i].start;
-        if (addr >= start && addr - start <= s->chunks[i].len &&
-            len <= s->chunks[i].len - (addr - start)) {
-            memcpy(dst, s->buf + s->chunks[i].at + (addr - start), len);
-            return 0;
+    for (size_t i = 0; i < s->n_ranges; i++) {
+        uintptr_t start = s->ranges[i].start;
+        if (addr >= start && addr - start <= s->ranges[i].len &&
+            len <= s->ranges[i].len - (addr - start)) {
+            memcpy(dst, s->buf + s->ranges[i].at + (addr - start), len);
+            return s->ranges[i].datastack ? 1 : 0;
         }
     }
-    return pp_read(dst, addr, len);
+    return -1;
+}
+
+int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
+{
+    int found = from_copies(s, dst, addr, len);
+    if (found == 1)
+        return 0; /* the data-stack copy is taken every walk anyway */
+    if (found < 0) {
+        if (len == 0 || len > PP_SNAPSHOT_PAGE || addr < PP_SNAPSHOT_PAGE || addr + len < addr)
+            return pp_read(dst, addr, len);
+        uintptr_t page = addr & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
+        uintptr_t end = (addr + len + PP_SNAPSHOT_PAGE - 1) & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
+        int r = copy_range(s, page, (size_t)(end - page), 0);
+        if (r == 0)
+            memcpy(dst, s->buf + s->used - (end - page) + (addr - page), len);
+        else if (r == -1 || pp_read(dst, addr, len) != 0)
+            return -1;
+    }
+    if (s->n_touched < PP_SNAPSHOT_MAX_TOUCHED)
+        s->touched[s->n_touched++] = (pp_span){addr, len};
+    return 0;
 }

@@ -1,36 +1,64 @@
-/* 3.11+: most _PyInterpreterFrames of a thread live in its data-stack chunks. Copying the used
- * part of each chunk in one read gives a near-consistent picture of the whole stack and turns one
- * read per frame into a few per thread; frames outside the copied chunks (generators, frame
- * objects) are still read one by one. */
+/* The memory one thread's walk reads, copied in a few large reads instead of one per frame.
+ * 3.11+: most _PyInterpreterFrames live in the thread's data-stack chunks; copying the used part
+ * of each chunk in one read gives a near-consistent picture of the whole stack. Everything else
+ * (3.8-3.10 PyFrameObjects, generator frames) is read through the snapshot too: what a walk of a
+ * thread read is remembered, merged into a few spans (read_plan.h), and the next walk of that
+ * thread copies them all in one read before it starts, so a stack that stays put costs one read
+ * per pass. A read the copies do not hold copies its whole page, which the allocator has usually
+ * filled with the next frames too; a page is readable as a whole or not at all, so copying it
+ * fails only where the frame read would have. */
 #ifndef PODPROF_SAMPLER_STACK_SNAPSHOT_H
 #define PODPROF_SAMPLER_STACK_SNAPSHOT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Per thread: at most this many chunks and bytes are copied; the rest is read frame by frame. */
-#define PP_SNAPSHOT_MAX_CHUNKS 16
+#include "read_plan.h"
+
+/* Per thread walk: copied ranges and bytes; beyond, reads go straight to memory. */
+#define PP_SNAPSHOT_MAX_RANGES 64
 #define PP_SNAPSHOT_MAX_BYTES (1u << 20)
+/* At most this many older data-stack chunks are followed. */
+#define PP_SNAPSHOT_MAX_CHUNKS 16
+#define PP_SNAPSHOT_PAGE 4096
+/* Reads of one walk remembered for the next walk of the same thread. */
+#define PP_SNAPSHOT_MAX_TOUCHED 256
+#define PP_SNAPSHOT_HINT_SPANS 32
+/* Threads whose reads are remembered (by a hash of the thread; a collision only costs reads). */
+#define PP_SNAPSHOT_HINT_SLOTS 256
+
+typedef struct pp_snapshot_hint {
+    uint64_t thread;
+    uint32_t n;
+    pp_span spans[PP_SNAPSHOT_HINT_SPANS];
+} pp_snapshot_hint;
 
 typedef struct pp_stack_snapshot {
     struct {
         uintptr_t start;
         size_t len;
-        size_t at; /* offset of the copy in buf */
-    } chunks[PP_SNAPSHOT_MAX_CHUNKS];
-    size_t n_chunks, used;
+        size_t at;     /* offset of the copy in buf */
+        int datastack; /* a data-stack chunk, copied every walk anyway */
+    } ranges[PP_SNAPSHOT_MAX_RANGES];
+    size_t n_ranges, used;
     uint8_t *buf; /* PP_SNAPSHOT_MAX_BYTES */
+    pp_span touched[PP_SNAPSHOT_MAX_TOUCHED];
+    size_t n_touched;
+    uint64_t thread;         /* the thread being walked (0: none) */
+    pp_snapshot_hint *hints; /* PP_SNAPSHOT_HINT_SLOTS */
 } pp_stack_snapshot;
 
 int pp_snapshot_init(pp_stack_snapshot *s);
 void pp_snapshot_free(pp_stack_snapshot *s);
 
-/* Copies the chunk list starting at chunk, whose live data ends at top. Never fails: whatever
- * cannot be copied is simply absent. */
-void pp_snapshot_take(pp_stack_snapshot *s, uintptr_t chunk, uintptr_t top);
-void pp_snapshot_clear(pp_stack_snapshot *s);
+/* Starts the walk of thread (any nonzero id stable for the thread's life): remembers what the
+ * previous walk read, forgets the copies, copies what this thread's last walk read, then the
+ * chunk list starting at chunk, whose live data ends at top (0, 0: no chunks). Never fails:
+ * whatever cannot be copied is simply absent. */
+void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top);
 
-/* Copies len bytes at addr from the snapshot when it holds them, else with a safe read. */
-int pp_snapshot_read(const pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len);
+/* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into
+ * it (or, when full, reads them directly). 0 on success, -1 when the memory is unreadable. */
+int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len);
 
 #endif

@@ -11,15 +11,23 @@ static uintptr_t get_ptr(const uint8_t *b, int32_t off)
     return v;
 }
 
-/* Largest PyThreadState prefix holding the fields in py_layout (3.8: thread_id at 176). */
-#define TSTATE_COPY 192
+/* PyThreadState prefix copied: the fields in py_layout (3.8: thread_id at 176) and, in the same
+ * read when they are this close, the data-stack pointers (3.11: 296). Every PyThreadState of
+ * those versions is larger. */
+#define TSTATE_MIN_COPY 192
+#define TSTATE_MAX_COPY 320
 
 static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_thread_view *t,
                        uintptr_t *next)
 {
     const pp_py_layout *l = &rt->layout;
-    uint8_t b[TSTATE_COPY];
-    if (pp_read(b, ts, sizeof b) != 0)
+    uint8_t b[TSTATE_MAX_COPY];
+    int32_t ds = l->ts_datastack_chunk;
+    int ds_inline = ds >= 0 && (size_t)ds + 2 * sizeof(uintptr_t) <= sizeof b;
+    size_t copy = ds_inline && (size_t)ds + 2 * sizeof(uintptr_t) > TSTATE_MIN_COPY
+                      ? (size_t)ds + 2 * sizeof(uintptr_t)
+                      : TSTATE_MIN_COPY;
+    if (pp_read(b, ts, copy) != 0)
         return -1;
     *next = get_ptr(b, l->ts_next);
     if (get_ptr(b, l->ts_interp) != interp)
@@ -37,29 +45,54 @@ static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_
     t->top_frame = frame;
     t->datastack_chunk = t->datastack_top = 0;
     uintptr_t stack[2];
-    if (l->ts_datastack_chunk >= 0 &&
-        pp_read(stack, ts + (uintptr_t)l->ts_datastack_chunk, sizeof stack) == 0) {
+    if (ds_inline) {
+        memcpy(stack, b + ds, sizeof stack);
+        t->datastack_chunk = stack[0];
+        t->datastack_top = stack[1];
+    } else if (ds >= 0 && pp_read(stack, ts + (uintptr_t)ds, sizeof stack) == 0) {
         t->datastack_chunk = stack[0];
         t->datastack_top = stack[1];
     }
     return 0;
 }
 
-int pp_for_each_thread(const pp_runtime *rt, pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st)
+/* The interpreter fields the walk needs, in one read when they sit close together. */
+static int read_interp(const pp_py_layout *l, uintptr_t interp, uintptr_t *threads_head,
+                       uintptr_t *next, int64_t *id)
+{
+    int32_t offs[3] = {l->is_threads_head, l->is_next, l->is_id};
+    int32_t lo = offs[0], hi = offs[0];
+    for (int i = 1; i < 3; i++) {
+        lo = offs[i] < lo ? offs[i] : lo;
+        hi = offs[i] > hi ? offs[i] : hi;
+    }
+    uint8_t b[256];
+    if (hi + 8 - lo > (int32_t)sizeof b)
+        return pp_read_ptr(interp + (uintptr_t)offs[0], threads_head) != 0 ||
+                       pp_read_ptr(interp + (uintptr_t)offs[1], next) != 0 ||
+                       pp_read(id, interp + (uintptr_t)offs[2], sizeof *id) != 0
+                   ? -1
+                   : 0;
+    if (pp_read(b, interp + (uintptr_t)lo, (size_t)(hi + 8 - lo)) != 0)
+        return -1;
+    memcpy(threads_head, b + (offs[0] - lo), sizeof *threads_head);
+    memcpy(next, b + (offs[1] - lo), sizeof *next);
+    memcpy(id, b + (offs[2] - lo), sizeof *id);
+    return 0;
+}
+
+int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn fn, void *ctx,
+                       pp_thread_walk_stats *st)
 {
     const pp_py_layout *l = &rt->layout;
     memset(st, 0, sizeof *st);
-    uintptr_t interp;
-    if (pp_read_ptr(rt->runtime + (uintptr_t)l->rt_interp_head, &interp) != 0)
-        return -1;
+    uintptr_t interp = interp_head;
     uintptr_t first_interp = interp;
     while (interp && st->interpreters < PP_MAX_INTERPRETERS) {
         st->interpreters++;
         uintptr_t ts, next_interp;
         int64_t id = 0;
-        if (pp_read_ptr(interp + (uintptr_t)l->is_threads_head, &ts) != 0 ||
-            pp_read_ptr(interp + (uintptr_t)l->is_next, &next_interp) != 0 ||
-            pp_read(&id, interp + (uintptr_t)l->is_id, sizeof id) != 0)
+        if (read_interp(l, interp, &ts, &next_interp, &id) != 0)
             return -1;
         uintptr_t first_ts = ts;
         uint32_t in_interp = 0;

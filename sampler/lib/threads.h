@@ -26,8 +26,10 @@ typedef struct pp_thread_walk_stats {
     uint32_t interpreters, threads, torn;
 } pp_thread_walk_stats;
 
-/* Calls fn for each thread state; returns -1 when the interpreter list itself is unreadable. */
+/* Calls fn for each thread state of the interpreters listed from interp_head (see
+ * pp_runtime_state); returns -1 when the interpreter list itself is unreadable. */
 typedef void (*pp_thread_fn)(void *ctx, const pp_thread_view *t);
-int pp_for_each_thread(const pp_runtime *rt, pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st);
+int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn fn, void *ctx,
+                       pp_thread_walk_stats *st);
 
 #endif

@@ -11,8 +11,9 @@ TEST_LINETABLE := $(BUILD)/tests/unit/test_linetable
 CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 
 TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
+TEST_STACK_SNAPSHOT := $(BUILD)/tests/unit/test_stack_snapshot
 
-UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ)
+UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -35,6 +36,14 @@ $(TEST_SAFE_READ): tests/unit/test_safe_read.c sampler/lib/safe_read.c sampler/l
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_safe_read.c sampler/lib/safe_read.c \
 		sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
+
+$(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snapshot.c \
+		sampler/lib/stack_snapshot.h sampler/lib/read_plan.c sampler/lib/read_plan.h \
+		sampler/lib/safe_read.c sampler/lib/safe_read.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
+		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
+		$(LDFLAGS_COMMON) -lcmocka
 
 $(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config.c sampler/lib/log.c \
 		sampler/lib/config_table.h sampler/lib/config.h

@@ -1,0 +1,58 @@
+#include "read_plan.h"
+
+/* Spans come from stack walks: mostly in address order one way or the other. Reversing a
+ * descending run first makes the insertion sort close to linear on both. */
+static void sort_spans(pp_span *s, size_t n)
+{
+    size_t descending = 0;
+    for (size_t i = 1; i < n; i++)
+        descending += s[i].addr < s[i - 1].addr;
+    if (descending * 2 > n)
+        for (size_t i = 0, j = n - 1; i < j; i++, j--) {
+            pp_span t = s[i];
+            s[i] = s[j];
+            s[j] = t;
+        }
+    for (size_t i = 1; i < n; i++) {
+        pp_span v = s[i];
+        size_t j = i;
+        for (; j > 0 && s[j - 1].addr > v.addr; j--)
+            s[j] = s[j - 1];
+        s[j] = v;
+    }
+}
+
+size_t pp_spans_merge(pp_span *spans, size_t n)
+{
+    if (n == 0)
+        return 0;
+    sort_spans(spans, n);
+    size_t out = 0;
+    for (size_t i = 1; i < n; i++) {
+        pp_span *last = &spans[out];
+        uintptr_t end = last->addr + last->len;
+        if (spans[i].addr <= end + PP_MERGE_GAP && spans[i].addr >= last->addr) {
+            uintptr_t new_end = spans[i].addr + spans[i].len;
+            if (new_end > end)
+                last->len = (size_t)(new_end - last->addr);
+        } else {
+            spans[++out] = spans[i];
+        }
+    }
+    return out + 1;
+}
+
+long pp_spans_find(const pp_span *spans, size_t n, uintptr_t addr, size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (spans[mid].addr + spans[mid].len <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < n && spans[lo].addr <= addr && addr + len <= spans[lo].addr + spans[lo].len)
+        return (long)lo;
+    return -1;
+}
