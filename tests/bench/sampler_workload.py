@@ -1,5 +1,6 @@
-"""The CPU-bound workload the overhead benchmark profiles: 4 threads, each repeatedly descending
-through 40 distinct Python functions to one of two leaf loops, for a fixed amount of work.
+"""The CPU-bound workload the overhead benchmarks profile: 4 threads ($BENCH_THREADS), each
+repeatedly descending through 40 ($BENCH_DEPTH) distinct Python functions to one of two leaf loops,
+for a fixed amount of work.
 
 It measures itself and writes one JSON object to $BENCH_RESULT: the elapsed wall time of the
 work, its own CPU, the CPU of every thread that is not one of its own (an in-process profiler's
@@ -10,8 +11,8 @@ import sys
 import threading
 import time
 
-DEPTH = 40
-THREADS = 4
+DEPTH = int(os.environ.get("BENCH_DEPTH", "40"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
 
 
 def leaf_a(n):
@@ -40,10 +41,11 @@ def make_chain():
     return ns["level_0"]
 
 
-def worker(top, rounds, chunk, out, index):
+def worker(top, rounds, chunk, ids, done, index):
+    ids[index] = threading.get_native_id()
     for r in range(rounds):
         top(chunk, leaf_a if r % 2 == 0 else leaf_b)
-    out[index] = threading.get_native_id()
+    done[index] = True
 
 
 def thread_cpu(tid):
@@ -52,6 +54,16 @@ def thread_cpu(tid):
         return time.clock_gettime(((~tid) << 3) | 6)
     except OSError:
         return 0.0
+
+
+def others_cpu(mine):
+    """CPU seconds of the threads that are not the workload's own."""
+    total = 0.0
+    for name in os.listdir("/proc/self/task"):
+        tid = int(name)
+        if tid not in mine:
+            total += thread_cpu(tid)
+    return total
 
 
 def status_kb(field):
@@ -66,29 +78,37 @@ def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     chunk = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     top = make_chain()
-    ids = [0] * THREADS
-    threads = [threading.Thread(target=worker, args=(top, rounds, chunk, ids, i),
+    ids, done = [0] * THREADS, [False] * THREADS
+    threads = [threading.Thread(target=worker, args=(top, rounds, chunk, ids, done, i),
                                 name=f"worker-{i}") for i in range(THREADS)]
+    # $BENCH_STEADY_AFTER_S: the other threads' CPU is also measured from that long after the
+    # start, when whatever they do once (a profiler's start-up, its first look at the code) is past.
+    steady_after = float(os.environ.get("BENCH_STEADY_AFTER_S", "0"))
     cpu0 = time.process_time()
     t0 = time.perf_counter()
     for t in threads:
         t.start()
+    steady = None
+    if steady_after > 0:
+        time.sleep(steady_after)
+        if all(ids) and not any(done):
+            mine = set(ids) | {threading.get_native_id()}
+            steady = (time.perf_counter(), others_cpu(mine))
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - t0
-    if not all(ids):
+    end = time.perf_counter()
+    if not all(done):
         sys.exit("sampler_workload: a worker thread failed")
     cpu = time.process_time() - cpu0
     mine = set(ids) | {threading.get_native_id()}
-    others = 0.0
-    for name in os.listdir("/proc/self/task"):
-        tid = int(name)
-        if tid not in mine:
-            others += thread_cpu(tid)
+    others = others_cpu(mine)
     result = {
         "elapsed_s": elapsed,
         "process_cpu_s": cpu,
         "other_threads_cpu_s": others,
+        "steady_elapsed_s": end - steady[0] if steady else None,
+        "steady_other_threads_cpu_s": others - steady[1] if steady else None,
         "vmhwm_kb": status_kb("VmHWM"),
         "threads": len(os.listdir("/proc/self/task")),
     }
