@@ -11,6 +11,7 @@
 #include "code_cache.h"
 #include "frame_reader.h"
 #include "log.h"
+#include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
 #include "thread_clock.h"
@@ -45,14 +46,15 @@ enum {
     C_INTERPRETERS,
     C_CODE_CACHE_MISSES,
     C_TRUNCATED,
+    C_UNCHANGED,
     C_COUNT
 };
-static const char *const counter_names[C_COUNT] = {"passes",          "samples",
-                                                   "read_failures",   "dropped",
-                                                   "threads_seen",    "cpu_clock_failures",
-                                                   "cycles",          "overruns",
-                                                   "interpreters",    "code_cache_misses",
-                                                   "truncated_stacks"};
+static const char *const counter_names[C_COUNT] = {"passes",           "samples",
+                                                   "read_failures",    "dropped",
+                                                   "threads_seen",     "cpu_clock_failures",
+                                                   "cycles",           "overruns",
+                                                   "interpreters",     "code_cache_misses",
+                                                   "truncated_stacks", "unchanged_stacks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -61,6 +63,7 @@ struct pp_sampler {
     pp_code_cache *codes;
     pp_thread_names *names;
     pp_walk_buf walk;
+    pp_stack_memo *memo;
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
     uint64_t pass;
@@ -109,7 +112,8 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->codes = s->agg ? pp_code_cache_new(&s->rt, s->agg) : NULL;
     s->names = pp_thread_names_new(&s->rt);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
-    if (!s->codes || !s->names || !s->clocks ||
+    s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
+    if (!s->codes || !s->names || !s->clocks || !s->memo ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot) != 0) {
         pp_sampler_free(s);
@@ -136,14 +140,17 @@ void pp_sampler_free(pp_sampler *s)
         pp_agg_free(s->agg);
     pp_thread_names_free(s->names);
     pp_walk_buf_free(&s->walk);
+    pp_stack_memo_free(s->memo);
     free(s->clocks);
     pp_snapshot_free(&s->snapshot);
     free(s);
 }
 
-/* CPU consumed by the thread since the previous pass; -1 when the thread is gone. */
-static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id)
+/* CPU consumed by the thread since the previous pass; -1 when the thread is gone. *measured is 1
+ * when the delta comes from this thread's own reading in the previous pass. */
+static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id, int *measured)
 {
+    *measured = 0;
     int64_t now = pp_thread_cpu_ns(tid);
     if (now < 0)
         return -1;
@@ -160,8 +167,10 @@ static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id)
             break;
     }
     int64_t delta = 0;
-    if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns)
+    if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns) {
         delta = now - slot->cpu_ns;
+        *measured = slot->pass + 1 == s->pass;
+    }
     if (!slot)
         slot = free_slot;
     if (slot) {
@@ -177,7 +186,8 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
 {
     pp_sampler *s = ctx;
     int32_t tid = t->native_id > 0 ? t->native_id : pp_tid_from_pthread(t->thread_id);
-    int64_t cpu = cpu_delta(s, tid, t->thread_id);
+    int measured;
+    int64_t cpu = cpu_delta(s, tid, t->thread_id, &measured);
     if (cpu < 0) {
         /* exited between the thread list and the clock read (or not started yet) */
         s->counters[C_CPU_CLOCK_FAILURES]++;
@@ -185,13 +195,24 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return;
     }
     size_t n = 0, omitted = 0;
-    pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
-    pp_walk_result r =
-        pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
-    if (r != PP_WALK_OK) {
-        s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
-        s->counters[C_DROPPED]++;
-        return;
+    pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
+    uint64_t generation = pp_agg_generation(s->agg);
+    const pp_frame *frames =
+        measured && cpu == 0 ? pp_stack_memo_get(s->memo, &mk, s->pass, generation, &n, &omitted)
+                             : NULL;
+    if (frames) {
+        s->counters[C_UNCHANGED]++;
+    } else {
+        pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
+        pp_walk_result r =
+            pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
+        if (r != PP_WALK_OK) {
+            s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
+            s->counters[C_DROPPED]++;
+            return;
+        }
+        frames = s->walk.frames;
+        pp_stack_memo_put(s->memo, &mk, s->pass, generation, frames, n, omitted);
     }
     if (n == 0 && omitted == 0)
         return; /* no Python code running in this thread right now */
@@ -201,7 +222,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     pp_sample_key key = {.thread_id = t->thread_id,
                          .native_thread_id = (uint64_t)tid,
                          .thread_name = pp_agg_intern(s->agg, name, strlen(name)),
-                         .frames = s->walk.frames,
+                         .frames = frames,
                          .n_frames = n,
                          .n_omitted = omitted};
     pp_agg_add(s->agg, &key, cpu, s->wall_ns);

@@ -137,6 +137,42 @@ def test_attribution(python, tmp_path):
     assert any(("café", "fichier_😀.py", 2) in s["frames"] for s in samples)
 
 
+def test_idle_threads_reuse_their_stacks(python, tmp_path):
+    """A thread whose CPU clock did not move is charged its previous stack without a walk; once it
+    runs again its new stack is read."""
+    r = run(python, [WORKLOADS / "idle.py"], tmp_path, DD_PROFILING_SAMPLE_RATE=100)
+    assert r.returncode == 0, r.stderr
+    [(prof, meta)] = profiles(tmp_path)
+    assert meta["counters"]["unchanged_stacks"] > 0
+    samples = prof["samples"]
+    waiting = [s for s in samples if "wait_here" in names(s) and "after_wake" not in names(s)]
+    woken = [s for s in samples if names(s)[:3] == ["spin", "after_wake", "wait_here"]]
+    # each waiter waited about as long as the main thread was busy, on the line of event.wait()
+    wait_line = next(i for i, text in enumerate(open(WORKLOADS / "idle.py"), 1)
+                     if "event.wait()" in text)
+    waiters = {s["labels"]["thread name"] for s in waiting}
+    assert waiters == {f"waiter-{i}" for i in range(12)}, waiters
+    for name in waiters:
+        mine = [s for s in waiting if s["labels"]["thread name"] == name]
+        assert sum(s["values"]["wall-time"] for s in mine) >= 0.8e9
+        assert {f[2] for s in mine for f in s["frames"] if f[0] == "wait_here"} == {wait_line}
+    # what a thread burns after waking is on its new stack, not its old one
+    assert sum(s["values"]["cpu-time"] for s in waiting) <= 0.05e9 * 12
+    assert sum(s["values"]["cpu-time"] for s in woken) >= 0.5 * 12 * 0.15e9
+    assert len({s["labels"]["thread name"] for s in woken}) >= 10
+    # the same frame, asleep then running on another line: the CPU is on the running line
+    lines = {tag: next(i for i, text in enumerate(open(WORKLOADS / "idle.py"), 1)
+                       if f"# line: {tag}" in text) for tag in ("asleep", "running")}
+    phase = [s for s in samples if names(s)[-1:] == ["phases"] or names(s)[:1] == ["phases"]]
+    by_line = {}
+    for s in phase:
+        line = next(f[2] for f in s["frames"] if f[0] == "phases")
+        cpu, wall = by_line.get(line, (0, 0))
+        by_line[line] = (cpu + s["values"]["cpu-time"], wall + s["values"]["wall-time"])
+    assert by_line[lines["asleep"]][1] >= 0.3e9 and by_line[lines["asleep"]][0] <= 0.03e9, by_line
+    assert by_line[lines["running"]][0] >= 0.2e9, by_line
+
+
 def test_go_pprof_reads_profiles(tmp_path):
     r = run(PYTHONS["3.12.1"], [WORKLOADS / "attribution.py", tmp_path / "e.json"], tmp_path)
     assert r.returncode == 0, r.stderr
