@@ -74,3 +74,9 @@ $(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c 
 .PHONY: sampler-read-bench
 sampler-read-bench: $(SAMPLER_READ_BENCH)
 	$(SAMPLER_READ_BENCH)
+
+# The sampler thread's own CPU per CPython (8 threads x 50 frames at 100 Hz, DESIGN.md §6).
+BENCH_TARGETS += bench-sampler-thread-cpu
+.PHONY: bench-sampler-thread-cpu
+bench-sampler-thread-cpu: $(LIBPODPROF)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_thread_cpu.py
