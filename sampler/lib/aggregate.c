@@ -377,21 +377,53 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
     *slot = (uint32_t)index + 1;
 }
 
+static pp_sample_key key_of(const agg_stack *s)
+{
+    pp_sample_key key = {
+        .thread_id = s->thread_id,
+        .native_thread_id = s->native_thread_id,
+        .thread_name = s->thread_name,
+        .frames = s->frames,
+        .n_frames = s->n_frames,
+        .n_omitted = s->n_omitted,
+    };
+    return key;
+}
+
 void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx)
 {
     for (size_t i = 0; i <= agg->n_stacks; i++) {
         const agg_stack *s = i < agg->n_stacks ? &agg->stacks[i] : &agg->fold;
         if (i == agg->n_stacks && !agg->has_fold)
             break;
-        pp_sample_key key = {
-            .thread_id = s->thread_id,
-            .native_thread_id = s->native_thread_id,
-            .thread_name = s->thread_name,
-            .frames = s->frames,
-            .n_frames = s->n_frames,
-            .n_omitted = s->n_omitted,
-        };
+        pp_sample_key key = key_of(s);
         fn(ctx, &key, s->cpu_ns, s->cpu_count, s->wall_ns, s->wall_count);
+    }
+}
+
+void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
+{
+    bool changed = false;
+    for (size_t i = 0; i < agg->n_stacks; i++) {
+        agg_stack *s = &agg->stacks[i];
+        pp_str name = rename(ctx, s->thread_id, s->thread_name);
+        if (name != s->thread_name) {
+            s->thread_name = name;
+            pp_sample_key key = key_of(s);
+            s->hash = stack_hash(&key);
+            changed = true;
+        }
+    }
+    if (!changed)
+        return;
+    /* The index follows the new hashes, every stack its own entry. */
+    size_t mask = agg->stack_slots_cap - 1;
+    memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
+    for (size_t i = 0; i < agg->n_stacks; i++) {
+        size_t j = agg->stacks[i].hash & mask;
+        while (agg->stack_slots[j] != 0)
+            j = (j + 1) & mask;
+        agg->stack_slots[j] = (uint32_t)i + 1;
     }
 }
 

@@ -170,6 +170,12 @@ static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id, int *me
     if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns) {
         delta = now - slot->cpu_ns;
         *measured = slot->pass + 1 == s->pass;
+    } else if (s->pass > 1) {
+        /* A thread's clock starts at 0 when it is created: one that started since the previous
+         * pass has spent all of it since then (what a thread already running when the sampler
+         * started spent before is never counted). Capped at the interval, for a thread that was
+         * only missed for a pass or two. */
+        delta = now < s->wall_ns ? now : s->wall_ns;
     }
     if (!slot)
         slot = free_slot;
@@ -295,8 +301,18 @@ int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns)
     return (double)(now_ns - s->profile_start_mono) >= s->cfg->upload_interval_s * 1e9;
 }
 
+static pp_str late_thread_name(void *ctx, uint64_t thread_id, pp_str name)
+{
+    pp_sampler *s = ctx;
+    const char *late = pp_thread_late_name(s->names, thread_id);
+    return late ? pp_agg_intern(s->agg, late, strlen(late)) : name;
+}
+
 void pp_sampler_flush(pp_sampler *s)
 {
+    /* The threading module is not read again while the interpreter finalizes. */
+    if (pp_thread_names_settle(s->names, pp_runtime_initialized(&s->rt) == 1))
+        pp_agg_rename_threads(s->agg, late_thread_name, s);
     int64_t now_mono = pp_now_ns(CLOCK_MONOTONIC);
     int64_t end_real = pp_now_ns(CLOCK_REALTIME);
     double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
@@ -315,6 +331,7 @@ void pp_sampler_flush(pp_sampler *s)
                           .n_counters = C_COUNT};
     pp_profile_flush(s->cfg, s->agg, &info);
     pp_agg_reset_stacks(s->agg);
+    pp_thread_names_settled(s->names);
     s->profile_start_mono = now_mono;
     s->profile_start_real = end_real;
     s->profile_passes = 0;

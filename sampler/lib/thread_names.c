@@ -17,10 +17,12 @@
 /* Python names: ident -> name, open addressing, rebuilt on each refresh. */
 #define PY_SLOTS 8192
 #define PY_MAX_THREADS 4096
-/* Each unknown ident triggers up to MISS_TRIES immediate re-reads, at most one per
- * MISS_REFRESH_NS; then it waits for the periodic one. */
+/* Each unknown ident triggers immediate re-reads (at most one per pass overall: after one, the
+ * table holds every thread `threading` lists), the first at once and then 5, 10, 20 ... 640 ms
+ * later; then it waits for the periodic one. A thread is seen by the sampler a moment before
+ * `threading` lists it, and on a loaded machine that moment can outlast a few quick tries. */
 #define MISS_SLOTS 256
-#define MISS_TRIES 3
+#define MISS_TRIES 8
 #define MISS_REFRESH_NS 5000000LL
 #define NAME_MAX_BYTES 64
 /* PyModuleObject.md_dict */
@@ -41,6 +43,8 @@ typedef struct {
 typedef struct {
     uint64_t ident;
     int tries;
+    int64_t next_at;
+    int fell_back; /* labelled with its fallback name since the last flush */
 } miss_entry;
 
 struct pp_thread_names {
@@ -51,7 +55,7 @@ struct pp_thread_names {
     py_entry *py;
     uintptr_t active; /* threading._active */
     int64_t py_read_at, now;
-    int py_missed;
+    int py_missed, fell_back;
     pp_dict_item *items;
     miss_entry misses[MISS_SLOTS];
 };
@@ -194,18 +198,27 @@ static const char *python_name(const pp_thread_names *t, uint64_t ident)
     return NULL;
 }
 
+/* pthread_t values are a stack size apart: hashed, or they would all share one slot */
+static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident)
+{
+    return &t->misses[((ident * 0x9e3779b97f4a7c15ULL) >> 32) % MISS_SLOTS];
+}
+
 const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int64_t now_ns)
 {
     const char *name = python_name(t, ident);
     if (name)
         return name;
-    miss_entry *m = &t->misses[(ident / 64) % MISS_SLOTS];
+    miss_entry *m = miss_slot(t, ident);
     if (m->ident != ident) {
         m->ident = ident;
         m->tries = 0;
+        m->next_at = 0;
+        m->fell_back = 0;
     }
-    if (m->tries < MISS_TRIES && now_ns - t->py_read_at >= MISS_REFRESH_NS) {
-        /* a thread started since the last refresh: look again now, a few times per thread */
+    if (m->tries < MISS_TRIES && now_ns >= m->next_at && now_ns != t->py_read_at) {
+        /* a thread started since the last refresh: look again now, then less and less often */
+        m->next_at = now_ns + (MISS_REFRESH_NS << m->tries);
         m->tries++;
         refresh_python_names(t);
         t->py_read_at = now_ns;
@@ -213,5 +226,31 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
             return name;
     }
     t->py_missed = 1;
+    if (tid != t->pid)
+        m->fell_back = t->fell_back = 1;
     return os_name(t, tid, now_ns);
+}
+
+int pp_thread_names_settle(pp_thread_names *t, int reread)
+{
+    if (!t->fell_back)
+        return 0;
+    if (reread) {
+        refresh_python_names(t);
+        t->py_read_at = t->now;
+    }
+    return 1;
+}
+
+const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident)
+{
+    const miss_entry *m = miss_slot(t, ident);
+    return m->ident == ident && m->fell_back ? python_name(t, ident) : NULL;
+}
+
+void pp_thread_names_settled(pp_thread_names *t)
+{
+    for (size_t i = 0; i < MISS_SLOTS; i++)
+        t->misses[i].fell_back = 0;
+    t->fell_back = 0;
 }

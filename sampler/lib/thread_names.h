@@ -23,4 +23,15 @@ void pp_thread_names_pass(pp_thread_names *names, int64_t now_ns);
 /* Returns a NUL-terminated name valid until the next call. */
 const char *pp_thread_name(pp_thread_names *names, uint64_t ident, int32_t tid, int64_t now_ns);
 
+/* Before a flush: a thread labelled with its fallback name because `threading` did not list it
+ * yet when it was sampled usually does by now. When some thread got a fallback since the last
+ * flush, re-reads the table (if reread: not while the interpreter finalizes, the last table read
+ * is used then) and returns 1: pp_thread_late_name may have answers. */
+int pp_thread_names_settle(pp_thread_names *names, int reread);
+/* The Python name of a thread that got a fallback name since the last flush, if now known (valid
+ * until the next call into this module), else NULL. */
+const char *pp_thread_late_name(pp_thread_names *names, uint64_t ident);
+/* After the flush: forget which threads got fallbacks. */
+void pp_thread_names_settled(pp_thread_names *names);
+
 #endif

@@ -308,6 +308,52 @@ static void test_steady_state_does_not_allocate(void **state)
     pp_agg_free(agg);
 }
 
+typedef struct {
+    uint64_t thread_id;
+    pp_str to;
+} rename_rule;
+
+static pp_str rename_one(void *ctx, uint64_t thread_id, pp_str name)
+{
+    const rename_rule *r = ctx;
+    return thread_id == r->thread_id ? r->to : name;
+}
+
+/* Names learnt late replace the fallback of that thread only; the index follows, so a later
+ * sample under the new name adds to the renamed stack. */
+static void test_rename_threads(void **state)
+{
+    (void)state;
+    pp_agg *agg = pp_agg_new(100, 1 << 16);
+    assert_non_null(agg);
+    pp_str fallback1 = pp_agg_intern(agg, "Thread-11", 9);
+    pp_str fallback2 = pp_agg_intern(agg, "Thread-12", 9);
+    pp_str real = pp_agg_intern(agg, "worker", 6);
+    pp_frame f = {pp_agg_intern(agg, "fn", 2), pp_agg_intern(agg, "a.py", 4), 3};
+    pp_sample_key k1 = {1, 11, fallback1, &f, 1, 0}, k2 = {2, 12, fallback2, &f, 1, 0};
+    pp_agg_add(agg, &k1, 5, 10);
+    pp_agg_add(agg, &k2, 7, 10);
+    rename_rule rule = {1, real};
+    pp_agg_rename_threads(agg, rename_one, &rule);
+    pp_sample_key k1_named = {1, 11, real, &f, 1, 0};
+    pp_agg_add(agg, &k1_named, 1, 10);
+    seen got = {0};
+    pp_agg_foreach(agg, collect, &got);
+    assert_int_equal(got.n, 2);
+    for (int i = 0; i < got.n; i++) {
+        const seen_stack *e = &got.stacks[i];
+        if (e->key.thread_id == 1) {
+            assert_int_equal(e->key.thread_name, real);
+            assert_int_equal(e->cpu_ns, 6);
+            assert_int_equal(e->cpu_count, 2);
+        } else {
+            assert_int_equal(e->key.thread_name, fallback2);
+            assert_int_equal(e->cpu_ns, 7);
+        }
+    }
+    pp_agg_free(agg);
+}
+
 static void test_bad_limits(void **state)
 {
     (void)state;
@@ -325,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_frame_budget_folds_deep_stacks),
         cmocka_unit_test(test_string_bound_and_generation),
         cmocka_unit_test(test_steady_state_does_not_allocate),
+        cmocka_unit_test(test_rename_threads),
         cmocka_unit_test(test_bad_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
