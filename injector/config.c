@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "docload.h"
+#include "podprof/setting_value.h"
 #include "podprof/version.h"
 
 enum opt_kind { K_STR, K_INT, K_BOOL, K_ENUM, K_QUANTITY, K_IMAGE, K_LIST, K_ENV, K_FILE };
@@ -264,10 +265,8 @@ static int set_value(inj_config *cfg, const struct opt *o, const char *v, char *
         return 0;
     }
     case K_INT: {
-        char *end = NULL;
-        errno = 0;
-        long x = strtol(v, &end, 10);
-        if (errno || !end || end == v || *end || x < o->min || x > o->max) {
+        long x;
+        if (pp_value_long(v, o->min, o->max, &x) != 0) {
             set_err(err, errlen, "--%s: '%s' is not an integer in [%ld, %ld]", o->name, v, o->min,
                     o->max);
             return -1;
@@ -276,14 +275,8 @@ static int set_value(inj_config *cfg, const struct opt *o, const char *v, char *
         return 0;
     }
     case K_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) {
-            *(bool *)f = true;
+        if (pp_value_bool(v, (bool *)f) == 0)
             return 0;
-        }
-        if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) {
-            *(bool *)f = false;
-            return 0;
-        }
         set_err(err, errlen, "--%s: '%s' is not true or false", o->name, v);
         return -1;
     case K_ENUM:

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "podprof/setting_value.h"
+
 void cli_help(const cli_spec *spec, FILE *out)
 {
     fprintf(out, "usage: podprof %s %s\n\n%s\n", spec->name, spec->usage, spec->about);
@@ -86,10 +88,8 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **values)
 int cli_number(const cli_spec *spec, const char *option, const char *text, double min, double max,
                double *out)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v) || v < min || v > max) {
+    double v;
+    if (pp_value_double(text, min, max, &v) != 0) {
         fprintf(stderr, "podprof %s: %s must be a number from %g to %g, not '%s'\n", spec->name,
                 option, min, max, text);
         return -1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "endpoint.h"
+#include "podprof/setting_value.h"
 #include "faults.h"
 
 typedef enum { EX_CFG_STRING, EX_CFG_INT, EX_CFG_BOOL } ex_cfg_kind;
@@ -77,30 +78,6 @@ static const ex_cfg_entry table[] = {
 
 #define TABLE_LEN (sizeof table / sizeof table[0])
 
-static bool parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"1", "true", "yes", "on"};
-    static const char *const no[] = {"0", "false", "no", "off", ""};
-    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        if (!strcasecmp(s, yes[i]))
-            return *out = true, true;
-    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        if (!strcasecmp(s, no[i]))
-            return *out = false, true;
-    return false;
-}
-
-static bool parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* Applies one textual value; returns false when it does not parse. */
 static bool apply(ex_config *cfg, const ex_cfg_entry *e, const char *value)
 {
@@ -119,13 +96,13 @@ static bool apply(ex_config *cfg, const ex_cfg_entry *e, const char *value)
     }
     case EX_CFG_INT: {
         long v;
-        if (!parse_long(value, e->min, e->max, &v))
+        if (pp_value_long(value, e->min, e->max, &v) != 0)
             return false;
         *(int *)field = (int)v;
         return true;
     }
     case EX_CFG_BOOL:
-        return parse_bool(value, (bool *)field);
+        return pp_value_bool(value, (bool *)field) == 0;
     }
     return false;
 }
@@ -187,7 +164,7 @@ bool ex_config_agent_configured(void)
     }
     bool agentless = false;
     const char *v = getenv("DD_PROFILING_AGENTLESS");
-    if (v && parse_bool(v, &agentless) && agentless)
+    if (v && pp_value_bool(v, &agentless) == 0 && agentless)
         return true;
     return access(EX_DEFAULT_AGENT_SOCKET, F_OK) == 0;
 }

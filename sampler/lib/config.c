@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "podprof/setting_value.h"
 
 #define F(field) offsetof(pp_config, field)
 
@@ -42,30 +43,6 @@ const pp_cfg_entry pp_cfg_table[] = {
 };
 const size_t pp_cfg_table_len = sizeof pp_cfg_table / sizeof pp_cfg_table[0];
 
-static int parse_bool(const char *s, bool *out)
-{
-    static const char *yes[] = {"true", "1", "yes", "on"};
-    static const char *no[] = {"false", "0", "no", "off", ""};
-    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-        if (strcasecmp(s, yes[i]) == 0)
-            return *out = true, 0;
-    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-        if (strcasecmp(s, no[i]) == 0)
-            return *out = false, 0;
-    return -1;
-}
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end != '\0' || !isfinite(v) || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_loglevel(const char *s, int *out)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
@@ -84,14 +61,14 @@ static int apply(pp_config *cfg, const pp_cfg_entry *e, const char *text)
     double d;
     switch (e->kind) {
     case PP_CFG_BOOL:
-        return parse_bool(text, (bool *)field);
+        return pp_value_bool(text, (bool *)field);
     case PP_CFG_DOUBLE:
-        if (parse_double(text, e->min, e->max, &d))
+        if (pp_value_double(text, e->min, e->max, &d))
             return -1;
         *(double *)field = d;
         return 0;
     case PP_CFG_INT:
-        if (parse_double(text, e->min, e->max, &d) || d != (double)(long)d)
+        if (pp_value_double(text, e->min, e->max, &d) || d != (double)(long)d)
             return -1;
         *(int *)field = (int)d;
         return 0;

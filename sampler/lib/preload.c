@@ -16,6 +16,7 @@
 
 #include "config_table.h"
 #include "log.h"
+#include "podprof/setting_value.h"
 #include "runtime.h"
 #include "safe_read.h"
 #include "sampler.h"
@@ -223,9 +224,8 @@ static void on_fork_child(void)
 
 static int env_true(const char *name)
 {
-    const char *v = getenv(name);
-    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
-                 !strcasecmp(v, "on"));
+    bool v = false;
+    return pp_value_bool(getenv(name), &v) == 0 && v;
 }
 
 __attribute__((constructor)) static void podprof_init(void)
