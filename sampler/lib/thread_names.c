@@ -37,6 +37,7 @@ typedef struct {
 
 typedef struct {
     uint64_t ident;
+    uint64_t gen; /* the table read that listed it; older: the thread has left `threading` */
     char name[NAME_MAX_BYTES];
 } py_entry;
 
@@ -53,6 +54,8 @@ struct pp_thread_names {
     char process_comm[17];
     os_entry os[OS_SLOTS];
     py_entry *py;
+    uint64_t py_gen;
+    uint32_t py_used;
     uintptr_t active; /* threading._active */
     int64_t py_read_at, now;
     int py_missed, fell_back;
@@ -117,6 +120,12 @@ static uintptr_t find_active(const pp_thread_names *t)
     return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
 }
 
+/* pthread_t values are a stack size apart: hashed, or they would all start at one slot */
+static uint64_t ident_hash(uint64_t ident)
+{
+    return (ident * 0x9e3779b97f4a7c15ULL) >> 32;
+}
+
 static void refresh_python_names(pp_thread_names *t)
 {
     const pp_py_layout *l = &t->rt->layout;
@@ -127,7 +136,13 @@ static void refresh_python_names(pp_thread_names *t)
         t->active = 0; /* look it up again next time */
         return;
     }
-    memset(t->py, 0, PY_SLOTS * sizeof *t->py);
+    /* Threads that left are kept (for names learnt late, pp_thread_late_name) until the table
+     * is half full. */
+    if (t->py_used > PY_SLOTS / 2) {
+        memset(t->py, 0, PY_SLOTS * sizeof *t->py);
+        t->py_used = 0;
+    }
+    t->py_gen++;
     char buf[PP_STR_BUF];
     for (long i = 0; i < n; i++) {
         uint64_t ident;
@@ -138,9 +153,11 @@ static void refresh_python_names(pp_thread_names *t)
         if (len <= 0)
             continue;
         for (uint32_t k = 0; k < PY_SLOTS; k++) {
-            py_entry *e = &t->py[(ident / 64 + k) % PY_SLOTS];
+            py_entry *e = &t->py[(ident_hash(ident) + k) % PY_SLOTS];
             if (e->ident == 0 || e->ident == ident) {
+                t->py_used += e->ident == 0;
                 e->ident = ident;
+                e->gen = t->py_gen;
                 /* truncate on a UTF-8 character boundary */
                 size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
                 while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
@@ -186,27 +203,27 @@ static const char *os_name(pp_thread_names *t, int32_t tid, int64_t now_ns)
     return e->name;
 }
 
-static const char *python_name(const pp_thread_names *t, uint64_t ident)
+/* The name of ident; current: only if the last table read listed it. */
+static const char *python_name(const pp_thread_names *t, uint64_t ident, int current)
 {
     for (uint32_t k = 0; ident && k < PY_SLOTS; k++) {
-        const py_entry *e = &t->py[(ident / 64 + k) % PY_SLOTS];
+        const py_entry *e = &t->py[(ident_hash(ident) + k) % PY_SLOTS];
         if (e->ident == ident)
-            return e->name;
+            return !current || e->gen == t->py_gen ? e->name : NULL;
         if (e->ident == 0)
             break;
     }
     return NULL;
 }
 
-/* pthread_t values are a stack size apart: hashed, or they would all share one slot */
 static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident)
 {
-    return &t->misses[((ident * 0x9e3779b97f4a7c15ULL) >> 32) % MISS_SLOTS];
+    return &t->misses[ident_hash(ident) % MISS_SLOTS];
 }
 
 const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int64_t now_ns)
 {
-    const char *name = python_name(t, ident);
+    const char *name = python_name(t, ident, 1);
     if (name)
         return name;
     miss_entry *m = miss_slot(t, ident);
@@ -222,7 +239,7 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
         m->tries++;
         refresh_python_names(t);
         t->py_read_at = now_ns;
-        if ((name = python_name(t, ident)) != NULL)
+        if ((name = python_name(t, ident, 1)) != NULL)
             return name;
     }
     t->py_missed = 1;
@@ -245,7 +262,9 @@ int pp_thread_names_settle(pp_thread_names *t, int reread)
 const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident)
 {
     const miss_entry *m = miss_slot(t, ident);
-    return m->ident == ident && m->fell_back ? python_name(t, ident) : NULL;
+    /* A thread that has left `threading` since (it ended before the flush) keeps the name it had
+     * in the last table read that listed it. */
+    return m->ident == ident && m->fell_back ? python_name(t, ident, 0) : NULL;
 }
 
 void pp_thread_names_settled(pp_thread_names *t)
