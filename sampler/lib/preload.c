@@ -193,9 +193,11 @@ static void on_exit_flush(void)
 {
     if (!atomic_load(&running))
         return;
+    /* A SIGTERM that came first (e.g. multiprocessing's terminate() racing a worker's normal
+     * exit) keeps its reason, so the process still ends by it; either way exit must wait for the
+     * flush that stop started, or the process ends in the middle of writing its profile. */
     int expected = STOP_NONE;
-    if (!atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT))
-        return;
+    atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT);
     wake();
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
