@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "late_interpreter.h"
 #include "log.h"
 #include "runtime.h"
 #include "safe_read.h"
@@ -230,6 +231,23 @@ static int env_true(const char *name)
                  !strcasecmp(v, "on"));
 }
 
+static void start_profiling(void)
+{
+    pp_config_load(&cfg);
+    pp_log_set_level(cfg.log_level);
+    if (start_sampler() != 0)
+        return;
+    atexit(on_exit_flush);
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+/* From the dlopen that loaded a libpython, after it returned. */
+static void on_late_interpreter(void)
+{
+    if (pp_runtime_find(&rt, 0) == 0)
+        start_profiling();
+}
+
 __attribute__((constructor)) static void podprof_init(void)
 {
     if (!env_true("DD_PROFILING_ENABLED"))
@@ -239,12 +257,11 @@ __attribute__((constructor)) static void podprof_init(void)
     /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
     if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0)
-        return; /* not CPython (a shell, a subprocess target ...) */
-    pp_config_load(&cfg);
-    pp_log_set_level(cfg.log_level);
-    if (start_sampler() != 0)
+    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0) {
+        /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
+         * and embedding applications dlopen libpython later. */
+        pp_late_interpreter_watch(on_late_interpreter);
         return;
-    atexit(on_exit_flush);
-    pthread_atfork(NULL, NULL, on_fork_child);
+    }
+    start_profiling();
 }

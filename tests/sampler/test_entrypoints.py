@@ -311,21 +311,20 @@ def test_uvicorn_sigterm_writes_last_profile(tmp_path, pure_site):
     check_metadata(profiles_by_pid(tmp_path), {server.proc.pid})
 
 
-@forking
-@pytest.mark.parametrize("after_fork", [
+UWSGI_AFTER_FORK = [
     "py-call-osafterfork",
     pytest.param("default", marks=pytest.mark.xfail(strict=True, reason=(
         "uWSGI does not call PyOS_AfterFork_Child in its workers unless --py-call-osafterfork: "
         "the worker's thread state keeps the master's native_thread_id (3.11+), so every CPU "
         "clock read fails (cpu_clock_failures) and no sample is kept"))),
-])
-def test_uwsgi(after_fork, tmp_path):
-    uwsgi = entry_deps.uwsgi(UWSGI_PYTHON)
+]
+
+
+def run_uwsgi(argv, after_fork, tmp_path, version):
     port = free_port()
-    home = UWSGI_PYTHON.parent.parent
-    argv = [uwsgi, "--http-socket", "127.0.0.1:%d" % port, "--master", "--processes", "2",
-            "--enable-threads", "--die-on-term", "--need-app", "--home", home,
-            "--chdir", WORKLOADS, "--module", "entry_app:app"]
+    argv = argv + ["--http-socket", "127.0.0.1:%d" % port, "--master", "--processes", "2",
+                   "--enable-threads", "--die-on-term", "--need-app", "--chdir", WORKLOADS,
+                   "--module", "entry_app:app"]
     if after_fork == "py-call-osafterfork":
         argv.append("--py-call-osafterfork")
     server = Server(argv, env_for(tmp_path), port, tmp_path)
@@ -334,7 +333,77 @@ def test_uwsgi(after_fork, tmp_path):
     workers = server.children()
     assert len(workers) == 2, workers
     assert server.stop() == 0, server.output()
-    check_workers(tmp_path, server, workers, served, "entry_wsgi_handler", "3.12")
+    check_workers(tmp_path, server, workers, served, "entry_wsgi_handler", version)
+
+
+@forking
+@pytest.mark.parametrize("after_fork", UWSGI_AFTER_FORK)
+def test_uwsgi(after_fork, tmp_path):
+    """uWSGI from PyPI: its binary links the libpython it was built with."""
+    argv = [entry_deps.uwsgi(UWSGI_PYTHON), "--home", UWSGI_PYTHON.parent.parent]
+    run_uwsgi(argv, after_fork, tmp_path, "3.12")
+
+
+@forking
+@pytest.mark.parametrize("after_fork", UWSGI_AFTER_FORK)
+def test_uwsgi_debian_plugin(after_fork, tmp_path):
+    """Debian's uWSGI loads libpython3.11 with its python3 plugin, by dlopen, after the
+    library's constructor ran: late_interpreter.c notices it."""
+    run_uwsgi(["/usr/bin/uwsgi-core", "--plugin", "python3"], after_fork, tmp_path, "3.11")
+
+
+def cc(out, *args):
+    r = subprocess.run(["cc", "-O1", "-o", str(out)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
+    """A C program dlopens libpython (RTLD_LOCAL) after start and runs Python code."""
+    exe = cc(tmp_path / "embed", WORKLOADS / "entry_embed.c", "-ldl")
+    prefix = PYTHONS["3.12.1"].parent.parent
+    # RTLD_LOCAL: extension modules could not bind to libpython, so builtin modules only
+    code = ("import time\n"
+            "def entry_embedded_burn(s):\n"
+            "    end = time.thread_time() + s\n"
+            "    while time.thread_time() < end:\n"
+            "        pass\n"
+            "entry_embedded_burn(0.4)\n")
+    proc = subprocess.Popen([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), code],
+                            env=env_for(tmp_path, PYTHONHOME=prefix),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    by_pid = profiles_by_pid(tmp_path)
+    check_metadata(by_pid, {proc.pid}, "3.12")
+    assert set(by_pid) == {proc.pid}
+    assert cpu_in(samples_of(by_pid, proc.pid), "entry_embedded_burn", "<string>") >= 0.2
+
+
+@pytest.mark.skipif(SANITIZED, reason=(
+    "libasan's own dlopen interceptor is not a sibling call: under it a bare name misses the "
+    "caller's RUNPATH even without podprof"))
+def test_dlopen_keeps_the_callers_identity(tmp_path):
+    """While the library watches dlopen (a process that is not CPython yet), a bare name is still
+    searched along the caller's RUNPATH and $ORIGIN is still the caller's directory."""
+    lib_dir = tmp_path / "lib"
+    lib_dir.mkdir()
+    src = tmp_path / "entry_dep.c"
+    src.write_text("int entry_answer(void) { return 42; }\n")
+    cc(lib_dir / "libentrydep.so", "-shared", "-fPIC", src)
+    exe = cc(tmp_path / "opener", WORKLOADS / "entry_dlopen_runpath.c", "-ldl",
+             "-Wl,--enable-new-dtags,-rpath," + str(lib_dir))
+    assert "RUNPATH" in subprocess.run(["objdump", "-p", str(exe)], capture_output=True,
+                                       text=True).stdout
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    names = ["libentrydep.so", "$ORIGIN/lib/libentrydep.so", str(lib_dir / "libentrydep.so")]
+    r = subprocess.run([str(exe)] + names, env=env_for(out_dir), capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:3] == ["%s 42" % n for n in names], r.stdout
+    assert list(out_dir.iterdir()) == []
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
