@@ -20,6 +20,7 @@
 #include "runtime.h"
 #include "safe_read.h"
 #include "sampler.h"
+#include "sigterm_default.h"
 #include "thread_clock.h"
 
 /* How long exit waits for the sampler thread's last flush. */
@@ -67,7 +68,7 @@ static void on_sigterm(int sig)
     int saved = errno;
     if (!atomic_load(&running) || atomic_load(&stop_reason) == STOP_SIGTERM) {
         /* nothing to flush, or a second SIGTERM: die now */
-        signal(sig, SIG_DFL);
+        pp_sigterm_really_default();
         raise(sig);
     } else {
         atomic_store(&stop_reason, STOP_SIGTERM);
@@ -76,30 +77,18 @@ static void on_sigterm(int sig)
     errno = saved;
 }
 
-/* Only when nobody chose a disposition: a handler the application set is never replaced. */
+/* Only when nobody chose a disposition: a handler the application set is never replaced, and
+ * a SIG_DFL it sets later keeps ours (sigterm_default.c). */
 static void install_sigterm(void)
 {
-    struct sigaction old;
-    if (sigaction(SIGTERM, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
-        old.sa_handler != SIG_DFL)
-        return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigterm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGTERM, &sa, NULL) == 0)
+    if (pp_sigterm_keep(on_sigterm) == 0)
         atomic_store(&sigterm_installed, 1);
 }
 
 /* After the last flush on SIGTERM: the process must still end by that signal. */
 static void reraise_sigterm(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    pp_sigterm_really_default();
     kill(getpid(), SIGTERM);
 }
 
