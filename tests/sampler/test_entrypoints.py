@@ -1,9 +1,10 @@
 """libpodprof.so under the ways Python services are really started: gunicorn (sync, --preload,
-gthread), uvicorn (handlers on the event loop and in its thread pool), uWSGI from PyPI (master and
-workers), multiprocessing's spawn and forkserver, and `python -m`. Each server listens on
-loopback, gets a bounded number of requests from http.client, and is stopped the way Kubernetes
-stops a pod (SIGTERM); then every process it ran must have written its own profile, with the
-handler's CPU in the workers that served."""
+gthread), uvicorn (handlers on the event loop and in its thread pool), uWSGI from PyPI and
+Debian's uWSGI whose python3 plugin dlopens libpython late (master and workers), a C program
+embedding libpython, multiprocessing's spawn and forkserver, and `python -m`. Each server listens
+on loopback, gets a bounded number of requests from http.client, and is stopped the way
+Kubernetes stops a pod (SIGTERM to its main process); then every process it ran must have written
+its own profile, with the handler's CPU in the workers that served."""
 import http.client
 import json
 import os
@@ -32,7 +33,7 @@ SERVER_PYTHONS = ["3.8.18", "3.12.1", "debian"]
 # uWSGI compiles against one interpreter: a pyenv CPython with a shared libpython.
 UWSGI_PYTHON = PYTHONS["3.12.1"]
 SERVICE = {"DD_SERVICE": "entry-svc", "DD_ENV": "entry-env", "DD_VERSION": "1.2.3"}
-# A process whose sampler cannot start writes nothing; none of them may hang the server either.
+# Bounds on a server's start and on its end after SIGTERM: past them the test fails.
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 40
 
