@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "late_interpreter.h"
 #include "log.h"
 #include "podprof/setting_value.h"
 #include "runtime.h"
 #include "safe_read.h"
 #include "sampler.h"
+#include "sigterm_default.h"
 #include "thread_clock.h"
 
 /* How long exit waits for the sampler thread's last flush. */
@@ -67,7 +69,7 @@ static void on_sigterm(int sig)
     int saved = errno;
     if (!atomic_load(&running) || atomic_load(&stop_reason) == STOP_SIGTERM) {
         /* nothing to flush, or a second SIGTERM: die now */
-        signal(sig, SIG_DFL);
+        pp_sigterm_really_default();
         raise(sig);
     } else {
         atomic_store(&stop_reason, STOP_SIGTERM);
@@ -76,30 +78,18 @@ static void on_sigterm(int sig)
     errno = saved;
 }
 
-/* Only when nobody chose a disposition: a handler the application set is never replaced. */
+/* Only when nobody chose a disposition: a handler the application set is never replaced, and
+ * a SIG_DFL it sets later keeps ours (sigterm_default.c). */
 static void install_sigterm(void)
 {
-    struct sigaction old;
-    if (sigaction(SIGTERM, NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
-        old.sa_handler != SIG_DFL)
-        return;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigterm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    if (sigaction(SIGTERM, &sa, NULL) == 0)
+    if (pp_sigterm_keep(on_sigterm) == 0)
         atomic_store(&sigterm_installed, 1);
 }
 
 /* After the last flush on SIGTERM: the process must still end by that signal. */
 static void reraise_sigterm(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
+    pp_sigterm_really_default();
     kill(getpid(), SIGTERM);
 }
 
@@ -194,9 +184,11 @@ static void on_exit_flush(void)
 {
     if (!atomic_load(&running))
         return;
+    /* A SIGTERM that came first (e.g. multiprocessing's terminate() racing a worker's normal
+     * exit) keeps its reason, so the process still ends by it; either way exit must wait for the
+     * flush that stop started, or the process ends in the middle of writing its profile. */
     int expected = STOP_NONE;
-    if (!atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT))
-        return;
+    atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT);
     wake();
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -228,6 +220,23 @@ static int env_true(const char *name)
     return pp_value_bool(getenv(name), &v) == 0 && v;
 }
 
+static void start_profiling(void)
+{
+    pp_config_load(&cfg);
+    pp_log_set_level(cfg.log_level);
+    if (start_sampler() != 0)
+        return;
+    atexit(on_exit_flush);
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+/* From the dlopen that loaded a libpython, after it returned. */
+static void on_late_interpreter(void)
+{
+    if (pp_runtime_find(&rt, 0) == 0)
+        start_profiling();
+}
+
 __attribute__((constructor)) static void podprof_init(void)
 {
     if (!env_true("DD_PROFILING_ENABLED"))
@@ -237,12 +246,11 @@ __attribute__((constructor)) static void podprof_init(void)
     /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
     if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0)
-        return; /* not CPython (a shell, a subprocess target ...) */
-    pp_config_load(&cfg);
-    pp_log_set_level(cfg.log_level);
-    if (start_sampler() != 0)
+    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0) {
+        /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
+         * and embedding applications dlopen libpython later. */
+        pp_late_interpreter_watch(on_late_interpreter);
         return;
-    atexit(on_exit_flush);
-    pthread_atfork(NULL, NULL, on_fork_child);
+    }
+    start_profiling();
 }
