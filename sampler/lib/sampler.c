@@ -194,6 +194,16 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     int32_t tid = t->native_id > 0 ? t->native_id : pp_tid_from_pthread(t->thread_id);
     int measured;
     int64_t cpu = cpu_delta(s, tid, t->thread_id, &measured);
+    if (cpu < 0 && t->native_id > 0) {
+        /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
+         * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own record
+         * of the thread is right. */
+        int32_t own = pp_tid_from_pthread(t->thread_id);
+        if (own > 0 && own != tid) {
+            tid = own;
+            cpu = cpu_delta(s, tid, t->thread_id, &measured);
+        }
+    }
     if (cpu < 0) {
         /* exited between the thread list and the clock read (or not started yet) */
         s->counters[C_CPU_CLOCK_FAILURES]++;

@@ -310,13 +310,9 @@ def test_sigterm_restored_to_default_still_flushes(tmp_path):
     assert cpu_in(samples, "entry_sigterm_work", WORKLOADS / "entry_sigterm.py") >= 0.15
 
 
-UWSGI_AFTER_FORK = [
-    "py-call-osafterfork",
-    pytest.param("default", marks=pytest.mark.xfail(strict=True, reason=(
-        "uWSGI does not call PyOS_AfterFork_Child in its workers unless --py-call-osafterfork: "
-        "the worker's thread state keeps the master's native_thread_id (3.11+), so every CPU "
-        "clock read fails (cpu_clock_failures) and no sample is kept"))),
-]
+# Without --py-call-osafterfork uWSGI's workers keep the master's native_thread_id in their
+# thread state (3.11+); the sampler must find the worker's own tid anyway.
+UWSGI_AFTER_FORK = ["py-call-osafterfork", "default"]
 
 
 def run_uwsgi(argv, after_fork, tmp_path, version):
