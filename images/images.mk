@@ -8,7 +8,7 @@ IMAGE_NAMES := podprof-sampler podprof-injector
 .PHONY: images
 images: $(addprefix $(IMAGES_OUT)/,$(addsuffix /index.json,$(IMAGE_NAMES)))
 
-$(IMAGES_OUT)/podprof-sampler/index.json: images/podprof-sampler.json images/oci_image.py $(BUILD)/bin/podprof $(BUILD)/lib/libpodprof.so
+$(IMAGES_OUT)/podprof-sampler/index.json: images/podprof-sampler.json images/oci_image.py scripts/build_min_curl.sh $(BUILD)/bin/podprof $(BUILD)/lib/libpodprof.so
 	python3 images/oci_image.py $< --build $(BUILD) --out $(dir $@)
 
 $(IMAGES_OUT)/podprof-injector/index.json: images/podprof-injector.json images/oci_image.py $(BUILD)/bin/podprof-injector

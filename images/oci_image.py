@@ -4,7 +4,8 @@ image definition (images/<name>.json), without a container engine.
 
 A definition names the files to copy and the ELF programs whose whole shared-library closure
 (as the dynamic loader resolves it on this machine, read from `ldd`) goes into the image beside
-them. Layers are reproducible: sorted entries, fixed mtime (SOURCE_DATE_EPOCH, default 0),
+them; `library_scripts` name scripts printing a directory of libraries that replace the system's
+(scripts/build_min_curl.sh: a libcurl without the protocols the exporter never uses). Layers are reproducible: sorted entries, fixed mtime (SOURCE_DATE_EPOCH, default 0),
 owner 0:0, gzip without a timestamp. So two builds from the same inputs have the same digests.
 
     images/oci_image.py DEFINITION.json --build BUILD_DIR --out OUT_DIR [--tag TAG]
@@ -23,6 +24,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+SYSTEM_LIB_DIR = Path("/usr/lib/x86_64-linux-gnu")
 LDD_LINE = re.compile(r"^\s*(?:(\S+)\s+=>\s+)?(/\S+)\s+\(0x[0-9a-f]+\)\s*$")
 
 
@@ -31,9 +33,13 @@ def fail(msg):
     sys.exit(1)
 
 
-def ldd_closure(path):
-    """Absolute paths of every shared object `path` loads, including the dynamic loader."""
-    r = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+def ldd_closure(path, library_dirs=()):
+    """Absolute paths of every shared object `path` loads, including the dynamic loader; libraries
+    in library_dirs are taken before the system's."""
+    env = dict(os.environ)
+    if library_dirs:
+        env["LD_LIBRARY_PATH"] = ":".join(str(d) for d in library_dirs)
+    r = subprocess.run(["ldd", str(path)], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         if "not a dynamic executable" in (r.stdout + r.stderr):
             return []
@@ -142,12 +148,24 @@ def build_image(defn, build, out, tag, mtime):
             fail(f"{src} is missing on the build machine")
         base.add_file(f.get("dst", f["src"]), src.read_bytes(), 0o644)
 
+    # A definition may replace system libraries by builds of its own (a slimmer libcurl): the
+    # script named prints the directory holding them, building them first if needed. They go
+    # where the system's copies would, so the loader finds them on its default path.
+    library_dirs = []
+    for script in defn.get("library_scripts", []):
+        r = subprocess.run([str(ROOT / script)], capture_output=True, text=True)
+        if r.returncode != 0:
+            fail(f"{script} failed: {r.stderr.strip()[-2000:]}")
+        library_dirs.append(Path(r.stdout.strip().splitlines()[-1]).resolve())
     seen = set()
     for elf in elves:
-        for lib in ldd_closure(elf):
+        for lib in ldd_closure(elf, library_dirs):
             # Store each library under its canonical /usr path, at the name the loader asks for.
             real = Path(os.path.realpath(lib))
-            dst = str(Path(lib).parent.resolve() / Path(lib).name)
+            parent = Path(lib).parent.resolve()
+            if parent in library_dirs:
+                parent = SYSTEM_LIB_DIR
+            dst = str(parent / Path(lib).name)
             if dst in seen:
                 continue
             seen.add(dst)
