@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import cert_manager_crds  # noqa: E402
 import e2e_env  # noqa: E402
 import e2e_kubelet  # noqa: E402
 from e2e_cluster import Cluster, cache_bin_dir, cached_binaries_present  # noqa: E402
@@ -72,8 +73,8 @@ def cluster(k8s_bin, tmp_path_factory):
 
 
 def crd(group, kind, plural):
-    """A schemaless CustomResourceDefinition standing in for a third-party API (cert-manager,
-    Prometheus operator) so manifests using it can be validated by the API server."""
+    """A schemaless CustomResourceDefinition standing in for a third-party API (the Prometheus
+    operator) so manifests using it can be validated by the API server."""
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
             "metadata": {"name": f"{plural}.{group}"},
             "spec": {"group": group, "scope": "Namespaced",
@@ -85,13 +86,13 @@ def crd(group, kind, plural):
 
 
 @pytest.fixture(scope="session")
-def third_party_crds(cluster):
-    for obj in (crd("cert-manager.io", "Certificate", "certificates"),
-                crd("cert-manager.io", "Issuer", "issuers"),
-                crd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors")):
-        cluster.apply(obj)
-    for name in ("certificates.cert-manager.io", "issuers.cert-manager.io",
-                 "servicemonitors.monitoring.coreos.com"):
+def third_party_crds(cluster, k8s_bin, tmp_path_factory):
+    """cert-manager's real CRDs (cert_manager_crds.py); the Prometheus operator's ServiceMonitor
+    is still a schemaless stand-in."""
+    rendered = cert_manager_crds.render(Path(k8s_bin) / "helm", tmp_path_factory.mktemp("cm"))
+    cluster.kubectl("apply", "-f", "-", input=rendered)
+    cluster.apply(crd("monitoring.coreos.com", "ServiceMonitor", "servicemonitors"))
+    for name in cert_manager_crds.names() + ["servicemonitors.monitoring.coreos.com"]:
         cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
 
 

@@ -67,6 +67,24 @@ def test_template_is_accepted_by_the_api_server(cluster, third_party_crds, mode)
     assert r.stdout.count("(server dry run)") == sum(1 for d in yaml.safe_load_all(rendered) if d)
 
 
+def test_cert_manager_schema_is_enforced(cluster, third_party_crds):
+    """The certManager mode is checked against cert-manager's own schema, not a stand-in: the
+    same Certificate with a field cert-manager does not have, or a wrong type, is refused."""
+    ns = "podprof-dryrun"
+    cluster.kubectl("create", "namespace", ns, check=False)
+    rendered = cluster.helm("template", "dry", CHART, "-n", ns, *TLS_MODES["certManager"]).stdout
+    [cert] = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "Certificate"]
+    ok = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(cert),
+                         check=False)
+    assert ok.returncode == 0, ok.stderr
+    for field, value, complaint in (("renewBeforeDays", "7", "unknown field"),
+                                    ("dnsNames", "not-a-list", "dnsNames")):
+        bad = dict(cert, spec=dict(cert["spec"], **{field: value}))
+        r = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=yaml.safe_dump(bad),
+                            check=False)
+        assert r.returncode != 0 and complaint in r.stderr, (field, r.stderr)
+
+
 def test_manifests_are_accepted_by_the_api_server(cluster, third_party_crds):
     for rel in ("podprof.yaml", "existing-secret/podprof.yaml"):
         text = (ROOT / "manifests" / rel).read_text()
