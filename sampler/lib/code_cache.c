@@ -8,6 +8,7 @@
 #include "pystring.h"
 #include "read_plan.h"
 #include "safe_read.h"
+#include "spread_hash.h"
 
 /* Two-way set associative, sets picked by a multiplicative hash: the allocator puts code objects
  * at the same offsets of pools and arenas, so a plain address modulo makes objects of one stack
@@ -102,8 +103,7 @@ static void copy_linetable(pp_code_cache *c, pp_code_info *e)
 
 static pp_code_info *set_of(pp_code_cache *c, uintptr_t addr)
 {
-    uint64_t h = ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ULL;
-    return &c->slots[(h >> (64 - SET_BITS)) * 2];
+    return &c->slots[pp_spread((uint64_t)addr >> 4, SET_BITS) * 2];
 }
 
 const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const uint8_t *h)

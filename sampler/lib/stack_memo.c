@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spread_hash.h"
+
 typedef struct {
     pp_stack_memo_key key;
     uint64_t pass, generation;
@@ -46,8 +48,7 @@ void pp_stack_memo_free(pp_stack_memo *m)
 
 static size_t slot_of(const pp_stack_memo *m, int32_t tid)
 {
-    uint64_t h = (uint64_t)(uint32_t)tid * 0x9e3779b97f4a7c15ULL;
-    return (size_t)((h >> 32) % m->slots);
+    return (size_t)(pp_spread((uint32_t)tid, 32) % m->slots);
 }
 
 static int same_key(const pp_stack_memo_key *a, const pp_stack_memo_key *b)

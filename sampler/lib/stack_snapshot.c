@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "safe_read.h"
+#include "spread_hash.h"
 
 /* _PyStackChunk: previous, size (bytes, header included), top (index into data), data[]. */
 #define CHUNK_HEADER 24
@@ -56,8 +57,7 @@ static int copy_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int dat
 
 static pp_snapshot_hint *hint_of(pp_stack_snapshot *s, uint64_t thread)
 {
-    uint64_t h = thread * 0x9e3779b97f4a7c15ULL;
-    return &s->hints[(h >> 32) % PP_SNAPSHOT_HINT_SLOTS];
+    return &s->hints[pp_spread(thread, 32) % PP_SNAPSHOT_HINT_SLOTS];
 }
 
 static void remember(pp_stack_snapshot *s)

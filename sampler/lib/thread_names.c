@@ -9,6 +9,7 @@
 #include "py_objects.h"
 #include "pystring.h"
 #include "safe_read.h"
+#include "spread_hash.h"
 
 /* OS names: a name found is re-read every second; a thread without one yet, every 100 ms. */
 #define OS_SLOTS 1024
@@ -120,10 +121,10 @@ static uintptr_t find_active(const pp_thread_names *t)
     return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
 }
 
-/* pthread_t values are a stack size apart: hashed, or they would all start at one slot */
+/* pthread_t values are a stack size apart (see spread_hash.h) */
 static uint64_t ident_hash(uint64_t ident)
 {
-    return (ident * 0x9e3779b97f4a7c15ULL) >> 32;
+    return pp_spread(ident, 32);
 }
 
 static void refresh_python_names(pp_thread_names *t)
