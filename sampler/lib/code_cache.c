@@ -186,20 +186,20 @@ void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n)
     size_t co_size = (size_t)c->rt->layout.co_size;
     if (co_size > HEADER_MAX)
         return;
-    uintptr_t todo[PP_READ_BATCH];
+    uintptr_t pending[PP_READ_BATCH];
     size_t k = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n) {
             uintptr_t a = addrs[i];
             int skip = a < 4096 || a + co_size < a || pp_code_cache_verified(c, a);
             for (size_t j = 0; j < k && !skip; j++)
-                skip = todo[j] == a;
+                skip = pending[j] == a;
             if (skip)
                 continue;
-            todo[k++] = a;
+            pending[k++] = a;
         }
         if (k == PP_READ_BATCH || (i == n && k > 0)) {
-            prefetch_batch(c, todo, k, co_size);
+            prefetch_batch(c, pending, k, co_size);
             k = 0;
         }
     }
