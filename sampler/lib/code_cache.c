@@ -106,6 +106,12 @@ static pp_code_info *set_of(pp_code_cache *c, uintptr_t addr)
     return &c->slots[pp_spread((uint64_t)addr >> 4, SET_BITS) * 2];
 }
 
+/* The way of set holding addr, else the first. */
+static pp_code_info *way_of(pp_code_info *set, uintptr_t addr)
+{
+    return set[1].addr == addr ? &set[1] : &set[0];
+}
+
 const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const uint8_t *h)
 {
     const pp_py_layout *l = &c->rt->layout;
@@ -121,7 +127,7 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     uintptr_t name = field_ptr(h, l->co_qualname >= 0 ? l->co_qualname : l->co_name);
     uintptr_t linetable = field_ptr(h, l->co_linetable);
     int32_t firstlineno = field_i32(h, l->co_firstlineno);
-    pp_code_info *set = set_of(c, addr), *e = set[1].addr == addr ? &set[1] : &set[0];
+    pp_code_info *set = set_of(c, addr), *e = way_of(set, addr);
     if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
         e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
         e->checked_pass = c->pass;
@@ -151,7 +157,7 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
 
 const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
 {
-    pp_code_info *set = set_of(c, addr), *e = set[1].addr == addr ? &set[1] : &set[0];
+    pp_code_info *e = way_of(set_of(c, addr), addr);
     return e->addr == addr && e->checked_pass == c->pass &&
                    c->generation == pp_agg_generation(c->agg)
                ? e

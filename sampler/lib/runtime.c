@@ -123,21 +123,11 @@ int pp_runtime_resolve(pp_runtime *rt)
 
 int pp_runtime_state(const pp_runtime *rt, uintptr_t *interp_head)
 {
-    int32_t init = rt->layout.rt_initialized, head = rt->layout.rt_interp_head;
-    int32_t lo = init < head ? init : head;
-    int32_t hi = (init < head ? head : init) + (int32_t)sizeof(uintptr_t);
-    uint8_t b[128];
-    if (hi - lo > (int32_t)sizeof b) {
-        int ready = pp_runtime_initialized(rt);
-        if (ready == 1 && pp_read_ptr(rt->runtime + (uintptr_t)head, interp_head) != 0)
-            return -1;
-        return ready;
-    }
-    if (pp_read(b, rt->runtime + (uintptr_t)lo, (size_t)(hi - lo)) != 0)
-        return -1;
     int flag;
-    memcpy(&flag, b + (init - lo), sizeof flag);
-    memcpy(interp_head, b + (head - lo), sizeof *interp_head);
+    pp_field f[] = {{rt->layout.rt_initialized, sizeof flag, &flag},
+                    {rt->layout.rt_interp_head, sizeof *interp_head, interp_head}};
+    if (pp_read_fields(rt->runtime, f, 2) != 0)
+        return -1;
     return flag != 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -136,6 +137,29 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
         copied += (size_t)reqs[i].ok;
     }
     return copied;
+}
+
+int pp_read_fields(uintptr_t base, const pp_field *f, size_t n)
+{
+    if (n == 0)
+        return 0;
+    int64_t lo = f[0].offset, hi = f[0].offset + (int64_t)f[0].size;
+    for (size_t i = 1; i < n; i++) {
+        lo = f[i].offset < lo ? f[i].offset : lo;
+        hi = f[i].offset + (int64_t)f[i].size > hi ? f[i].offset + (int64_t)f[i].size : hi;
+    }
+    uint8_t b[PP_FIELDS_SPAN];
+    if (hi - lo > (int64_t)sizeof b) {
+        for (size_t i = 0; i < n; i++)
+            if (pp_read(f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset, f[i].size) != 0)
+                return -1;
+        return 0;
+    }
+    if (pp_read(b, base + (uintptr_t)(intptr_t)lo, (size_t)(hi - lo)) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        memcpy(f[i].dst, b + (f[i].offset - lo), f[i].size);
+    return 0;
 }
 
 int pp_read(void *dst, uintptr_t addr, size_t len)

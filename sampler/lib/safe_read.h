@@ -33,6 +33,18 @@ typedef struct pp_read_req {
 #define PP_READ_BATCH 64
 size_t pp_read_many(pp_read_req *reqs, size_t n);
 
+/* One field of a structure: size bytes at offset, copied to dst. */
+typedef struct pp_field {
+    int32_t offset;
+    size_t size;
+    void *dst;
+} pp_field;
+
+/* Copies fields of the structure at base: in one read when they lie within PP_FIELDS_SPAN bytes,
+ * else one read each. Returns 0 when every field was copied, -1 otherwise. */
+#define PP_FIELDS_SPAN 256
+int pp_read_fields(uintptr_t base, const pp_field *fields, size_t n);
+
 static inline int pp_read_ptr(uintptr_t addr, uintptr_t *out)
 {
     return pp_read(out, addr, sizeof *out);

@@ -60,25 +60,10 @@ static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_
 static int read_interp(const pp_py_layout *l, uintptr_t interp, uintptr_t *threads_head,
                        uintptr_t *next, int64_t *id)
 {
-    int32_t offs[3] = {l->is_threads_head, l->is_next, l->is_id};
-    int32_t lo = offs[0], hi = offs[0];
-    for (int i = 1; i < 3; i++) {
-        lo = offs[i] < lo ? offs[i] : lo;
-        hi = offs[i] > hi ? offs[i] : hi;
-    }
-    uint8_t b[256];
-    if (hi + 8 - lo > (int32_t)sizeof b)
-        return pp_read_ptr(interp + (uintptr_t)offs[0], threads_head) != 0 ||
-                       pp_read_ptr(interp + (uintptr_t)offs[1], next) != 0 ||
-                       pp_read(id, interp + (uintptr_t)offs[2], sizeof *id) != 0
-                   ? -1
-                   : 0;
-    if (pp_read(b, interp + (uintptr_t)lo, (size_t)(hi + 8 - lo)) != 0)
-        return -1;
-    memcpy(threads_head, b + (offs[0] - lo), sizeof *threads_head);
-    memcpy(next, b + (offs[1] - lo), sizeof *next);
-    memcpy(id, b + (offs[2] - lo), sizeof *id);
-    return 0;
+    pp_field f[] = {{l->is_threads_head, sizeof *threads_head, threads_head},
+                    {l->is_next, sizeof *next, next},
+                    {l->is_id, sizeof *id, id}};
+    return pp_read_fields(interp, f, 3);
 }
 
 int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn fn, void *ctx,

@@ -38,6 +38,23 @@ static void check_mode(pp_read_mode mode)
     assert_int_equal(pp_read(out, UINTPTR_MAX - 3, 8), -1);         /* wraps */
     assert_int_equal(pp_read(out, (uintptr_t)p, 0), 0);             /* nothing to copy */
 
+    /* Fields of one structure: close together (one read) or far apart (one each), and a field
+     * in unreadable memory fails the whole call in both cases. */
+    uint64_t f1 = 0, f3 = 0;
+    uint32_t f2 = 0;
+    pp_field near[] = {{200, 8, &f1}, {16, 4, &f2}};
+    assert_int_equal(pp_read_fields((uintptr_t)p, near, 2), 0);
+    assert_memory_equal(&f1, p + 200, 8);
+    assert_memory_equal(&f2, p + 16, 4);
+    pp_field far[] = {{8, 4, &f2}, {(int32_t)page - 8, 8, &f3}};
+    assert_int_equal(pp_read_fields((uintptr_t)p, far, 2), 0);
+    assert_memory_equal(&f2, p + 8, 4);
+    assert_memory_equal(&f3, p + page - 8, 8);
+    pp_field bad_near[] = {{(int32_t)page - 16, 8, &f1}, {(int32_t)page, 8, &f3}};
+    assert_int_equal(pp_read_fields((uintptr_t)p, bad_near, 2), -1);
+    pp_field bad_far[] = {{0, 8, &f1}, {(int32_t)page + 8, 8, &f3}};
+    assert_int_equal(pp_read_fields((uintptr_t)p, bad_far, 2), -1);
+
     /* A batch: bad ranges fail alone, wherever they are, and the good ones around them arrive. */
     char a[16], b[16], c[16], d[16], e[16];
     memset(b, 0x5a, sizeof b);
