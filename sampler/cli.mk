@@ -1,12 +1,13 @@
 # build/bin/podprof: the CLI (install, export, run, top). It runs in our own image, so unlike the
-# library it may use libcurl, zstd, OpenSSL and cJSON. It reuses the pprof bindings generated for
-# the library.
+# library it may use libcurl, zstd, OpenSSL and cJSON. `export` and `run` drive the exporter
+# (exporter/exporter.mk), whose public headers the CLI includes; it reuses the pprof bindings
+# generated for the library.
 
 PODPROF_CLI := $(BUILD)/bin/podprof
-CLI_SRCS := $(sort $(wildcard sampler/cli/*.c sampler/exporter/*.c))
+CLI_SRCS := $(sort $(wildcard sampler/cli/*.c))
 CLI_OBJS := $(patsubst sampler/%.c,$(OBJ)/sampler/%.o,$(CLI_SRCS)) $(OBJ)/sampler/cli/gen/profile.pb-c.o
-CLI_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/cli -Isampler/exporter -pthread
-CLI_LIBS := -lcurl -lzstd -lcjson -lprotobuf-c -lz -lssl -lcrypto -pthread
+CLI_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/cli -Iexporter -pthread
+CLI_LIBS := $(EXPORTER_LIBS)
 
 ALL_TARGETS += $(PODPROF_CLI)
 
@@ -18,10 +19,6 @@ $(OBJ)/sampler/cli/%.o: sampler/cli/%.c $(GEN)/profile.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CLI_CFLAGS) -c $< -o $@
 
-$(OBJ)/sampler/exporter/%.o: sampler/exporter/%.c $(GEN)/profile.pb-c.h
+$(PODPROF_CLI): $(CLI_OBJS) $(EXPORTER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -c $< -o $@
-
-$(PODPROF_CLI): $(CLI_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_COMMON) -o $@ $(CLI_OBJS) $(CLI_LIBS)
+	$(CC) $(LDFLAGS_COMMON) -o $@ $(CLI_OBJS) $(EXPORTER_OBJS) $(CLI_LIBS)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "pod_json.h"
 
 int inj_ns_mode_from_path(const char *path)
 {
@@ -20,24 +21,6 @@ int inj_ns_mode_from_name(const char *name)
     if (!strcmp(name, "all"))
         return INJ_NS_ALL;
     return -1;
-}
-
-static const char *meta_string(const cJSON *pod, const char *map, const char *key)
-{
-    const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(meta, map);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-const char *inj_pod_annotation(const cJSON *pod, const char *key)
-{
-    return meta_string(pod, "annotations", key);
-}
-
-const char *inj_pod_label(const cJSON *pod, const char *key)
-{
-    return meta_string(pod, "labels", key);
 }
 
 inj_optin inj_optin_decide(const cJSON *pod, const char *ns, int mode, const char *own_ns)

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "names.h"
-#include "optin.h"
+#include "pod_json.h"
 
 static int copy_out(const char *s, size_t n, char *out, size_t outlen)
 {

@@ -5,30 +5,7 @@
 
 #include "names.h"
 #include "passthrough.h"
-
-cJSON *inj_env_value(const char *name, const char *value)
-{
-    cJSON *e = cJSON_CreateObject();
-    if (e && (!cJSON_AddStringToObject(e, "name", name) ||
-              !cJSON_AddStringToObject(e, "value", value))) {
-        cJSON_Delete(e);
-        return NULL;
-    }
-    return e;
-}
-
-cJSON *inj_env_field(const char *name, const char *field_path)
-{
-    cJSON *e = cJSON_CreateObject();
-    cJSON *from = cJSON_AddObjectToObject(e, "valueFrom");
-    cJSON *ref = cJSON_AddObjectToObject(from, "fieldRef");
-    if (!e || !cJSON_AddStringToObject(e, "name", name) || !ref ||
-        !cJSON_AddStringToObject(ref, "fieldPath", field_path)) {
-        cJSON_Delete(e);
-        return NULL;
-    }
-    return e;
-}
+#include "pod_json.h"
 
 static cJSON *mount(const char *name, const char *path, int read_only)
 {

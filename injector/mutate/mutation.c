@@ -12,6 +12,7 @@
 #include "optin.h"
 #include "passthrough.h"
 #include "patch.h"
+#include "pod_json.h"
 #include "podshape.h"
 #include "podprof/version.h"
 #include "service_name.h"

@@ -25,8 +25,4 @@ typedef struct inj_optin {
 /* pod: the Pod (or pod template) object; ns: its namespace; own_ns: the injector's namespace. */
 inj_optin inj_optin_decide(const cJSON *pod, const char *ns, int mode, const char *own_ns);
 
-/* A string annotation of pod, or NULL. */
-const char *inj_pod_annotation(const cJSON *pod, const char *key);
-const char *inj_pod_label(const cJSON *pod, const char *key);
-
 #endif

@@ -14,9 +14,4 @@ cJSON *inj_shape_init_container(const inj_config *cfg);
 cJSON *inj_shape_exporter(const inj_config *cfg, const cJSON *pod, int native);
 cJSON *inj_shape_app_mounts(void);
 
-/* {"name": name, "value": value} and {"name": name, "valueFrom": {"fieldRef": {"fieldPath": p}}}.
- */
-cJSON *inj_env_value(const char *name, const char *value);
-cJSON *inj_env_field(const char *name, const char *field_path);
-
 #endif

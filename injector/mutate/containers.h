@@ -15,11 +15,4 @@
 size_t inj_select_containers(const cJSON *pod, const inj_config *cfg, bool *selected, char *unknown,
                              size_t unknown_len);
 
-/* The element of a Kubernetes list (containers, env, volumes...) whose "name" is name, or NULL;
- * its position goes to *index when index is non-NULL. */
-const cJSON *inj_find_by_name(const cJSON *list, const char *name, int *index);
-
-/* The container's "name" or "" when absent. */
-const char *inj_container_name(const cJSON *container);
-
 #endif

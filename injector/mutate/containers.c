@@ -3,30 +3,7 @@
 #include <string.h>
 
 #include "names.h"
-#include "optin.h"
-
-const char *inj_container_name(const cJSON *c)
-{
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(c, "name");
-    return cJSON_IsString(n) ? n->valuestring : "";
-}
-
-const cJSON *inj_find_by_name(const cJSON *list, const char *name, int *index)
-{
-    const cJSON *e;
-    int i = 0;
-    cJSON_ArrayForEach(e, list)
-    {
-        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
-        if (cJSON_IsString(n) && !strcmp(n->valuestring, name)) {
-            if (index)
-                *index = i;
-            return e;
-        }
-        i++;
-    }
-    return NULL;
-}
+#include "pod_json.h"
 
 static bool in_list(const inj_strlist *l, const char *name)
 {

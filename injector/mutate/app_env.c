@@ -4,11 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "containers.h"
 #include "names.h"
-#include "optin.h"
 #include "passthrough.h"
-#include "podshape.h"
+#include "pod_json.h"
 
 static const cJSON *env_entry(const cJSON *container, const char *name, int *index)
 {

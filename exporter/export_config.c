@@ -187,7 +187,7 @@ void ex_config_write_help(FILE *out)
 void ex_config_write_doc(FILE *out)
 {
     fprintf(out, "# Exporter configuration\n\n"
-                 "Generated from the table in `sampler/exporter/export_config.c` "
+                 "Generated from the table in `exporter/export_config.c` "
                  "(`podprof export --config-doc`); a test fails when the two differ.\n\n"
                  "The environment read by `podprof export` (and by `podprof run` when it uploads). "
                  "A malformed value logs one line and the default is used.\n\n"

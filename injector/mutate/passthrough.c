@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "names.h"
-#include "podshape.h"
+#include "pod_json.h"
 
 /* Settings that only tune profiling; nothing here can redirect output or disable the library's
  * safety limits' purpose (DD_PROFILING_OUTPUT_PPROF, LD_PRELOAD, agent endpoints stay ours). */
