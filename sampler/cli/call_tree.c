@@ -481,6 +481,7 @@ int call_tree_sort(call_tree *t)
             t->nodes[kids[k]].next_sibling = kids[k + 1];
         t->nodes[kids[n - 1]].next_sibling = CALL_TREE_NONE;
     }
+    free(kids);
     return 0;
 }
 

@@ -177,11 +177,12 @@ int picture_output(const picture_job *j, bool terminal_ok, int (*write)(void *ct
             return 2;
         }
         int rc = write(ctx, stdout);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-            fprintf(stderr, "podprof %s: writing to stdout: %s\n", cmd, strerror(errno));
+        if (fflush(stdout) != 0 || ferror(stdout) || rc != 0) {
+            fprintf(stderr, "podprof %s: writing to stdout: %s\n", cmd,
+                    rc != 0 ? "out of memory" : strerror(errno));
             return 1;
         }
-        return rc ? 1 : 0;
+        return 0;
     }
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", j->output) >= (int)sizeof tmp) {
