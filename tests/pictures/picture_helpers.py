@@ -16,7 +16,7 @@ PODPROF = BUILD / "bin" / "podprof"
 S = 1_000_000_000
 MS = 1_000_000
 SVG_NS = "{http://www.w3.org/2000/svg}"
-# What the sampler writes, and what DESIGN lists next, with their units (dd-trace-py's names).
+# What the sampler writes, and the types it is to write next, with their units (dd-trace-py's names).
 SAMPLER_TYPES = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
                  ("wall-time", "nanoseconds"), ("wall-samples", "count")]
 UPCOMING_TYPES = [("exception-samples", "count"), ("lock-acquire-wait", "nanoseconds"),
