@@ -23,7 +23,7 @@
 #define BOTTOM 36.0
 
 /* Bumped when the markup changes, so a picture says which generator drew it. */
-#define FLAME_SVG_VERSION "1"
+#define FLAME_SVG_VERSION "2"
 
 typedef struct layout {
     const call_tree *t;
@@ -219,6 +219,7 @@ static const char style[] =
     ".title{font-size:17px}.subtitle{fill:#444}\n"
     ".button{cursor:pointer;fill:#1a5fb4}.button:hover{text-decoration:underline}\n"
     ".hide{display:none}.f{cursor:pointer}.f text{pointer-events:none}\n"
+    ".diff .f rect{stroke:#bbb;stroke-width:0.5}\n"
     ".f:hover rect{stroke:#000;stroke-width:0.5}.f.hl rect{fill:#e040e0}.f.anc{opacity:0.6}\n";
 
 static void write_text_line(FILE *out, const char *id, const char *cls, double x, double y,
@@ -238,9 +239,10 @@ static void write_svg(layout *l, double height)
     const call_tree_info *info = call_tree_get_info(l->t);
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" id=\"podprof-flame\" "
-            "width=\"%s\" viewBox=\"0 0 %.0f %.0f\" data-generator=\"podprof flamegraph %s\" "
-            "data-type=\"",
-            l->o->html ? "100%" : "1200", IMAGE_WIDTH, height, FLAME_SVG_VERSION);
+            "class=\"%s\" width=\"%s\" viewBox=\"0 0 %.0f %.0f\" "
+            "data-generator=\"podprof flamegraph %s\" data-type=\"",
+            l->o->base_series >= 0 ? "diff" : "flame", l->o->html ? "100%" : "1200", IMAGE_WIDTH,
+            height, FLAME_SVG_VERSION);
     xml_write_text(out, info->type, SIZE_MAX);
     fputs("\" data-unit=\"", out);
     xml_write_text(out, info->unit, SIZE_MAX);
