@@ -10,6 +10,7 @@ import pytest
 
 from picture_helpers import PODPROF, S, fixture_profile, podprof, profile_class
 from podprof_testenv import BUILD, SANITIZED
+from test_cli_top import bad_profiles as top_bad_profiles  # tests/output, via picture_helpers
 
 # pprof_input.h: PPROF_INPUT_MAX_PROFILE_BYTES
 INFLATE_BOUND = 256 << 20
@@ -27,16 +28,10 @@ def gzip_bomb(path, size=INFLATE_BOUND + (64 << 20)):
 
 
 def bad_profiles(tmp_path, good):
+    """`podprof top`'s bad inputs (one reader serves every command) and more."""
+    paths = top_bad_profiles(tmp_path, good)
     Profile = profile_class()
-    data = good.read_bytes()
-    cases = {
-        "empty": b"",
-        "random": bytes(range(256)) * 4,
-        "truncated-gzip": data[: len(data) // 2],
-        "truncated-protobuf": gzip.decompress(data)[:-7],
-        "gzip-of-garbage": gzip.compress(b"\xff" * 1000),
-        "text": b"hello, I am not a profile\n",
-    }
+    cases = {"truncated-protobuf": gzip.decompress(good.read_bytes())[:-7]}
     p = Profile()
     p.string_table.extend(["", "cpu-time", "nanoseconds"])
     p.sample_type.add(type=1, unit=2)
@@ -52,7 +47,6 @@ def bad_profiles(tmp_path, good):
     p.string_table.extend(["", "cpu-time", "nanoseconds"])
     p.sample_type.add(type=5, unit=2)  # type name out of range
     cases["bad-type-string"] = p.SerializeToString()
-    paths = {}
     for name, blob in cases.items():
         paths[name] = tmp_path / f"{name}.pprof"
         paths[name].write_bytes(blob)
@@ -72,6 +66,10 @@ REASONS = {
     "truncated-protobuf": "not a pprof profile (protobuf decoding failed)",
     "gzip-of-garbage": "not a pprof profile",
     "text": "not a pprof profile",
+    "bad-string-index": "string index out of range",
+    "missing-location": "names missing location 5",
+    "value-count": "2 values for 1 sample types",
+    "string0": "string_table[0]",
     "bad-label": "label string index out of range",
     "missing-function": "names missing function 9",
     "bad-type-string": "sample type 0 has a string index out of range",
