@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 typedef struct cli_option {
-    const char *name;    /* "--output" */
-    const char *metavar; /* "PREFIX" */
+    const char *name;    /* "--output", or "-o, --output" for a short alias as well */
+    const char *metavar; /* "PREFIX", or NULL for a flag that takes no value (value "1") */
     const char *def;     /* default as shown to users, or NULL */
     const char *help;
 } cli_option;
@@ -27,6 +27,11 @@ enum { CLI_PARSE_ERROR = -1, CLI_PARSE_HELP = -2 };
  * when absent). Returns the index of the first positional argument (after "--" if given),
  * CLI_PARSE_HELP after printing help, or CLI_PARSE_ERROR after a one-line error on stderr. */
 int cli_parse(const cli_spec *spec, int argc, char **argv, const char **values);
+
+/* As cli_parse, but options may also follow the positional arguments (`diff BASE NEW -o X`):
+ * the positional arguments (all after "--") are moved, in order, to the end of argv and the
+ * index of the first is returned. */
+int cli_parse_anywhere(const cli_spec *spec, int argc, char **argv, const char **values);
 
 void cli_help(const cli_spec *spec, FILE *out);
 void cli_markdown(const cli_spec *spec, FILE *out);

@@ -19,7 +19,7 @@
 #include "library_path.h"
 #include "run_exporter.h"
 
-enum { OPT_OUTPUT, OPT_RATE, OPT_LIMIT, N_RUN_OPTIONS };
+enum { OPT_OUTPUT, OPT_RATE, OPT_LIMIT, OPT_FLAMEGRAPH, N_RUN_OPTIONS };
 static const cli_option run_options[N_RUN_OPTIONS] = {
     [OPT_OUTPUT] = {"--output", "PREFIX",
                     "$DD_PROFILING_OUTPUT_PPROF, else a new directory under $TMPDIR",
@@ -28,6 +28,9 @@ static const cli_option run_options[N_RUN_OPTIONS] = {
     [OPT_RATE] = {"--rate", "HZ", "$DD_PROFILING_SAMPLE_RATE, else 100",
                   "sampling rate (sets DD_PROFILING_SAMPLE_RATE)"},
     [OPT_LIMIT] = {"--limit", "N", "20", "functions listed per table in the summary"},
+    [OPT_FLAMEGRAPH] = {"--flamegraph", "OUT.svg", NULL,
+                        "also draw the run's profiles as a flame graph of CPU time into OUT.svg "
+                        "(.html: an HTML page), as `podprof flamegraph -o OUT.svg` would"},
 };
 static const cli_spec run_spec = {
     "run",
@@ -132,7 +135,8 @@ static int compare_names(const void *a, const void *b)
     return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void summarise(const char *prefix, const name_list *before, size_t limit)
+static void summarise(const char *prefix, const name_list *before, size_t limit,
+                      const char *flamegraph)
 {
     name_list all = {0}, fresh = {0};
     list_profiles(prefix, &all);
@@ -148,7 +152,9 @@ static void summarise(const char *prefix, const name_list *before, size_t limit)
     } else {
         qsort(fresh.names, fresh.n, sizeof *fresh.names, compare_names);
         fprintf(stderr, "\npodprof run: profiles in %s.*\n", prefix);
-        podprof_print_top(fresh.names, fresh.n, stderr, limit);
+        podprof_print_top(fresh.names, fresh.n, NULL, stderr, limit);
+        if (flamegraph)
+            podprof_write_flamegraph(fresh.names, fresh.n, flamegraph);
     }
     free(fresh.names);
     names_free(&all);
@@ -338,7 +344,7 @@ int podprof_cmd_run(int argc, char **argv)
     int status = 0;
     int rc = run_child(argv + first, &status);
     if (rc == 0)
-        summarise(prefix, &before, (size_t)limit);
+        summarise(prefix, &before, (size_t)limit, values[OPT_FLAMEGRAPH]);
     names_free(&before);
     run_exporter_finish(exporter);
     if (rc != 0)
