@@ -78,7 +78,7 @@ class Cluster:
     def _spawn(self, name, argv, prefix=()):
         log = open(self.dir / f"{name}.log", "w")
         self.logs[name] = log
-        # A new session so stop() can signal the whole group (ip netns exec forks).
+        # A new session so stop() can signal the whole group.
         self.procs[name] = subprocess.Popen([*prefix, *argv], stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         return self.procs[name]
