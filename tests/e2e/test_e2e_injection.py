@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from e2e_cluster import wait_until
 from e2e_env import RELEASE, RELEASE_NS
 from e2e_pods import (APP_IMAGE, IDLE, KEY, PODPROF_CONTAINERS, PODPROF_VOLUMES, RESTRICTED_SC,
                       assert_injected, assert_podprof_ran, assert_untouched, create, deployment,
@@ -354,3 +355,19 @@ def test_helm_test_hook_passes(release):
     # The hook's script exits 0 only when /readyz and an AdmissionReview answered as expected.
     assert re.search(r"TEST SUITE:\s+podprof-injector-test.*Phase:\s+Succeeded", r.stdout,
                      re.S), r.stdout
+
+
+def test_injector_runs_as_two_ready_pods_guarded_by_its_pdb(release):
+    """What `helm install --wait` left running: both replicas Ready on their readinessProbe and
+    published behind the Service, and the disruption controller counting them for the PDB."""
+    pods = release.wait_ready()
+    assert len(pods) == 2
+    for pod in pods:
+        [c] = pod["status"]["containerStatuses"]
+        assert c["ready"] and c["restartCount"] == 0, c
+
+    def pdb_counted():
+        st = release.cluster.kubectl_json("get", "pdb", "podprof-injector", "-n",
+                                          RELEASE_NS).get("status", {})
+        return st.get("currentHealthy") == 2 and st.get("disruptionsAllowed") == 1
+    wait_until("the PDB counting 2 healthy injector pods", pdb_counted, 60, 1)

@@ -24,7 +24,7 @@ import urllib.request
 import ssl
 from pathlib import Path
 
-from e2e_node import Node
+from e2e_node import Node, die_with_parent, sweep_dead_runs
 
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.30.14"
@@ -70,7 +70,7 @@ class Cluster:
         self.procs = {}
         self.logs = {}
         self.token = secrets.token_hex(16)
-        self.node = Node(self.dir / "node", self.bin, f"{os.getpid() % 100000}")
+        self.node = Node(self.dir / "node", self.bin, str(os.getpid()))
         self.kubeconfig = self.dir / "kubeconfig"
         self.api_port = None
 
@@ -80,7 +80,7 @@ class Cluster:
         self.logs[name] = log
         # A new session so stop() can signal the whole group.
         self.procs[name] = subprocess.Popen([*prefix, *argv], stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            start_new_session=True, preexec_fn=die_with_parent)
         return self.procs[name]
 
     def _stop_proc(self, name, timeout_s=10):
@@ -116,6 +116,7 @@ class Cluster:
     def start(self, images):
         """images: {image name without tag: OCI layout directory} to load into the node."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        sweep_dead_runs()
         try:
             self.node.create_network()
             self._start_etcd()

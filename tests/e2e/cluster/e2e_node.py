@@ -22,7 +22,8 @@ Where each part lives, so that nothing leaks into the host and two runs never co
   and holds containerd's shims; stop() kills whatever is left in it and removes it.
 
 stop() undoes everything that start() did, in reverse, and is safe after a failed start. The
-daemons get SIGKILL if the test process dies without stopping them (PR_SET_PDEATHSIG).
+daemons get SIGKILL if the test process dies without stopping them (PR_SET_PDEATHSIG); the next
+run removes what such a run left (sweep_dead_runs): <tag> is the test process's PID.
 """
 import ctypes
 import ipaddress
@@ -57,7 +58,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent():
+def die_with_parent():
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -172,6 +173,19 @@ class NodeCgroup:
                         time.sleep(0.1)
 
 
+def sweep_dead_runs():
+    """Containers, cgroups and network of runs whose test process was killed (SIGKILL leaves no
+    chance to stop them). A run is dead when no process has its PID."""
+    for d in sorted((CGROUP_FS / "pids").glob("podprof-e2e-*")):
+        tag = d.name.rsplit("-", 1)[1]
+        if not tag.isdigit() or Path(f"/proc/{tag}").exists():
+            continue
+        cg = NodeCgroup(tag)
+        cg.kill_all()
+        cg.remove()
+        NodeNetwork(tag).delete()
+
+
 class Node:
     NAME = "e2e-node"
 
@@ -204,7 +218,7 @@ class Node:
         self.logs[name] = log
         self.procs[name] = subprocess.Popen([*prefix, *map(str, argv)], stdout=log,
                                             stderr=subprocess.STDOUT, start_new_session=True,
-                                            preexec_fn=_die_with_parent)
+                                            preexec_fn=die_with_parent)
         return self.procs[name]
 
     def _stop_proc(self, name, timeout_s=15):
@@ -271,7 +285,7 @@ class Node:
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--",
                                         "sh", "-c", "\n".join(lines)], stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=_die_with_parent)
+                                       preexec_fn=die_with_parent)
         deadline = time.monotonic() + 10
         while not ready.exists():
             if self.holder.poll() is not None or time.monotonic() > deadline:
