@@ -15,7 +15,8 @@ from agent_double import MAX_BODY, Upload, validate  # noqa: E402
 
 
 class AgentReceiver:
-    def __init__(self, host, port):
+    def __init__(self, host, port, tls_context=None, **expect):
+        """expect: validate()'s agentless / expect_api_key, for an intake stand-in."""
         self.uploads = []
         self.cond = threading.Condition()
         receiver = self
@@ -30,7 +31,7 @@ class AgentReceiver:
                 n = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(min(n, MAX_BODY)) if n > 0 else b""
                 up = Upload(self.command, self.path, dict(self.headers.items()), body)
-                validate(up, expect_entity_id=up.headers.get("Datadog-Entity-ID"))
+                validate(up, expect_entity_id=up.headers.get("Datadog-Entity-ID"), **expect)
                 with receiver.cond:
                     receiver.uploads.append(up)
                     receiver.cond.notify_all()
@@ -40,6 +41,9 @@ class AgentReceiver:
                 self.wfile.write(b"{}")
 
         self.server = ThreadingHTTPServer((host, port), Handler)
+        if tls_context:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
