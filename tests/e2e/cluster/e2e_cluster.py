@@ -24,7 +24,8 @@ import urllib.request
 import ssl
 from pathlib import Path
 
-from e2e_node import Node, die_with_parent, sweep_dead_runs
+from daemons import Daemons
+from e2e_node import Node, sweep_dead_runs
 
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.30.14"
@@ -67,50 +68,11 @@ class Cluster:
     def __init__(self, workdir, bin_dir=None):
         self.dir = Path(workdir)
         self.bin = Path(bin_dir or cache_bin_dir())
-        self.procs = {}
-        self.logs = {}
+        self.daemons = Daemons(self.dir)
         self.token = secrets.token_hex(16)
         self.node = Node(self.dir / "node", self.bin, str(os.getpid()))
         self.kubeconfig = self.dir / "kubeconfig"
         self.api_port = None
-
-    # --- processes -------------------------------------------------------------------------
-    def _spawn(self, name, argv, prefix=()):
-        log = open(self.dir / f"{name}.log", "w")
-        self.logs[name] = log
-        # A new session so stop() can signal the whole group.
-        self.procs[name] = subprocess.Popen([*prefix, *argv], stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True, preexec_fn=die_with_parent)
-        return self.procs[name]
-
-    def _stop_proc(self, name, timeout_s=10):
-        p = self.procs.pop(name, None)
-        if p is None:
-            return
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(5)
-        log = self.logs.pop(name, None)
-        if log:
-            log.close()
-
-    def log_tail(self, name, n=30):
-        path = self.dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-
-    def _alive(self, name):
-        p = self.procs[name]
-        if p.poll() is not None:
-            raise RuntimeError(f"{name} exited with {p.returncode}:\n{self.log_tail(name)}")
 
     # --- start -----------------------------------------------------------------------------
     def start(self, images):
@@ -133,7 +95,7 @@ class Cluster:
     def _start_etcd(self):
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
-        self._spawn("etcd", [
+        self.daemons.spawn("etcd", [
             str(self.bin / "etcd"), "--name", "e2e", "--data-dir", str(self.dir / "etcd"),
             "--listen-client-urls", self.etcd_url, "--advertise-client-urls", self.etcd_url,
             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
@@ -142,7 +104,7 @@ class Cluster:
             "--unsafe-no-fsync", "--log-level", "warn"])
 
         def healthy():
-            self._alive("etcd")
+            self.daemons.alive("etcd")
             with urllib.request.urlopen(self.etcd_url + "/health", timeout=2) as r:
                 return json.load(r).get("health") == "true"
         wait_until("etcd", healthy, START_TIMEOUT_S)
@@ -159,7 +121,7 @@ class Cluster:
     def _start_apiserver(self):
         self.api_port = free_port()
         self.server = f"https://{self.node.host_ip}:{self.api_port}"
-        self._spawn("kube-apiserver", [
+        self.daemons.spawn("kube-apiserver", [
             str(self.bin / "kube-apiserver"),
             "--etcd-servers", self.etcd_url,
             "--bind-address", self.node.host_ip, "--advertise-address", self.node.host_ip,
@@ -191,7 +153,7 @@ class Cluster:
         ctx.verify_mode = ssl.CERT_NONE
 
         def ready():
-            self._alive("kube-apiserver")
+            self.daemons.alive("kube-apiserver")
             req = urllib.request.Request(self.server + "/readyz",
                                          headers={"Authorization": f"Bearer {self.token}"})
             with urllib.request.urlopen(req, timeout=2, context=ctx) as r:
@@ -199,7 +161,7 @@ class Cluster:
         wait_until("kube-apiserver", ready, START_TIMEOUT_S, 0.5)
 
     def _start_controller_manager(self):
-        self._spawn("kube-controller-manager", [
+        self.daemons.spawn("kube-controller-manager", [
             str(self.bin / "kube-controller-manager"),
             "--kubeconfig", str(self.kubeconfig),
             "--authentication-kubeconfig", str(self.kubeconfig),
@@ -211,14 +173,14 @@ class Cluster:
             "--service-cluster-ip-range", SERVICE_CIDR])
 
         def sa_ready():
-            self._alive("kube-controller-manager")
+            self.daemons.alive("kube-controller-manager")
             r = self.kubectl("get", "serviceaccount", "default", "-n", "default", check=False)
             return r.returncode == 0
         wait_until("kube-controller-manager (default service account)", sa_ready,
                    START_TIMEOUT_S, 0.5)
 
     def _start_scheduler(self):
-        self._spawn("kube-scheduler", [
+        self.daemons.spawn("kube-scheduler", [
             str(self.bin / "kube-scheduler"),
             "--kubeconfig", str(self.kubeconfig),
             "--authentication-kubeconfig", str(self.kubeconfig),
@@ -267,8 +229,7 @@ class Cluster:
             try:
                 self.node.stop()
             finally:
-                for name in list(self.procs)[::-1]:
-                    self._stop_proc(name)
+                self.daemons.stop_all()
                 self.node.net.delete()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)

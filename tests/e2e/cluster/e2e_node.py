@@ -25,7 +25,6 @@ stop() undoes everything that start() did, in reverse, and is safe after a faile
 daemons get SIGKILL if the test process dies without stopping them (PR_SET_PDEATHSIG); the next
 run removes what such a run left (sweep_dead_runs): <tag> is the test process's PID.
 """
-import ctypes
 import ipaddress
 import json
 import os
@@ -36,6 +35,8 @@ import sys
 import tarfile
 import time
 from pathlib import Path
+
+from daemons import Daemons
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
@@ -53,14 +54,6 @@ KUBELET_SYSCTLS = {"vm/overcommit_memory": "1", "vm/panic_on_oom": "0", "kernel/
                    "kernel/keys/root_maxbytes": "25000000"}
 PRIVATE_TMPFS = ("/run/containerd", "/var/lib/cni", "/var/log/containers")
 START_TIMEOUT_S = 120
-
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
 
 def _run(*argv, **kw):
     return subprocess.run([str(a) for a in argv], check=True, capture_output=True, text=True, **kw)
@@ -195,9 +188,7 @@ class Node:
         self.net = NodeNetwork(tag)
         self.cgroup = NodeCgroup(tag)
         self.sock = self.dir / "containerd.sock"
-        self.procs = {}
-        self.logs = {}
-        self.holder = None
+        self.daemons = Daemons(self.dir)
         self.app_image = None
 
     @property
@@ -205,48 +196,12 @@ class Node:
         return self.net.host_ip
 
     # --- processes -------------------------------------------------------------------------
-    def _spawn(self, name, argv, mount_ns=True, net_ns=False):
-        prefix = []
-        if mount_ns or net_ns:
-            prefix = ["nsenter"]
-            if mount_ns:
-                prefix += ["--target", str(self.holder.pid), "--mount"]
-            if net_ns:
-                prefix += [f"--net=/run/netns/{self.net.name}"]
-            prefix += ["--"]
-        log = open(self.dir / f"{name}.log", "w")
-        self.logs[name] = log
-        self.procs[name] = subprocess.Popen([*prefix, *map(str, argv)], stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True,
-                                            preexec_fn=die_with_parent)
-        return self.procs[name]
-
-    def _stop_proc(self, name, timeout_s=15):
-        p = self.procs.pop(name, None)
-        if p is not None and p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(5)
-            except ProcessLookupError:
-                pass
-        log = self.logs.pop(name, None)
-        if log:
-            log.close()
-
-    def alive(self, name):
-        p = self.procs[name]
-        if p.poll() is not None:
-            raise RuntimeError(f"{name} exited with {p.returncode}:\n{self.log_tail(name)}")
-        return True
-
-    def log_tail(self, name, n=30):
-        path = self.dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    def _spawn(self, name, argv, net_ns=False):
+        """A daemon inside the node's mount namespace (and network namespace if net_ns)."""
+        prefix = ["nsenter", "--target", str(self.daemons.pid("holder")), "--mount"]
+        if net_ns:
+            prefix += [f"--net=/run/netns/{self.net.name}"]
+        return self.daemons.spawn(name, [*prefix, "--", *argv])
 
     # --- start -----------------------------------------------------------------------------
     def create_network(self):
@@ -280,15 +235,11 @@ class Node:
             lines.append(f"mount --bind {f} /proc/sys/{key}")
         ready = self.dir / "mounts.ready"
         lines += [f"touch {ready}", "exec sleep infinity"]
-        log = open(self.dir / "holder.log", "w")
-        self.logs["holder"] = log
-        self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--",
-                                        "sh", "-c", "\n".join(lines)], stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=die_with_parent)
+        holder = self.daemons.spawn("holder", ["unshare", "--mount", "--propagation", "private",
+                                               "--", "sh", "-c", "\n".join(lines)])
         deadline = time.monotonic() + 10
         while not ready.exists():
-            if self.holder.poll() is not None or time.monotonic() > deadline:
+            if holder.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("mount namespace setup failed: " +
                                    (self.dir / "holder.log").read_text())
             time.sleep(0.05)
@@ -350,7 +301,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         self._spawn("containerd", ["containerd", "--config", cfg], net_ns=True)
 
         def up():
-            self.alive("containerd")
+            self.daemons.alive("containerd")
             return self.ctr("version", check=False).returncode == 0
         wait_until("containerd", up, START_TIMEOUT_S, 0.2)
 
@@ -425,8 +376,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                                 "--v=1"])
 
         def ready():
-            self.alive("containerd")
-            self.alive("kubelet")
+            self.daemons.alive("containerd")
+            self.daemons.alive("kubelet")
             r = self.cp.kubectl("get", "node", self.NAME, "-o", "json", check=False)
             if r.returncode != 0:
                 return False
@@ -455,16 +406,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     # --- stop ------------------------------------------------------------------------------
     def stop(self):
         for name in ("kube-proxy", "kubelet"):
-            self._stop_proc(name)
+            self.daemons.stop(name)
         # Containers and shims: whatever is left in the node's cgroup.
         left = self.cgroup.kill_all()
-        self._stop_proc("containerd")
-        if self.holder is not None and self.holder.poll() is None:
-            self.holder.kill()
-            self.holder.wait(10)
-        log = self.logs.pop("holder", None)
-        if log:
-            log.close()
+        self.daemons.stop_all()  # containerd, then the mount namespace's holder
         self.cgroup.remove()
         self.net.delete()
         # Image snapshots and pod volumes, unmounted with the mount namespace; owned by pod users.
