@@ -229,6 +229,11 @@ const char *pp_agg_string(const pp_agg *agg, pp_str id)
     return agg->str_bytes + agg->strs[id].offset;
 }
 
+size_t pp_agg_string_count(const pp_agg *agg)
+{
+    return agg->n_strs;
+}
+
 uint64_t pp_agg_generation(const pp_agg *agg)
 {
     return agg->generation;
@@ -329,37 +334,29 @@ static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
     add_values(&agg->fold, cpu_ns, wall_ns);
 }
 
-void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns)
+uint32_t pp_agg_stack(pp_agg *agg, const pp_sample_key *key)
 {
     uint64_t hash = stack_hash(key);
     bool found;
     uint32_t *slot = stack_slot(agg, key, hash, &found);
-    if (found) {
-        add_values(&agg->stacks[*slot - 1], cpu_ns, wall_ns);
-        return;
-    }
+    if (found)
+        return *slot - 1;
     if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
-        agg->frames_stored + key->n_frames > agg->max_frames_stored) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+        agg->frames_stored + key->n_frames > agg->max_frames_stored)
+        return PP_AGG_NO_STACK;
     if (agg->n_stacks == agg->stacks_cap) {
         size_t cap = agg->stacks_cap * 2;
         if (cap > agg->max_stacks)
             cap = agg->max_stacks;
         agg_stack *stacks = realloc(agg->stacks, cap * sizeof *stacks);
-        if (!stacks) {
-            add_to_fold(agg, cpu_ns, wall_ns);
-            return;
-        }
+        if (!stacks)
+            return PP_AGG_NO_STACK;
         agg->stacks = stacks;
         agg->stacks_cap = cap;
     }
     pp_frame *frames = arena_frames(agg, key->n_frames);
-    if (!frames) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+    if (!frames)
+        return PP_AGG_NO_STACK;
     if (key->n_frames)
         memcpy(frames, key->frames, key->n_frames * sizeof *frames);
     agg->frames_stored += key->n_frames;
@@ -373,8 +370,21 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
     s->n_omitted = key->n_omitted;
     s->frames = frames;
     s->cpu_ns = s->cpu_count = s->wall_ns = s->wall_count = 0;
-    add_values(s, cpu_ns, wall_ns);
     *slot = (uint32_t)index + 1;
+    return (uint32_t)index;
+}
+
+void pp_agg_add_values(pp_agg *agg, uint32_t stack, int64_t cpu_ns, int64_t wall_ns)
+{
+    if (stack < agg->n_stacks)
+        add_values(&agg->stacks[stack], cpu_ns, wall_ns);
+    else
+        add_to_fold(agg, cpu_ns, wall_ns);
+}
+
+void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns)
+{
+    pp_agg_add_values(agg, pp_agg_stack(agg, key), cpu_ns, wall_ns);
 }
 
 static pp_sample_key key_of(const agg_stack *s)

@@ -39,10 +39,22 @@ void pp_agg_free(pp_agg *agg);
 
 pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len);
 const char *pp_agg_string(const pp_agg *agg, pp_str id);
+/* Ids run from 0 to this count - 1. */
+size_t pp_agg_string_count(const pp_agg *agg);
 uint64_t pp_agg_generation(const pp_agg *agg);
 
 /* Adds one observation of a stack. Values are added to whatever the stack already holds. */
 void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns);
+
+/* The same in two steps, for observations that keep their own time (timeline.h) and so refer to
+ * their stack by index instead of adding to it: pp_agg_stack finds or creates key's stack without
+ * adding anything and returns its index (the order pp_agg_foreach visits stacks in), or
+ * PP_AGG_NO_STACK when the stack bounds are reached; pp_agg_add_values adds to the stack at that
+ * index (PP_AGG_NO_STACK: to the "<stacks dropped>" entry, counted). A stack that only timeline
+ * records refer to is visited with zero values. */
+#define PP_AGG_NO_STACK UINT32_MAX
+uint32_t pp_agg_stack(pp_agg *agg, const pp_sample_key *key);
+void pp_agg_add_values(pp_agg *agg, uint32_t stack, int64_t cpu_ns, int64_t wall_ns);
 
 /* Visits every stack with its summed values (cpu_ns, cpu_samples, wall_ns, wall_samples). */
 typedef void (*pp_agg_visit_fn)(void *ctx, const pp_sample_key *key, int64_t cpu_ns,

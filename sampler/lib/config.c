@@ -29,6 +29,14 @@ const pp_cfg_entry pp_cfg_table[] = {
      "stretched to stay under it."},
     {"DD_PROFILING_LOG_LEVEL", PP_CFG_LOGLEVEL, F(log_level), "warn", 0, 3,
      "Verbosity of the library's stderr lines: error, warn, info or debug (or 0-3)."},
+    {"DD_PROFILING_TIMELINE_ENABLED", PP_CFG_BOOL, F(timeline), "true", 0, 0,
+     "CPU and wall samples keep their time: each carries an `end_timestamp_ns` label (epoch ns) "
+     "and is not summed with samples of other times, for Datadog's per-thread timeline (on by "
+     "default, as in ddtrace 3.12 and later)."},
+    {"DD_PROFILING_ENABLE_CODE_PROVENANCE", PP_CFG_BOOL, F(code_provenance), "true", 0, 0,
+     "Finds which installed distribution (name, version) and which standard library each file "
+     "of the profile belongs to, and writes it into the metadata for the exporter's "
+     "`code-provenance.json` attachment."},
     {"DD_SERVICE", PP_CFG_STRING, F(service), NULL, 0, 0,
      "Service name, copied into the metadata."},
     {"DD_ENV", PP_CFG_STRING, F(env), NULL, 0, 0, "Environment name, copied into the metadata."},

@@ -13,6 +13,8 @@ typedef struct pp_config {
     int max_frames;            /* DD_PROFILING_MAX_FRAMES (64) */
     double max_time_usage_pct; /* DD_PROFILING_MAX_TIME_USAGE_PCT (1) */
     int log_level;             /* DD_PROFILING_LOG_LEVEL: 0 error, 1 warn, 2 info, 3 debug */
+    bool timeline;             /* DD_PROFILING_TIMELINE_ENABLED */
+    bool code_provenance;      /* DD_PROFILING_ENABLE_CODE_PROVENANCE */
     /* Strings are owned by the config (NULL when unset). */
     char
         *output_prefix; /* DD_PROFILING_OUTPUT_PPROF, or a temp-dir default (output.c says where) */

@@ -1,9 +1,9 @@
-/* Aggregate -> perftools.profiles.Profile (protobuf-c) -> gzip.
+/* Aggregate (and timeline) -> perftools.profiles.Profile (protobuf-c) -> gzip.
  *
  * Runs once per upload interval, so it may allocate freely; everything it allocates is freed
  * before it returns. Functions are deduplicated per (name, filename) and Locations per
  * (function, line), as Datadog's profiler does, so a profile stays small however many stacks share
- * a frame. */
+ * a frame. The protobuf is gzipped as it is packed (gzip_sink.h), never held whole. */
 #include "pprof_writer.h"
 
 #include <inttypes.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "gzip_sink.h"
 #include "profile.pb-c.h"
 
 enum {
@@ -146,6 +147,16 @@ typedef struct writer {
     Perftools__Profiles__Label *labels;
     Perftools__Profiles__Label **label_ptrs;
     size_t n_labels;
+
+    /* Every stack's locations and labels, in pp_agg_foreach order (= the aggregate's stack
+     * index): the timeline's samples point at them instead of building their own. */
+    struct stack_ref {
+        uint64_t *location_id;
+        size_t n_location_id;
+        Perftools__Profiles__Label **label;
+        size_t n_label;
+    } * stacks;
+    size_t n_stacks;
 } writer;
 
 static int64_t add_string(writer *w, char *s, bool owned)
@@ -292,7 +303,11 @@ static void sample_visit(void *ctx, const pp_sample_key *key, int64_t cpu_ns, in
         s->n_label = 3;
         w->n_labels += 3;
     }
-    w->sample_ptrs[w->n_samples++] = s;
+    w->stacks[w->n_stacks++] =
+        (struct stack_ref){s->location_id, s->n_location_id, s->label, s->n_label};
+    /* A stack only timeline records refer to has no summed values of its own. */
+    if (cpu_count || wall_count)
+        w->sample_ptrs[w->n_samples++] = s;
 }
 
 static void writer_free(writer *w)
@@ -314,36 +329,89 @@ static void writer_free(writer *w)
     free(w->values);
     free(w->labels);
     free(w->label_ptrs);
+    free(w->stacks);
 }
 
-static int gzip_buffer(const unsigned char *in, size_t in_len, unsigned char **out, size_t *out_len)
+/* Timeline samples are packed this many at a time: the chunk's structures are all they cost. */
+#define TIMELINE_CHUNK 1024
+
+/* One sample per timeline record, with its stack's locations and labels and an end_timestamp_ns
+ * label, packed as Profile messages that hold nothing but samples. Serialised protobuf messages
+ * that follow each other merge, repeated fields appended, so the reader sees one Profile whose
+ * samples are the aggregate's then the timeline's. Timestamps are clamped into the profile's
+ * window (a record's time comes from the monotonic clock, which the wall clock may drift from). */
+static void pack_timeline(writer *w, const pp_flush_info *info, int64_t ts_key,
+                          ProtobufCBuffer *out, bool *failed)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    /* windowBits 15 + 16 selects the gzip wrapper, which `go tool pprof` expects on disk. */
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK)
-        return -1;
-    size_t cap = deflateBound(&zs, (uLong)in_len) + 32;
-    unsigned char *buf = malloc(cap);
-    if (!buf) {
-        deflateEnd(&zs);
-        return -1;
+    size_t n_records;
+    const pp_timeline_record *records = pp_timeline_records(info->timeline, &n_records);
+    Perftools__Profiles__Sample *samples = calloc(TIMELINE_CHUNK, sizeof *samples);
+    Perftools__Profiles__Sample **sample_ptrs = calloc(TIMELINE_CHUNK, sizeof *sample_ptrs);
+    Perftools__Profiles__Label *ts = calloc(TIMELINE_CHUNK, sizeof *ts);
+    Perftools__Profiles__Label **label_ptrs = calloc(4 * TIMELINE_CHUNK, sizeof *label_ptrs);
+    int64_t *values = calloc(4 * TIMELINE_CHUNK, sizeof *values);
+    if (!samples || !sample_ptrs || !ts || !label_ptrs || !values) {
+        *failed = true;
+        goto done;
     }
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)in_len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    size_t len = cap - zs.avail_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(buf);
-        return -1;
+    /* Grouped by stack (a counting sort, time order kept within a stack): consecutive samples
+     * then share their locations and labels, which the compressors turn into short matches. */
+    uint32_t *order = malloc((n_records ? n_records : 1) * sizeof *order);
+    size_t *next = calloc(w->n_stacks + 1, sizeof *next);
+    if (!order || !next) {
+        free(order);
+        free(next);
+        *failed = true;
+        goto done;
     }
-    *out = buf;
-    *out_len = len;
-    return 0;
+    size_t n_kept = 0;
+    for (size_t i = 0; i < n_records; i++)
+        if (records[i].stack < w->n_stacks) /* always: records name stacks of this aggregate */
+            next[records[i].stack + 1]++, n_kept++;
+    for (size_t k = 0; k < w->n_stacks; k++)
+        next[k + 1] += next[k];
+    for (size_t i = 0; i < n_records; i++)
+        if (records[i].stack < w->n_stacks)
+            order[next[records[i].stack]++] = (uint32_t)i;
+    free(next);
+    int64_t lo = info->start_ns, hi = info->end_ns > lo ? info->end_ns : lo;
+    for (size_t first = 0; first < n_kept; first += TIMELINE_CHUNK) {
+        size_t n = 0;
+        for (size_t i = first; i < n_kept && n < TIMELINE_CHUNK; i++) {
+            const pp_timeline_record *r = &records[order[i]];
+            const struct stack_ref *ref = &w->stacks[r->stack];
+            Perftools__Profiles__Sample *s = &samples[n];
+            perftools__profiles__sample__init(s);
+            s->location_id = ref->location_id;
+            s->n_location_id = ref->n_location_id;
+            s->value = &values[4 * n];
+            s->n_value = 4;
+            s->value[0] = r->cpu_ns;
+            s->value[1] = r->passes;
+            s->value[2] = r->wall_ns;
+            s->value[3] = r->passes;
+            perftools__profiles__label__init(&ts[n]);
+            ts[n].key = ts_key;
+            ts[n].num = r->end_ns < lo ? lo : r->end_ns > hi ? hi : r->end_ns;
+            s->label = &label_ptrs[4 * n];
+            for (size_t l = 0; l < ref->n_label && l < 3; l++)
+                s->label[s->n_label++] = ref->label[l];
+            s->label[s->n_label++] = &ts[n];
+            sample_ptrs[n++] = s;
+        }
+        Perftools__Profiles__Profile chunk;
+        perftools__profiles__profile__init(&chunk);
+        chunk.n_sample = n;
+        chunk.sample = sample_ptrs;
+        perftools__profiles__profile__pack_to_buffer(&chunk, out);
+    }
+    free(order);
+done:
+    free(samples);
+    free(sample_ptrs);
+    free(ts);
+    free(label_ptrs);
+    free(values);
 }
 
 int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned char **out,
@@ -353,7 +421,6 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
     memset(&w, 0, sizeof w);
     w.agg = agg;
     int rc = -1;
-    unsigned char *packed = NULL;
     Perftools__Profiles__Function **function_ptrs = NULL;
     Perftools__Profiles__Location *locations = NULL, **location_ptrs = NULL;
     Perftools__Profiles__Line *lines = NULL, **line_ptrs = NULL;
@@ -370,8 +437,9 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
     w.values = calloc(4 * ns, sizeof *w.values);
     w.labels = calloc(3 * ns, sizeof *w.labels);
     w.label_ptrs = calloc(3 * ns, sizeof *w.label_ptrs);
+    w.stacks = calloc(ns, sizeof *w.stacks);
     if (w.failed || !w.samples || !w.sample_ptrs || !w.loc_ids || !w.values || !w.labels ||
-        !w.label_ptrs)
+        !w.label_ptrs || !w.stacks)
         goto done;
     pp_agg_foreach(agg, sample_visit, &w);
 
@@ -380,6 +448,10 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
         snprintf(comment, 96, "podprof effective sampling rate %.3f Hz", info->effective_rate_hz);
     }
     int64_t comment_idx = comment ? add_string(&w, comment, true) : 0;
+    size_t n_timeline = 0;
+    if (info->timeline)
+        pp_timeline_records(info->timeline, &n_timeline);
+    int64_t ts_key = n_timeline ? add_string(&w, "end_timestamp_ns", false) : 0;
     if (w.failed || !comment)
         goto done;
 
@@ -441,16 +513,15 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
     p.n_comment = 1;
     p.comment = &comment_idx;
 
-    size_t packed_len = perftools__profiles__profile__get_packed_size(&p);
-    packed = malloc(packed_len ? packed_len : 1);
-    if (!packed)
+    pp_gzip_sink sink;
+    if (pp_gzip_sink_init(&sink, Z_DEFAULT_COMPRESSION) != 0)
         goto done;
-    if (perftools__profiles__profile__pack(&p, packed) != packed_len)
-        goto done;
-    rc = gzip_buffer(packed, packed_len, out, out_len);
+    perftools__profiles__profile__pack_to_buffer(&p, &sink.base);
+    if (n_timeline)
+        pack_timeline(&w, info, ts_key, &sink.base, &sink.failed);
+    rc = pp_gzip_sink_finish(&sink, out, out_len);
 
 done:
-    free(packed);
     free(function_ptrs);
     free(locations);
     free(location_ptrs);

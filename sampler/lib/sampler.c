@@ -17,10 +17,16 @@
 #include "thread_clock.h"
 #include "thread_names.h"
 #include "threads.h"
+#include "timeline.h"
 
 /* Aggregate bounds: distinct stacks per profile and bytes of interned strings. */
 #define MAX_STACKS 20000
 #define MAX_STRING_BYTES (4u << 20)
+/* Timeline records per profile (32 bytes each here, 512 KiB). Each becomes a pprof sample that
+ * the exporter decodes whole to check the profile (about 1 KiB each with 64 frames), so this also
+ * bounds what the timeline adds to the exporter's memory (16 MiB). 8 CPU-bound threads need about
+ * 8,000 a minute at 100 Hz (a record lasts as long as its thread stays in one stack). */
+#define MAX_TIMELINE_RECORDS (1u << 14)
 /* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
 #define CLOCK_SLOTS 8192
 /* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
@@ -47,6 +53,7 @@ enum {
     C_CODE_CACHE_MISSES,
     C_TRUNCATED,
     C_UNCHANGED,
+    C_TIMELINE_FULL,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",           "samples",
@@ -54,7 +61,8 @@ static const char *const counter_names[C_COUNT] = {"passes",           "samples"
                                                    "threads_seen",     "cpu_clock_failures",
                                                    "cycles",           "overruns",
                                                    "interpreters",     "code_cache_misses",
-                                                   "truncated_stacks", "unchanged_stacks"};
+                                                   "truncated_stacks", "unchanged_stacks",
+                                                   "timeline_full"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -64,10 +72,12 @@ struct pp_sampler {
     pp_thread_names *names;
     pp_walk_buf walk;
     pp_stack_memo *memo;
+    pp_timeline *timeline; /* NULL unless DD_PROFILING_TIMELINE_ENABLED */
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
     uint64_t pass;
     int64_t now_ns, wall_ns, last_pass_ns;
+    int64_t now_real_ns; /* now_ns on the wall clock, for the timeline */
     int64_t base_interval_ns, interval_ns;
     int64_t adapt_at_ns, adapt_self_cpu_ns;
     uint64_t adapt_passes;
@@ -113,7 +123,8 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->names = pp_thread_names_new(&s->rt);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
-    if (!s->codes || !s->names || !s->clocks || !s->memo ||
+    s->timeline = cfg->timeline ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_STACKS) : NULL;
+    if (!s->codes || !s->names || !s->clocks || !s->memo || (cfg->timeline && !s->timeline) ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot) != 0) {
         pp_sampler_free(s);
@@ -141,6 +152,7 @@ void pp_sampler_free(pp_sampler *s)
     pp_thread_names_free(s->names);
     pp_walk_buf_free(&s->walk);
     pp_stack_memo_free(s->memo);
+    pp_timeline_free(s->timeline);
     free(s->clocks);
     pp_snapshot_free(&s->snapshot);
     free(s);
@@ -241,7 +253,10 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
                          .frames = frames,
                          .n_frames = n,
                          .n_omitted = omitted};
-    pp_agg_add(s->agg, &key, cpu, s->wall_ns);
+    uint32_t stack = pp_agg_stack(s->agg, &key);
+    if (!s->timeline || stack == PP_AGG_NO_STACK ||
+        !pp_timeline_add(s->timeline, stack, s->pass, s->now_real_ns, cpu, s->wall_ns))
+        pp_agg_add_values(s->agg, stack, cpu, s->wall_ns);
     s->counters[C_SAMPLES]++;
 }
 
@@ -251,6 +266,7 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->now_ns = now_ns;
     s->wall_ns = now_ns - s->last_pass_ns;
     s->last_pass_ns = now_ns;
+    s->now_real_ns = s->profile_start_real + (now_ns - s->profile_start_mono);
     s->counters[C_PASSES]++;
     s->profile_passes++;
     pp_code_cache_new_pass(s->codes);
@@ -327,6 +343,7 @@ void pp_sampler_flush(pp_sampler *s)
     int64_t end_real = pp_now_ns(CLOCK_REALTIME);
     double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
     s->counters[C_CODE_CACHE_MISSES] = pp_code_cache_misses(s->codes);
+    s->counters[C_TIMELINE_FULL] = s->timeline ? pp_timeline_refused(s->timeline) : 0;
     pp_counter counters[C_COUNT];
     for (int i = 0; i < C_COUNT; i++)
         counters[i] = (pp_counter){counter_names[i], s->counters[i]};
@@ -338,9 +355,12 @@ void pp_sampler_flush(pp_sampler *s)
                           .python_version = s->rt.version,
                           .runtime_id = s->runtime_id,
                           .counters = counters,
-                          .n_counters = C_COUNT};
+                          .n_counters = C_COUNT,
+                          .timeline = s->timeline};
     pp_profile_flush(s->cfg, s->agg, &info);
     pp_agg_reset_stacks(s->agg);
+    if (s->timeline)
+        pp_timeline_reset(s->timeline);
     pp_thread_names_settled(s->names);
     s->profile_start_mono = now_mono;
     s->profile_start_real = end_real;

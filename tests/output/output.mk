@@ -6,12 +6,14 @@ OUTPUT_TBIN := $(BUILD)/tests/output
 OUTPUT_TOBJ := $(OBJ)/tests/output
 OUTPUT_LIB_OBJS := $(patsubst sampler/lib/%.c,$(OUTPUT_TOBJ)/lib/%.o,\
 	sampler/lib/aggregate.c sampler/lib/pprof_writer.c sampler/lib/profile_output.c \
+	sampler/lib/gzip_sink.c sampler/lib/timeline.c \
 	sampler/lib/log.c) \
 	$(OUTPUT_TOBJ)/lib/profile.pb-c.o
 OUTPUT_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/lib -Itests/output -pthread
 OUTPUT_LIBS := -lcmocka -lcjson -lprotobuf-c -lz -pthread
 
-OUTPUT_UNIT := $(OUTPUT_TBIN)/test_aggregate $(OUTPUT_TBIN)/test_profile_output
+OUTPUT_UNIT := $(OUTPUT_TBIN)/test_aggregate $(OUTPUT_TBIN)/test_profile_output \
+	$(OUTPUT_TBIN)/test_timeline
 UNIT_TESTS += $(OUTPUT_UNIT)
 # The fixture turns stacks described on stdin into profile files for the pytest side.
 ALL_TARGETS += $(OUTPUT_TBIN)/pprof_fixture
@@ -31,6 +33,10 @@ $(OUTPUT_TOBJ)/%.o: tests/output/%.c $(GEN)/profile.pb-c.h
 
 # Steady-state sampling must not allocate: the aggregate test counts malloc calls through --wrap.
 $(OUTPUT_TBIN)/test_aggregate: $(OUTPUT_TOBJ)/test_aggregate.o $(OUTPUT_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(OUTPUT_LIBS)
+
+$(OUTPUT_TBIN)/test_timeline: $(OUTPUT_TOBJ)/test_timeline.o $(OUTPUT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_COMMON) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(OUTPUT_LIBS)
 

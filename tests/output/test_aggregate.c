@@ -11,27 +11,7 @@
 #include <cmocka.h>
 
 #include "aggregate.h"
-
-/* Allocation counting (the binary is linked with --wrap=malloc,calloc,realloc). */
-static long allocations;
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n)
-{
-    allocations++;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t m)
-{
-    allocations++;
-    return __real_calloc(n, m);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    allocations++;
-    return __real_realloc(p, n);
-}
+#include "alloc_count.h"
 
 typedef struct seen_stack {
     pp_sample_key key;

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "aggregate.h"
+#include "pprof_unpack.h"
 #include "profile.pb-c.h"
 #include "profile_output.h"
 
@@ -109,20 +110,7 @@ static Perftools__Profiles__Profile *decode_pprof(const char *path)
     size_t gz_len;
     char *gz = read_file(path, &gz_len);
     assert_non_null(gz);
-    assert_true(gz_len > 2 && (unsigned char)gz[0] == 0x1f && (unsigned char)gz[1] == 0x8b);
-    size_t cap = 1 << 20;
-    unsigned char *raw = malloc(cap);
-    z_stream zs = {0};
-    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
-    zs.next_in = (Bytef *)gz;
-    zs.avail_in = (uInt)gz_len;
-    zs.next_out = raw;
-    zs.avail_out = (uInt)cap;
-    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
-    size_t raw_len = cap - zs.avail_out;
-    inflateEnd(&zs);
-    Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
-    free(raw);
+    Perftools__Profiles__Profile *p = pprof_unpack_gzip(gz, gz_len);
     free(gz);
     return p;
 }

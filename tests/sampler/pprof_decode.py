@@ -93,4 +93,6 @@ def decode(path):
         samples.append({"values": dict(zip([t for t, _ in types], values)), "frames": frames,
                         "labels": labels})
     return {"types": types, "samples": samples,
-            "period": top.get(12, [(0, 0)])[0][1]}
+            "period": top.get(12, [(0, 0)])[0][1],
+            "time_nanos": top.get(9, [(0, 0)])[0][1],
+            "duration_nanos": top.get(10, [(0, 0)])[0][1]}
