@@ -2,6 +2,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "code_provenance.h"
+
 #include "podprof/version.h"
 
 static cJSON *exporter_counters(const ex_faults *f)
@@ -38,7 +40,7 @@ static cJSON *settings(const ex_meta *meta, const ex_config *cfg)
 }
 
 char *ex_event_build(const ex_meta *meta, const char *tags_profiler, const ex_faults *faults,
-                     const ex_config *cfg)
+                     const ex_config *cfg, bool code_provenance)
 {
     char start[40], end[40];
     ex_format_rfc3339(meta->start_ns, start);
@@ -46,6 +48,8 @@ char *ex_event_build(const ex_meta *meta, const char *tags_profiler, const ex_fa
 
     cJSON *ev = cJSON_CreateObject();
     cJSON *att = cJSON_AddArrayToObject(ev, "attachments");
+    if (code_provenance)
+        cJSON_AddItemToArray(att, cJSON_CreateString(EX_PROVENANCE_ATTACHMENT));
     cJSON_AddItemToArray(att, cJSON_CreateString(EX_ATTACHMENT_NAME));
     cJSON_AddStringToObject(ev, "tags_profiler", tags_profiler);
     cJSON_AddStringToObject(ev, "start", start);

@@ -2,14 +2,17 @@
 #ifndef PODPROF_EXPORTER_EVENT_H
 #define PODPROF_EXPORTER_EVENT_H
 
+#include <stdbool.h>
+
 #include "export_config.h"
 #include "faults.h"
 #include "spool_meta.h"
 
 #define EX_ATTACHMENT_NAME "profile.pprof"
 
-/* Returns the serialised event (malloc'd), or NULL when out of memory. */
+/* Returns the serialised event (malloc'd), or NULL when out of memory. code_provenance: the
+ * upload carries a code-provenance.json, listed before profile.pprof in `attachments`. */
 char *ex_event_build(const ex_meta *meta, const char *tags_profiler, const ex_faults *faults,
-                     const ex_config *cfg);
+                     const ex_config *cfg, bool code_provenance);
 
 #endif

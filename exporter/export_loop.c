@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "code_provenance.h"
 #include "endpoint.h"
 #include "event.h"
 #include "export.h"
@@ -211,11 +212,22 @@ static void process_pair(ex_state *st, const char *name)
         return;
     }
 
+    /* code-provenance.json, when the sampler looked (a malformed one costs only itself) */
+    void *provenance = NULL;
+    size_t provenance_len = 0;
+    if (meta.code_provenance &&
+        ex_provenance_attachment(meta.code_provenance, meta.python_version, &provenance,
+                                 &provenance_len, err, sizeof err))
+        ex_fault(&st->faults, EX_FAULT_OTHER, "%s.json: code provenance: %s; uploading without it",
+                 name, err);
+
     char *tags = build_tags(st, &meta);
-    char *event = tags ? ex_event_build(&meta, tags, &st->faults, &st->cfg) : NULL;
+    char *event =
+        tags ? ex_event_build(&meta, tags, &st->faults, &st->cfg, provenance != NULL) : NULL;
     ex_meta_free(&meta);
     free(tags);
     if (!event) {
+        free(provenance);
         free(pprof);
         ex_fault(&st->faults, EX_FAULT_OTHER, "%s: out of memory building the event", name);
         return;
@@ -224,6 +236,8 @@ static void process_pair(ex_state *st, const char *name)
         .event_json = event,
         .pprof = pprof,
         .pprof_len = pprof_len,
+        .code_provenance = provenance,
+        .code_provenance_len = provenance_len,
         .entity_id = st->cfg.entity_id,
         .timeout_ms = st->cfg.timeout_ms,
         .should_abort = upload_should_abort,
@@ -238,10 +252,11 @@ static void process_pair(ex_state *st, const char *name)
     ex_upload_result r = ex_upload(&st->ep, &req);
     free(event);
     free(pprof);
+    free(provenance);
     switch (r.status) {
     case EX_UP_OK:
         st->faults.uploads_ok++;
-        st->faults.bytes_sent += pprof_len;
+        st->faults.bytes_sent += pprof_len + provenance_len;
         forget_pair(st, name);
         break;
     case EX_UP_REJECTED:

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "podprof/provenance_keys.h"
+
 /* Field names, preferred first. */
 static const char *const k_start[] = {"start", NULL};
 static const char *const k_end[] = {"end", NULL};
@@ -167,6 +169,10 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
     cJSON *counters = field(root, k_counters);
     if (cJSON_IsObject(counters))
         out->counters = cJSON_Duplicate(counters, 1);
+    /* checked when the attachment is built: a malformed one costs the attachment, not the pair */
+    cJSON *provenance = cJSON_GetObjectItemCaseSensitive(root, PP_META_CODE_PROVENANCE);
+    if (provenance && !cJSON_IsNull(provenance))
+        out->code_provenance = cJSON_Duplicate(provenance, 1);
     cJSON_Delete(root);
     return 0;
 }
@@ -182,5 +188,6 @@ void ex_meta_free(ex_meta *m)
     free(m->profiling_tags);
     free(m->container);
     cJSON_Delete(m->counters);
+    cJSON_Delete(m->code_provenance);
     memset(m, 0, sizeof *m);
 }

@@ -17,6 +17,7 @@ typedef struct ex_meta {
     double configured_rate_hz; /* DD_PROFILING_SAMPLE_RATE as the process saw it, 0 if absent */
     int64_t period_ns;         /* nominal sampling interval, 0 when absent */
     cJSON *counters;           /* owned object of name -> number, NULL when absent */
+    cJSON *code_provenance;    /* owned, as the sampler wrote it; NULL when absent (switched off) */
 } ex_meta;
 
 /* Parses the metadata document; returns 0, or -1 with a one-line reason in err. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "code_provenance.h"
 #include "event.h"
 #include "podprof/version.h"
 
@@ -115,6 +116,12 @@ ex_upload_result ex_upload(const ex_endpoint *ep, const ex_upload_req *req)
     curl_mime_filename(part, "event.json");
     curl_mime_type(part, "application/json");
     curl_mime_data(part, req->event_json, CURL_ZERO_TERMINATED);
+    if (req->code_provenance) {
+        part = curl_mime_addpart(mime);
+        curl_mime_name(part, EX_PROVENANCE_ATTACHMENT);
+        curl_mime_filename(part, EX_PROVENANCE_ATTACHMENT);
+        curl_mime_data(part, req->code_provenance, req->code_provenance_len);
+    }
     part = curl_mime_addpart(mime);
     curl_mime_name(part, EX_ATTACHMENT_NAME);
     curl_mime_filename(part, EX_ATTACHMENT_NAME);

@@ -1,5 +1,6 @@
-/* One upload: a multipart/form-data POST of event.json and the zstd pprof with libcurl, bounded
- * by a timeout, and the outcome classified as success, retryable or rejected. */
+/* One upload: a multipart/form-data POST of event.json, the zstd code-provenance.json (when there
+ * is one) and the zstd pprof with libcurl, bounded by a timeout, and the outcome classified as
+ * success, retryable or rejected. */
 #ifndef PODPROF_EXPORTER_UPLOADER_H
 #define PODPROF_EXPORTER_UPLOADER_H
 
@@ -23,6 +24,8 @@ typedef struct ex_upload_req {
     const char *event_json;
     const void *pprof; /* zstd frame */
     size_t pprof_len;
+    const void *code_provenance; /* zstd frame of code-provenance.json; NULL: no such part */
+    size_t code_provenance_len;
     const char *entity_id; /* NULL: no Datadog-Entity-ID header */
     long timeout_ms;
     /* polled while the transfer runs; true aborts it (shutdown deadline passed) */

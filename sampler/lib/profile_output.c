@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "podprof/provenance_keys.h"
 #include "podprof/version.h"
 #include "pprof_writer.h"
 
@@ -375,6 +376,48 @@ static void jb_time(jbuf *j, int64_t ns)
     jb_printf(j, "\"%s.%09ldZ\"", buf, frac);
 }
 
+static void jb_string_array(jbuf *j, const char *const *items, size_t n)
+{
+    jb_raw(j, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jb_raw(j, ",", 1);
+        jb_string(j, items[i]);
+    }
+    jb_raw(j, "]", 1);
+}
+
+/* `"name":`, after a comma unless first in its object. */
+static void jb_member(jbuf *j, const char *name, bool first)
+{
+    if (!first)
+        jb_raw(j, ",", 1);
+    jb_string(j, name);
+    jb_raw(j, ":", 1);
+}
+
+static void jb_provenance(jbuf *j, const pp_provenance_view *v)
+{
+    jb_key(j, PP_META_CODE_PROVENANCE);
+    jb_raw(j, "{", 1);
+    jb_member(j, PP_PROVENANCE_STDLIB, true);
+    jb_string_array(j, v->stdlib, v->n_stdlib);
+    jb_member(j, PP_PROVENANCE_LIBRARIES, false);
+    jb_raw(j, "[", 1);
+    for (size_t i = 0; i < v->n_libraries; i++) {
+        const pp_provenance_library *lib = &v->libraries[i];
+        jb_raw(j, i ? ",{" : "{", i ? 2 : 1);
+        jb_member(j, PP_PROVENANCE_NAME, true);
+        jb_string(j, lib->name);
+        jb_member(j, PP_PROVENANCE_VERSION, false);
+        jb_string(j, lib->version);
+        jb_member(j, PP_PROVENANCE_PATHS, false);
+        jb_string_array(j, lib->paths, lib->n_paths);
+        jb_raw(j, "}", 1);
+    }
+    jb_raw(j, "]}", 2);
+}
+
 static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flush_info *info,
                            const char *pprof_name, size_t *len)
 {
@@ -414,6 +457,8 @@ static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flu
     jb_string(&j, "podprof");
     jb_key(&j, "profiler_version");
     jb_string(&j, PODPROF_VERSION);
+    if (info->provenance)
+        jb_provenance(&j, info->provenance);
     jb_key(&j, "counters");
     jb_raw(&j, "{", 1);
     size_t outer = j.len;

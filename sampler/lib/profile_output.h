@@ -9,6 +9,7 @@
 
 #include "aggregate.h"
 #include "config.h"
+#include "provenance.h"
 #include "timeline.h"
 
 typedef struct pp_counter {
@@ -24,7 +25,8 @@ typedef struct pp_flush_info {
     const char *runtime_id;     /* uuid4 per process (new after fork) */
     const pp_counter *counters; /* the sampler's own counters */
     size_t n_counters;
-    const pp_timeline *timeline; /* observations with their own time; NULL when off */
+    const pp_timeline *timeline;          /* observations with their own time; NULL when off */
+    const pp_provenance_view *provenance; /* what the files belong to; NULL when off */
 } pp_flush_info;
 
 /* Returns 0 on success, -1 with one logged line on failure (the aggregate is still reset by the

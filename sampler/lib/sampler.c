@@ -1,5 +1,6 @@
 #include "sampler.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
+#include "provenance.h"
 #include "thread_clock.h"
 #include "thread_names.h"
 #include "threads.h"
@@ -54,6 +56,7 @@ enum {
     C_TRUNCATED,
     C_UNCHANGED,
     C_TIMELINE_FULL,
+    C_PROVENANCE_TRUNCATED,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",           "samples",
@@ -62,7 +65,7 @@ static const char *const counter_names[C_COUNT] = {"passes",           "samples"
                                                    "cycles",           "overruns",
                                                    "interpreters",     "code_cache_misses",
                                                    "truncated_stacks", "unchanged_stacks",
-                                                   "timeline_full"};
+                                                   "timeline_full",    "provenance_truncated"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -72,7 +75,8 @@ struct pp_sampler {
     pp_thread_names *names;
     pp_walk_buf walk;
     pp_stack_memo *memo;
-    pp_timeline *timeline; /* NULL unless DD_PROFILING_TIMELINE_ENABLED */
+    pp_timeline *timeline;     /* NULL unless DD_PROFILING_TIMELINE_ENABLED */
+    pp_provenance *provenance; /* NULL unless DD_PROFILING_ENABLE_CODE_PROVENANCE */
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
     uint64_t pass;
@@ -124,7 +128,9 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
     s->timeline = cfg->timeline ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_STACKS) : NULL;
+    s->provenance = cfg->code_provenance ? pp_provenance_new(rt->version) : NULL;
     if (!s->codes || !s->names || !s->clocks || !s->memo || (cfg->timeline && !s->timeline) ||
+        (cfg->code_provenance && !s->provenance) ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot) != 0) {
         pp_sampler_free(s);
@@ -153,6 +159,7 @@ void pp_sampler_free(pp_sampler *s)
     pp_walk_buf_free(&s->walk);
     pp_stack_memo_free(s->memo);
     pp_timeline_free(s->timeline);
+    pp_provenance_free(s->provenance);
     free(s->clocks);
     pp_snapshot_free(&s->snapshot);
     free(s);
@@ -344,6 +351,12 @@ void pp_sampler_flush(pp_sampler *s)
     double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
     s->counters[C_CODE_CACHE_MISSES] = pp_code_cache_misses(s->codes);
     s->counters[C_TIMELINE_FULL] = s->timeline ? pp_timeline_refused(s->timeline) : 0;
+    /* What the profile's files belong to (reads the filesystem for files not seen before). */
+    pp_provenance_view provenance;
+    bool have_provenance =
+        s->provenance && pp_provenance_collect(s->provenance, s->agg, &provenance) == 0;
+    s->counters[C_PROVENANCE_TRUNCATED] =
+        s->provenance ? pp_provenance_truncated(s->provenance) : 0;
     pp_counter counters[C_COUNT];
     for (int i = 0; i < C_COUNT; i++)
         counters[i] = (pp_counter){counter_names[i], s->counters[i]};
@@ -356,7 +369,8 @@ void pp_sampler_flush(pp_sampler *s)
                           .runtime_id = s->runtime_id,
                           .counters = counters,
                           .n_counters = C_COUNT,
-                          .timeline = s->timeline};
+                          .timeline = s->timeline,
+                          .provenance = have_provenance ? &provenance : NULL};
     pp_profile_flush(s->cfg, s->agg, &info);
     pp_agg_reset_stacks(s->agg);
     if (s->timeline)

@@ -1,7 +1,7 @@
 """A loopback stand-in for the Datadog Agent's /profiling/v1/input (and the agentless intake) that
 checks uploads strictly: every header, the multipart structure (parsed by the stdlib email
-parser), every event.json field, the zstd attachment and the pprof inside it (decoded by the
-protobuf runtime). It can also misbehave on purpose (status codes, stalls, slow drips, resets) to
+parser), every event.json field, the zstd attachments: the pprof (decoded by the protobuf runtime)
+and, when the event lists it, code-provenance.json (its v1 document's every field). It can also misbehave on purpose (status codes, stalls, slow drips, resets) to
 exercise the exporter's fault handling. Every wait is bounded."""
 import email.parser
 import email.policy
@@ -21,6 +21,8 @@ import pprof_proto
 
 RFC3339_NS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$")
 MAX_BODY = 32 << 20
+PROVENANCE = "code-provenance.json"
+PROVENANCE_KINDS = {"standard library", "library", ""}
 
 
 class Upload:
@@ -32,6 +34,7 @@ class Upload:
         self.event = None
         self.pprof_raw = None
         self.profile = None
+        self.provenance = None  # the decoded code-provenance.json, when sent
         self.tags = {}
 
     def check(self, cond, what):
@@ -49,7 +52,51 @@ def parse_tags(s):
     return out
 
 
-def validate(up, *, agentless=False, expect_entity_id=None, expect_api_key=None):
+def zstd_payload(up, part, what):
+    body = part.get_payload(decode=True)
+    up.check(body[:4] == b"\x28\xb5\x2f\xfd", f"{what} is not a zstd frame")
+    return zstandard.ZstdDecompressor().decompressobj().decompress(body)
+
+
+def validate_provenance(up, part):
+    """code-provenance.json as dd-trace-py sends it: {"v1": [{"kind", "name", "version", "paths"}]},
+    the standard library first, the synthetic native library present."""
+    up.check(part.get_filename() == PROVENANCE, f"provenance filename {part.get_filename()}")
+    try:
+        doc = json.loads(zstd_payload(up, part, PROVENANCE))
+    except Exception as ex:  # noqa: BLE001 - any decoding failure is a finding
+        up.errors.append(f"{PROVENANCE}: {ex}")
+        return
+    up.provenance = doc
+    if not up.check(isinstance(doc, dict) and list(doc) == ["v1"] and
+                    isinstance(doc["v1"], list), f"{PROVENANCE}: not {{\"v1\": [...]}}"):
+        return
+    for lib in doc["v1"]:
+        if not up.check(isinstance(lib, dict) and
+                        sorted(lib) == ["kind", "name", "paths", "version"], f"entry {lib!r}"):
+            continue
+        up.check(lib["kind"] in PROVENANCE_KINDS, f"kind {lib['kind']!r}")
+        up.check(isinstance(lib["name"], str) and lib["name"], f"name {lib['name']!r}")
+        up.check(isinstance(lib["version"], str), f"version {lib['version']!r}")
+        up.check(isinstance(lib["paths"], list) and
+                 all(isinstance(p, str) and p for p in lib["paths"]) and
+                 len(set(lib["paths"])) == len(lib["paths"]), f"paths {lib['paths']!r}")
+    kinds = [lib.get("kind") for lib in doc["v1"] if isinstance(lib, dict)]
+    up.check(kinds[:1] == ["standard library"] and kinds.count("standard library") == 1,
+             f"standard library entry: kinds {kinds}")
+    if kinds[:1] == ["standard library"]:
+        stdlib = doc["v1"][0]
+        up.check(stdlib["name"] == "stdlib", f"stdlib name {stdlib['name']!r}")
+        up.check("<frozen importlib._bootstrap>" in stdlib["paths"], "stdlib without importlib")
+    natives = [lib for lib in doc["v1"] if isinstance(lib, dict) and lib.get("name") == "native"]
+    up.check(len(natives) == 1 and natives[0]["kind"] == "library" and
+             natives[0]["paths"] == ["<native>"], f"native entry {natives}")
+
+
+def validate(up, *, agentless=False, expect_entity_id=None, expect_api_key=None,
+             expect_code_provenance=None):
+    """expect_code_provenance: True/False require the attachment to be sent or not; None accepts
+    either (it is then checked as strictly when sent)."""
     h = up.headers
     up.check(up.method == "POST", f"method {up.method}")
     want_path = "/api/v2/profile" if agentless else "/profiling/v1/input"
@@ -74,13 +121,21 @@ def validate(up, *, agentless=False, expect_entity_id=None, expect_api_key=None)
     up.check(msg.is_multipart(), "body is not multipart")
     up.check(not msg.defects, f"multipart defects {msg.defects}")
     parts = list(msg.iter_parts()) if msg.is_multipart() else []
-    if not up.check(len(parts) == 2, f"{len(parts)} parts, expected event + profile.pprof"):
+    if not up.check(len(parts) in (2, 3), f"{len(parts)} parts, expected event "
+                    f"[+ {PROVENANCE}] + profile.pprof"):
         return
     for p in parts:
         up.check(not p.defects, f"part defects {p.defects}")
         up.check(p.get_content_disposition() == "form-data",
                  f"disposition {p.get_content_disposition()}")
-    ev, prof = parts
+    ev, prof = parts[0], parts[-1]
+    prov = parts[1] if len(parts) == 3 else None
+    if prov is not None:
+        up.check(prov.get_param("name", header="content-disposition") == PROVENANCE,
+                 f"second of three parts not {PROVENANCE}")
+    if expect_code_provenance is not None:
+        up.check((prov is not None) == expect_code_provenance,
+                 f"{PROVENANCE} {'missing' if expect_code_provenance else 'sent'}")
     up.check(ev.get_param("name", header="content-disposition") == "event", "first part not event")
     up.check(ev.get_filename() == "event.json", f"event filename {ev.get_filename()}")
     up.check(ev.get_content_type() == "application/json", f"event type {ev.get_content_type()}")
@@ -95,7 +150,8 @@ def validate(up, *, agentless=False, expect_entity_id=None, expect_api_key=None)
     e = up.event
     up.check(e.get("version") == "4", f"version {e.get('version')}")
     up.check(e.get("family") == "python", f"family {e.get('family')}")
-    up.check(e.get("attachments") == ["profile.pprof"], f"attachments {e.get('attachments')}")
+    want = ([PROVENANCE] if prov is not None else []) + ["profile.pprof"]
+    up.check(e.get("attachments") == want, f"attachments {e.get('attachments')} != {want}")
     for k in ("start", "end"):
         up.check(isinstance(e.get(k), str) and RFC3339_NS.match(e[k]), f"{k} {e.get(k)}")
     up.check(e.get("start", "") <= e.get("end", ""), "start after end")
@@ -111,10 +167,13 @@ def validate(up, *, agentless=False, expect_entity_id=None, expect_api_key=None)
         up.tags = parse_tags(tp)
         for item in tp.split(","):
             up.check(re.fullmatch(r"[^,:]+:[^,]+", item) is not None, f"bad tag {item!r}")
-    body = prof.get_payload(decode=True)
-    up.check(body[:4] == b"\x28\xb5\x2f\xfd", "profile.pprof is not a zstd frame")
+    if prov is not None:
+        validate_provenance(up, prov)
+        if up.provenance and up.tags.get("runtime_version"):
+            up.check(up.provenance["v1"][0].get("version") == up.tags["runtime_version"],
+                     "stdlib version is not the runtime_version tag")
     try:
-        up.pprof_raw = zstandard.ZstdDecompressor().decompressobj().decompress(body)
+        up.pprof_raw = zstd_payload(up, prof, "profile.pprof")
         up.profile = pprof_proto.decode(up.pprof_raw)
         up.check(up.profile.string_table[0] == "", "string_table[0] not empty")
         up.check(len(up.profile.sample_type) > 0, "no sample types")

@@ -11,17 +11,25 @@ $(EXPORTER_UNIT): tests/exporter/unit_exporter.c $(EXPORTER_UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(EXPORTER_CFLAGS) -o $@ $< $(EXPORTER_UNIT_OBJS) $(LDFLAGS_COMMON) -lcmocka -lcjson
 
+EXPORTER_PROVENANCE_UNIT := $(BUILD)/tests/exporter_code_provenance
+UNIT_TESTS += $(EXPORTER_PROVENANCE_UNIT)
+
+$(EXPORTER_PROVENANCE_UNIT): tests/exporter/unit_code_provenance.c $(OBJ)/exporter/code_provenance.o
+	@mkdir -p $(dir $@)
+	$(CC) $(EXPORTER_CFLAGS) -o $@ $< $(OBJ)/exporter/code_provenance.o $(LDFLAGS_COMMON) \
+		-lcmocka -lcjson -lzstd
+
 # libFuzzer over the parsers of untrusted text (labels file, metadata JSON, tag lists).
 # `make fuzz` runs it for FUZZ_SECONDS; the ASan suite runs a 10-second smoke.
 FUZZ_EXPORTER := $(BUILD)/fuzz/fuzz_exporter
-FUZZ_EXPORTER_SRCS := $(addprefix exporter/,labels.c tags.c spool_meta.c)
+FUZZ_EXPORTER_SRCS := $(addprefix exporter/,labels.c tags.c spool_meta.c code_provenance.c)
 FUZZ_EXPORTER_SECONDS ?= 60
 
 $(FUZZ_EXPORTER): tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) $(wildcard exporter/*.h)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iexporter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-o $@ tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) -lcjson
+		-o $@ tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) -lcjson -lzstd
 
 .PHONY: fuzz-exporter fuzz-exporter-smoke
 fuzz-exporter: $(FUZZ_EXPORTER)

@@ -6,11 +6,13 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pprof_proto
 import pytest
+from agent_double import free_port
 
 from podprof_testenv import BUILD, ROOT, SANITIZED  # noqa: F401  (re-exported to the tests)
 PODPROF = BUILD / "bin" / "podprof"
@@ -115,3 +117,48 @@ def spool(tmp_path):
     d = tmp_path / "spool"
     d.mkdir()
     return d
+
+
+def http_get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read()
+
+
+class DatadogTestAgent:
+    """Datadog's ddapm-test-agent (PyPI) on a free loopback port, for as long as the with-block;
+    `requests()` is what it stored (GET /test/session/requests)."""
+
+    def __init__(self, snapshot_dir):
+        self.port = free_port()
+        exe = ROOT / ".venv" / "bin" / "ddapm-test-agent"
+        self.proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--otlp-http-port", str(free_port()),
+                                      "--otlp-grpc-port", str(free_port()),
+                                      "--snapshot-dir", str(snapshot_dir)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        def ready():
+            try:
+                http_get(f"{self.url}/info", timeout=1)
+                return True
+            except OSError:
+                return self.proc.poll() is not None
+        assert wait_until(ready, timeout=60, step=0.2)
+        assert self.proc.poll() is None, self.proc.stdout.read()
+        return self
+
+    def requests(self):
+        return json.loads(http_get(f"{self.url}/test/session/requests"))
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,11 +1,13 @@
 /* libFuzzer target over the exporter's parsers of untrusted text: the Downward API labels file,
- * the sampler's metadata JSON and DD_TAGS lists, through tag assembly and joining. The first
- * input byte picks the label policy so mapping and filtering are exercised too. */
+ * the sampler's metadata JSON (its code provenance turned into the attachment) and DD_TAGS lists,
+ * through tag assembly and joining. The first input byte picks the label policy so mapping and
+ * filtering are exercised too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "code_provenance.h"
 #include "labels.h"
 #include "spool_meta.h"
 #include "tags.h"
@@ -40,6 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ex_tags_set(&tags, "service", meta.service ? meta.service : "x");
         char when[40];
         ex_format_rfc3339(meta.start_ns, when);
+        void *attachment = NULL;
+        size_t attachment_len;
+        if (meta.code_provenance)
+            ex_provenance_attachment(meta.code_provenance, meta.python_version, &attachment,
+                                     &attachment_len, err, sizeof err);
+        free(attachment);
         ex_meta_free(&meta);
     }
     char *joined = ex_tags_join(&tags);

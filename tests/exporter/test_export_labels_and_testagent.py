@@ -1,15 +1,12 @@
 """Pod labels follow the Downward API file between uploads; Datadog's own agent double
 (ddapm-test-agent) accepts the same uploads."""
 import base64
-import json
 import os
-import subprocess
-import urllib.request
 from pathlib import Path
 
-from agent_double import AgentDouble, Upload, free_port, validate
+from agent_double import AgentDouble, Upload, validate
 from exporter_helpers import spool  # noqa: F401  (fixture)
-from exporter_helpers import ROOT, Exporter, run_once, wait_until, write_pair
+from exporter_helpers import Exporter, DatadogTestAgent, run_once, write_pair
 
 
 def publish_labels(podinfo: Path, text: str, generation: int):
@@ -68,41 +65,13 @@ def test_label_mapping_policy(spool, tmp_path):
     assert "secret-ish" not in t and "app.kubernetes.io/name" not in t
 
 
-def http_get(url, timeout=5):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read()
-
-
 def test_ddapm_test_agent_accepts_uploads(spool, tmp_path):
-    port = free_port()
-    exe = ROOT / ".venv" / "bin" / "ddapm-test-agent"
-    proc = subprocess.Popen([str(exe), "--host", "127.0.0.1", "--port", str(port),
-                             "--otlp-http-port", str(free_port()),
-                             "--otlp-grpc-port", str(free_port()),
-                             "--snapshot-dir", str(tmp_path / "snapshots")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        def ready():
-            try:
-                http_get(f"http://127.0.0.1:{port}/info", timeout=1)
-                return True
-            except OSError:
-                return proc.poll() is not None
-        assert wait_until(ready, timeout=60, step=0.2)
-        assert proc.poll() is None, proc.stdout.read()
+    with DatadogTestAgent(tmp_path / "snapshots") as test_agent:
         for seq in (1, 2):
             write_pair(spool, seq=seq)
-        r = run_once(spool, DD_TRACE_AGENT_URL=f"http://127.0.0.1:{port}",
-                     DD_ENTITY_ID="uid-42")
+        r = run_once(spool, DD_TRACE_AGENT_URL=test_agent.url, DD_ENTITY_ID="uid-42")
         assert r.returncode == 0, r.stderr
-        reqs = json.loads(http_get(f"http://127.0.0.1:{port}/test/session/requests"))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        reqs = test_agent.requests()
     profiles = [q for q in reqs if q["url"].endswith("/profiling/v1/input")]
     assert len(profiles) == 2, reqs
     for q in profiles:

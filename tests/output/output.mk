@@ -6,14 +6,14 @@ OUTPUT_TBIN := $(BUILD)/tests/output
 OUTPUT_TOBJ := $(OBJ)/tests/output
 OUTPUT_LIB_OBJS := $(patsubst sampler/lib/%.c,$(OUTPUT_TOBJ)/lib/%.o,\
 	sampler/lib/aggregate.c sampler/lib/pprof_writer.c sampler/lib/profile_output.c \
-	sampler/lib/gzip_sink.c sampler/lib/timeline.c \
+	sampler/lib/gzip_sink.c sampler/lib/timeline.c sampler/lib/provenance.c \
 	sampler/lib/log.c) \
 	$(OUTPUT_TOBJ)/lib/profile.pb-c.o
 OUTPUT_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/lib -Itests/output -pthread
 OUTPUT_LIBS := -lcmocka -lcjson -lprotobuf-c -lz -pthread
 
 OUTPUT_UNIT := $(OUTPUT_TBIN)/test_aggregate $(OUTPUT_TBIN)/test_profile_output \
-	$(OUTPUT_TBIN)/test_timeline
+	$(OUTPUT_TBIN)/test_timeline $(OUTPUT_TBIN)/test_provenance
 UNIT_TESTS += $(OUTPUT_UNIT)
 # The fixture turns stacks described on stdin into profile files for the pytest side.
 ALL_TARGETS += $(OUTPUT_TBIN)/pprof_fixture
@@ -39,6 +39,10 @@ $(OUTPUT_TBIN)/test_aggregate: $(OUTPUT_TOBJ)/test_aggregate.o $(OUTPUT_LIB_OBJS
 $(OUTPUT_TBIN)/test_timeline: $(OUTPUT_TOBJ)/test_timeline.o $(OUTPUT_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_COMMON) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $^ $(OUTPUT_LIBS)
+
+$(OUTPUT_TBIN)/test_provenance: $(OUTPUT_TOBJ)/test_provenance.o $(OUTPUT_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_COMMON) -o $@ $^ $(OUTPUT_LIBS)
 
 $(OUTPUT_TBIN)/test_profile_output: $(OUTPUT_TOBJ)/test_profile_output.o $(OUTPUT_LIB_OBJS)
 	@mkdir -p $(dir $@)

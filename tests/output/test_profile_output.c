@@ -193,6 +193,54 @@ static void test_pair_and_metadata(void **state)
     pp_agg_free(agg);
 }
 
+static void test_code_provenance_in_metadata(void **state)
+{
+    (void)state;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/prov", dir);
+    pp_config cfg = {.enabled = true, .sample_rate_hz = 100, .output_prefix = prefix};
+    pp_agg *agg = small_agg();
+    pp_flush_info info = info_for(1700000000000000000LL);
+    /* file names are whatever the filesystem holds: quotes and invalid UTF-8 included */
+    static const char *const stdlib[] = {"/usr/lib/python3.11", "<frozen runpy>"};
+    static const char *const flask[] = {"/v/site-packages/flask", "/v/site-packages/q\"\xff"};
+    static const pp_provenance_library libs[] = {{"Flask", "3.0.3", flask, 2},
+                                                 {"empty", "", NULL, 0}};
+    pp_provenance_view view = {stdlib, 2, libs, 2};
+    info.provenance = &view;
+    assert_int_equal(pp_profile_flush(&cfg, agg, &info), 0);
+    info.provenance = NULL; /* switched off: no key at all */
+    assert_int_equal(pp_profile_flush(&cfg, agg, &info), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s.%d.1.json", prefix, (int)getpid());
+    char *json = read_file(path, NULL);
+    cJSON *doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    cJSON *prov = cJSON_GetObjectItem(doc, "code_provenance");
+    assert_int_equal(cJSON_GetArraySize(prov), 2);
+    cJSON *s = cJSON_GetObjectItem(prov, "stdlib");
+    assert_int_equal(cJSON_GetArraySize(s), 2);
+    assert_string_equal(cJSON_GetArrayItem(s, 1)->valuestring, "<frozen runpy>");
+    cJSON *l = cJSON_GetObjectItem(prov, "libraries");
+    assert_int_equal(cJSON_GetArraySize(l), 2);
+    cJSON *f = cJSON_GetArrayItem(l, 0);
+    assert_string_equal(cJSON_GetObjectItem(f, "name")->valuestring, "Flask");
+    assert_string_equal(cJSON_GetObjectItem(f, "version")->valuestring, "3.0.3");
+    cJSON *fp = cJSON_GetObjectItem(f, "paths");
+    assert_string_equal(cJSON_GetArrayItem(fp, 1)->valuestring, "/v/site-packages/q\"\xef\xbf\xbd");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(l, 1), "paths")), 0);
+    cJSON_Delete(doc);
+    free(json);
+    snprintf(path, sizeof path, "%s.%d.2.json", prefix, (int)getpid());
+    json = read_file(path, NULL);
+    doc = cJSON_Parse(json);
+    assert_non_null(doc);
+    assert_null(cJSON_GetObjectItem(doc, "code_provenance"));
+    cJSON_Delete(doc);
+    free(json);
+    pp_agg_free(agg);
+}
+
 static void test_unread_bound_drops_oldest(void **state)
 {
     (void)state;
@@ -336,6 +384,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pair_and_metadata, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_code_provenance_in_metadata, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unread_bound_drops_oldest, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_reused_pid_does_not_overwrite, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_default_prefix_said_once, make_dir, remove_dir),
