@@ -24,11 +24,14 @@
 /* Aggregate bounds: distinct stacks per profile and bytes of interned strings. */
 #define MAX_STACKS 20000
 #define MAX_STRING_BYTES (4u << 20)
-/* Timeline records per profile (32 bytes each here, 512 KiB). Each becomes a pprof sample that
- * the exporter decodes whole to check the profile (about 1 KiB each with 64 frames), so this also
- * bounds what the timeline adds to the exporter's memory (16 MiB). 8 CPU-bound threads need about
- * 8,000 a minute at 100 Hz (a record lasts as long as its thread stays in one stack). */
+/* Timeline records per profile (32 bytes each here, 512 KiB), and the frames of their stacks
+ * together. Each record becomes a pprof sample that the exporter decodes whole to check the
+ * profile (about 400 bytes plus 8 per frame), so the frames bound what the timeline adds to the
+ * exporter's memory: about 12 MiB at most, which with the aggregate's own bound stays under the
+ * exporter container's limit. 8 CPU-bound threads 50 frames deep need about 8,000 records a minute
+ * at 100 Hz (a record lasts as long as its thread stays in one stack). */
 #define MAX_TIMELINE_RECORDS (1u << 14)
+#define MAX_TIMELINE_FRAMES (10000u * 64)
 /* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
 #define CLOCK_SLOTS 8192
 /* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
@@ -127,7 +130,9 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->names = pp_thread_names_new(&s->rt);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
-    s->timeline = cfg->timeline ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_STACKS) : NULL;
+    s->timeline = cfg->timeline
+                      ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_TIMELINE_FRAMES, MAX_STACKS)
+                      : NULL;
     s->provenance = cfg->code_provenance ? pp_provenance_new(rt->version) : NULL;
     if (!s->codes || !s->names || !s->clocks || !s->memo || (cfg->timeline && !s->timeline) ||
         (cfg->code_provenance && !s->provenance) ||
@@ -262,7 +267,8 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
                          .n_omitted = omitted};
     uint32_t stack = pp_agg_stack(s->agg, &key);
     if (!s->timeline || stack == PP_AGG_NO_STACK ||
-        !pp_timeline_add(s->timeline, stack, s->pass, s->now_real_ns, cpu, s->wall_ns))
+        !pp_timeline_add(s->timeline, stack, n + (omitted ? 1 : 0), s->pass, s->now_real_ns, cpu,
+                         s->wall_ns))
         pp_agg_add_values(s->agg, stack, cpu, s->wall_ns);
     s->counters[C_SAMPLES]++;
 }

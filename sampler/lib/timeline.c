@@ -16,13 +16,14 @@ typedef struct stack_tail {
 struct pp_timeline {
     pp_timeline_record *records;
     size_t n, cap, max_records;
-    stack_tail *tails; /* indexed by stack, max_stacks entries */
+    size_t frames, max_frames; /* the records' stacks' frames together */
+    stack_tail *tails;         /* indexed by stack, max_stacks entries */
     size_t max_stacks;
     size_t tails_used; /* 1 + the highest stack index with a tail since the last reset */
     uint64_t refused;
 };
 
-pp_timeline *pp_timeline_new(size_t max_records, size_t max_stacks)
+pp_timeline *pp_timeline_new(size_t max_records, size_t max_frames, size_t max_stacks)
 {
     if (max_records == 0 || max_records > UINT32_MAX - 1 || max_stacks > UINT32_MAX)
         return NULL;
@@ -30,6 +31,7 @@ pp_timeline *pp_timeline_new(size_t max_records, size_t max_stacks)
     if (!t)
         return NULL;
     t->max_records = max_records;
+    t->max_frames = max_frames;
     t->max_stacks = max_stacks;
     /* calloc of a large block maps zero pages: only the tails of stacks in use cost memory. */
     t->tails = calloc(max_stacks ? max_stacks : 1, sizeof *t->tails);
@@ -64,8 +66,8 @@ static bool grow(pp_timeline *t)
     return true;
 }
 
-bool pp_timeline_add(pp_timeline *t, uint32_t stack, uint64_t pass, int64_t end_ns, int64_t cpu_ns,
-                     int64_t wall_ns)
+bool pp_timeline_add(pp_timeline *t, uint32_t stack, size_t frames, uint64_t pass, int64_t end_ns,
+                     int64_t cpu_ns, int64_t wall_ns)
 {
     if (stack >= t->max_stacks) {
         t->refused++;
@@ -83,10 +85,11 @@ bool pp_timeline_add(pp_timeline *t, uint32_t stack, uint64_t pass, int64_t end_
             return true;
         }
     }
-    if (t->n == t->cap && !grow(t)) {
+    if (frames > t->max_frames - t->frames || (t->n == t->cap && !grow(t))) {
         t->refused++;
         return false;
     }
+    t->frames += frames;
     pp_timeline_record *r = &t->records[t->n++];
     r->stack = stack;
     r->passes = 1;
@@ -111,6 +114,7 @@ void pp_timeline_reset(pp_timeline *t)
     memset(t->tails, 0, t->tails_used * sizeof *t->tails);
     t->tails_used = 0;
     t->n = 0;
+    t->frames = 0;
 }
 
 uint64_t pp_timeline_refused(const pp_timeline *t)

@@ -18,7 +18,9 @@
  *
  * Memory is bounded by construction: at most max_records records of 32 bytes, grown on demand and
  * kept across flushes (the sampler thread adds records without calling malloc once a workload's
- * size has been seen). A full timeline refuses an observation, and the caller adds it to its
+ * size has been seen), whose stacks hold at most max_frames frames together (every record is a
+ * sample whose frames the exporter decodes, so this bounds what the timeline adds to the
+ * exporter's memory too). A full timeline refuses an observation, and the caller adds it to its
  * stack's sums instead: the profile's totals never lose anything, only the time of those samples,
  * and the refusals are counted. Only the sampler thread uses a timeline (no lock). */
 #ifndef PODPROF_SAMPLER_TIMELINE_H
@@ -41,13 +43,14 @@ typedef struct pp_timeline_record {
 typedef struct pp_timeline pp_timeline;
 
 /* max_stacks: the aggregate's bound on stack indices. NULL when out of memory. */
-pp_timeline *pp_timeline_new(size_t max_records, size_t max_stacks);
+pp_timeline *pp_timeline_new(size_t max_records, size_t max_frames, size_t max_stacks);
 void pp_timeline_free(pp_timeline *t);
 
-/* Records one observation of stack in sampling pass `pass`; false when the timeline is full (or
- * the index is out of range): the caller then sums the observation into the stack instead. */
-bool pp_timeline_add(pp_timeline *t, uint32_t stack, uint64_t pass, int64_t end_ns, int64_t cpu_ns,
-                     int64_t wall_ns);
+/* Records one observation of stack (frames deep, counting a "<N frames omitted>" frame) in
+ * sampling pass `pass`; false when the timeline is full (or the index is out of range): the caller
+ * then sums the observation into the stack instead. */
+bool pp_timeline_add(pp_timeline *t, uint32_t stack, size_t frames, uint64_t pass, int64_t end_ns,
+                     int64_t cpu_ns, int64_t wall_ns);
 
 /* The records since the last reset, in the order they were started. */
 const pp_timeline_record *pp_timeline_records(const pp_timeline *t, size_t *n);

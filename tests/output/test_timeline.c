@@ -30,17 +30,17 @@ static const pp_timeline_record *records(pp_timeline *t, size_t *n)
 static void test_runs_of_one_stack_become_one_record(void **state)
 {
     (void)state;
-    pp_timeline *t = pp_timeline_new(100, 10);
+    pp_timeline *t = pp_timeline_new(100, 1 << 20, 10);
     assert_non_null(t);
     /* stack 0 in passes 1-3: one record, values summed, ending at the last */
-    assert_true(pp_timeline_add(t, 0, 1, T0 + 10 * MS, 3 * MS, 10 * MS));
-    assert_true(pp_timeline_add(t, 0, 2, T0 + 20 * MS, 0, 10 * MS));
-    assert_true(pp_timeline_add(t, 0, 3, T0 + 30 * MS, 4 * MS, 10 * MS));
+    assert_true(pp_timeline_add(t, 0, 2, 1, T0 + 10 * MS, 3 * MS, 10 * MS));
+    assert_true(pp_timeline_add(t, 0, 2, 2, T0 + 20 * MS, 0, 10 * MS));
+    assert_true(pp_timeline_add(t, 0, 2, 3, T0 + 30 * MS, 4 * MS, 10 * MS));
     /* pass 4 missed (a dropped sample): the thread's next observation starts a record */
-    assert_true(pp_timeline_add(t, 0, 5, T0 + 50 * MS, 1 * MS, 20 * MS));
+    assert_true(pp_timeline_add(t, 0, 2, 5, T0 + 50 * MS, 1 * MS, 20 * MS));
     /* another stack, then the first again: three records */
-    assert_true(pp_timeline_add(t, 1, 6, T0 + 60 * MS, 1, 10 * MS));
-    assert_true(pp_timeline_add(t, 0, 7, T0 + 70 * MS, 2, 10 * MS));
+    assert_true(pp_timeline_add(t, 1, 2, 6, T0 + 60 * MS, 1, 10 * MS));
+    assert_true(pp_timeline_add(t, 0, 2, 7, T0 + 70 * MS, 2, 10 * MS));
     size_t n;
     const pp_timeline_record *r = records(t, &n);
     assert_int_equal(n, 4);
@@ -62,9 +62,9 @@ static void test_runs_of_one_stack_become_one_record(void **state)
 static void test_a_record_lasts_at_most_the_longest_pass(void **state)
 {
     (void)state;
-    pp_timeline *t = pp_timeline_new(100, 10);
+    pp_timeline *t = pp_timeline_new(100, 1 << 20, 10);
     for (uint64_t pass = 1; pass <= 5; pass++)
-        assert_true(pp_timeline_add(t, 3, pass, T0 + (int64_t)pass * 400 * MS, 0, 400 * MS));
+        assert_true(pp_timeline_add(t, 3, 2, pass, T0 + (int64_t)pass * 400 * MS, 0, 400 * MS));
     size_t n;
     const pp_timeline_record *r = records(t, &n);
     /* 400 + 400 fit in PP_TIMELINE_MAX_RUN_NS (1 s), a third does not */
@@ -80,15 +80,15 @@ static void test_a_record_lasts_at_most_the_longest_pass(void **state)
 static void test_bound_refuses_and_counts(void **state)
 {
     (void)state;
-    pp_timeline *t = pp_timeline_new(3, 10);
-    assert_true(pp_timeline_add(t, 0, 1, T0, 1, 10));
-    assert_true(pp_timeline_add(t, 1, 1, T0, 1, 10));
-    assert_true(pp_timeline_add(t, 2, 1, T0, 1, 10));
-    assert_false(pp_timeline_add(t, 3, 1, T0, 1, 10)); /* a fourth record */
+    pp_timeline *t = pp_timeline_new(3, 1 << 20, 10);
+    assert_true(pp_timeline_add(t, 0, 2, 1, T0, 1, 10));
+    assert_true(pp_timeline_add(t, 1, 2, 1, T0, 1, 10));
+    assert_true(pp_timeline_add(t, 2, 2, 1, T0, 1, 10));
+    assert_false(pp_timeline_add(t, 3, 2, 1, T0, 1, 10)); /* a fourth record */
     /* extending a record needs no new one: still accepted when full */
-    assert_true(pp_timeline_add(t, 0, 2, T0 + 10, 1, 10));
-    assert_false(pp_timeline_add(t, 1, 3, T0 + 20, 1, 10)); /* pass 2 missed: a new record */
-    assert_false(pp_timeline_add(t, 10, 1, T0, 1, 10));     /* not a stack of the aggregate */
+    assert_true(pp_timeline_add(t, 0, 2, 2, T0 + 10, 1, 10));
+    assert_false(pp_timeline_add(t, 1, 2, 3, T0 + 20, 1, 10)); /* pass 2 missed: a new record */
+    assert_false(pp_timeline_add(t, 10, 2, 1, T0, 1, 10));     /* not a stack of the aggregate */
     assert_int_equal(pp_timeline_refused(t), 3);
     size_t n;
     records(t, &n);
@@ -98,8 +98,8 @@ static void test_bound_refuses_and_counts(void **state)
     records(t, &n);
     assert_int_equal(n, 0);
     long before = allocations;
-    assert_true(pp_timeline_add(t, 0, 3, T0 + 30, 1, 10));
-    assert_true(pp_timeline_add(t, 0, 4, T0 + 40, 1, 10));
+    assert_true(pp_timeline_add(t, 0, 2, 3, T0 + 30, 1, 10));
+    assert_true(pp_timeline_add(t, 0, 2, 4, T0 + 40, 1, 10));
     const pp_timeline_record *r = records(t, &n);
     assert_int_equal(n, 1);
     assert_int_equal(r[0].passes, 2);
@@ -108,16 +108,32 @@ static void test_bound_refuses_and_counts(void **state)
     pp_timeline_free(t);
 }
 
+static void test_frames_bound(void **state)
+{
+    (void)state;
+    pp_timeline *t = pp_timeline_new(100, 10, 10);
+    assert_true(pp_timeline_add(t, 0, 4, 1, T0, 1, 10));
+    assert_true(pp_timeline_add(t, 1, 4, 1, T0, 1, 10));
+    assert_false(pp_timeline_add(t, 2, 4, 1, T0, 1, 10));     /* 12 frames > 10 */
+    assert_true(pp_timeline_add(t, 0, 4, 2, T0 + 10, 1, 10)); /* extends a record: no new cost */
+    assert_true(pp_timeline_add(t, 3, 2, 1, T0, 1, 10));      /* exactly 10 */
+    assert_false(pp_timeline_add(t, 4, 1, 1, T0, 1, 10));
+    assert_int_equal(pp_timeline_refused(t), 2);
+    pp_timeline_reset(t);
+    assert_true(pp_timeline_add(t, 2, 10, 3, T0, 1, 10)); /* a reset frees the budget */
+    pp_timeline_free(t);
+}
+
 static void test_steady_state_does_not_allocate(void **state)
 {
     (void)state;
-    pp_timeline *t = pp_timeline_new(4096, 64);
+    pp_timeline *t = pp_timeline_new(4096, 1 << 20, 64);
     uint64_t pass = 0;
     for (int round = 0; round < 3; round++) {
         long before = allocations;
         for (int i = 0; i < 3000; i++, pass++)
             assert_true(
-                pp_timeline_add(t, (uint32_t)(i % 7), pass, T0 + (int64_t)pass * MS, 1, MS));
+                pp_timeline_add(t, (uint32_t)(i % 7), 2, pass, T0 + (int64_t)pass * MS, 1, MS));
         if (round > 0)
             assert_int_equal(allocations, before); /* the first interval sized the storage */
         pp_timeline_reset(t);
@@ -140,7 +156,7 @@ static void test_records_become_timestamped_samples(void **state)
 {
     (void)state;
     pp_agg *agg = pp_agg_new(100, 1 << 16);
-    pp_timeline *t = pp_timeline_new(1 << 14, 100);
+    pp_timeline *t = pp_timeline_new(1 << 14, 1 << 20, 100);
     pp_frame fa[] = {{pp_agg_intern(agg, "work", 4), pp_agg_intern(agg, "w.py", 4), 7},
                      {pp_agg_intern(agg, "main", 4), pp_agg_intern(agg, "m.py", 4), 1}};
     pp_frame fb[] = {{pp_agg_intern(agg, "wait", 4), pp_agg_intern(agg, "w.py", 4), 9}};
@@ -162,9 +178,9 @@ static void test_records_become_timestamped_samples(void **state)
     int64_t alpha_cpu = 0;
     for (uint64_t pass = 1; pass <= 2500; pass++) {
         int64_t when = T0 + (int64_t)pass * 10 * MS + (pass == 2500 ? 7 * MS : 0);
-        assert_true(pp_timeline_add(t, pass % 2 ? a : a2, pass, when, (int64_t)pass, 10 * MS));
+        assert_true(pp_timeline_add(t, pass % 2 ? a : a2, 2, pass, when, (int64_t)pass, 10 * MS));
         alpha_cpu += (int64_t)pass;
-        assert_true(pp_timeline_add(t, b, pass, when, 0, 10 * MS));
+        assert_true(pp_timeline_add(t, b, 2, pass, when, 0, 10 * MS));
     }
     /* summed observations of the same stacks (a full timeline's fallback) */
     pp_agg_add_values(agg, a, 1000, 10 * MS);
@@ -240,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_runs_of_one_stack_become_one_record),
         cmocka_unit_test(test_a_record_lasts_at_most_the_longest_pass),
         cmocka_unit_test(test_bound_refuses_and_counts),
+        cmocka_unit_test(test_frames_bound),
         cmocka_unit_test(test_steady_state_does_not_allocate),
         cmocka_unit_test(test_records_become_timestamped_samples),
     };
