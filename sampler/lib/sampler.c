@@ -359,8 +359,13 @@ void pp_sampler_flush(pp_sampler *s)
     s->counters[C_TIMELINE_FULL] = s->timeline ? pp_timeline_refused(s->timeline) : 0;
     /* What the profile's files belong to (reads the filesystem for files not seen before). */
     pp_provenance_view provenance;
+    int64_t provenance_cpu = pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
     bool have_provenance =
         s->provenance && pp_provenance_collect(s->provenance, s->agg, &provenance) == 0;
+    if (have_provenance)
+        pp_log(PP_LOG_DEBUG, "code provenance: %zu libraries, %.3f ms of CPU",
+               provenance.n_libraries,
+               (double)(pp_now_ns(CLOCK_THREAD_CPUTIME_ID) - provenance_cpu) / 1e6);
     s->counters[C_PROVENANCE_TRUNCATED] =
         s->provenance ? pp_provenance_truncated(s->provenance) : 0;
     pp_counter counters[C_COUNT];
