@@ -3,15 +3,18 @@ thread's CPU with the timeline on and off, for 8 threads with 50-deep stacks at 
 60 s upload interval (the issue's targets: sampler CPU <= 1 % of one core, the compressed upload
 <= 4x the aggregated one).
 
-Each run starts a CPython with libpodprof.so preloaded (budget lifted to 100 %, so the rate stays at
-100 Hz and the cost shows in full) running 8 CPU-bound threads for 63 s; the profile the library
-writes at the 60 s mark is the one measured: its pprof (raw protobuf), the gzip file in the spool,
+Each run starts a CPython with libpodprof.so preloaded running 8 CPU-bound threads for 63 s, once
+with the budget lifted to 100 % (so the rate stays at 100 Hz and the cost shows in full) and once
+with the default 1 % budget (the CPU and rate the adaptive interval settles at); the profile the
+library writes at the 60 s mark is the one measured: its pprof (raw protobuf), the gzip file in the spool,
 and the zstd level-1 frame the exporter uploads (the same library and level). The sampler's CPU is
 that of every thread that is not the workload's, read in the process from the kernel's per-thread
 CPU clocks between 0.5 s after the start and the end, so the 60 s flush is inside it. On and off
 runs are interleaved; medians are printed, with their ratio.
 
     .venv/bin/python tests/bench/timeline_cost.py [--reps 3] [--python PATH] [--seconds 63]
+
+(about 4.5 minutes a repetition per interpreter)
 """
 import argparse
 import gzip
@@ -94,7 +97,7 @@ def child(seconds, result_path):
 
 # ---- the driver ----
 
-def run(python, lib, timeline, seconds):
+def run(python, lib, timeline, seconds, budget_pct):
     import zstandard  # the driver's (.venv); the child runs under the interpreter being measured
     with tempfile.TemporaryDirectory() as d:
         env = {k: v for k, v in os.environ.items()
@@ -102,7 +105,7 @@ def run(python, lib, timeline, seconds):
         env.update({"LD_PRELOAD": str(lib), "DD_PROFILING_ENABLED": "true",
                     "DD_PROFILING_SAMPLE_RATE": str(RATE_HZ),
                     "DD_PROFILING_UPLOAD_INTERVAL": str(INTERVAL_S),
-                    "DD_PROFILING_MAX_TIME_USAGE_PCT": "100",
+                    "DD_PROFILING_MAX_TIME_USAGE_PCT": str(budget_pct),
                     "DD_PROFILING_TIMELINE_ENABLED": "true" if timeline else "false",
                     "DD_PROFILING_OUTPUT_PPROF": f"{d}/p"})
         result = Path(d, "result.json")
@@ -121,6 +124,7 @@ def run(python, lib, timeline, seconds):
         out.update({"raw": len(raw), "gzip": len(gz),
                     "zstd": len(zstandard.ZstdCompressor(level=1).compress(raw)),
                     "samples": meta["counters"]["samples"],
+                    "rate_hz": meta["effective_sampling_rate_hz"],
                     "timeline_full": meta["counters"].get("timeline_full", 0),
                     "seconds": (meta_time(meta["end"]) - meta_time(meta["start"]))})
         return out
@@ -149,9 +153,10 @@ def main():
     results = {}
     for rep in range(args.reps):
         for py in pys:
-            for timeline in (False, True):
-                results.setdefault((py, timeline), []).append(
-                    run(py, args.lib, timeline, args.seconds))
+            for budget in (100, 1):
+                for timeline in (False, True):
+                    results.setdefault((py, timeline, budget), []).append(
+                        run(py, args.lib, timeline, args.seconds, budget))
         print(f"round {rep + 1}/{args.reps} done", file=sys.stderr)
     print(f"timeline cost, {THREADS} threads x {DEPTH} frames, {RATE_HZ} Hz, one {INTERVAL_S} s "
           f"profile (median of {args.reps})")
@@ -161,7 +166,7 @@ def main():
     for py in pys:
         med = {}
         for timeline in (False, True):
-            rs = results[(py, timeline)]
+            rs = results[(py, timeline, 100)]
             m = {k: statistics.median(r[k] for r in rs)
                  for k in ("samples", "raw", "gzip", "zstd", "sampler_cpu_pct", "vmhwm_kb",
                            "timeline_full")}
@@ -177,6 +182,12 @@ def main():
               f"| +{(on['vmhwm_kb'] - off['vmhwm_kb']) / 1024:.1f} MiB |")
         if on["timeline_full"]:
             print(f"(timeline full: {on['timeline_full']:.0f} observations summed instead)")
+        for timeline in (False, True):
+            rs = results[(py, timeline, 1)]
+            cpu = statistics.median(r["sampler_cpu_pct"] for r in rs)
+            rate = statistics.median(r["rate_hz"] for r in rs)
+            print(f"with the default 1 % budget, timeline {'on' if timeline else 'off'}: "
+                  f"sampler CPU {cpu:.2f} %, rate {rate:.0f} Hz")
 
 
 if __name__ == "__main__":
