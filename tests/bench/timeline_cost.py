@@ -14,7 +14,8 @@ runs are interleaved; medians are printed, with their ratio.
 
     .venv/bin/python tests/bench/timeline_cost.py [--reps 3] [--python PATH] [--seconds 63]
 
-(about 4.5 minutes a repetition per interpreter)
+(about 4.5 minutes a repetition per interpreter, and 2 for the Flask shop of the code-provenance
+tests, whose upload sizes are printed last)
 """
 import argparse
 import gzip
@@ -130,6 +131,34 @@ def run(python, lib, timeline, seconds, budget_pct):
         return out
 
 
+def run_shop(lib, timeline, seconds):
+    """The upload sizes of the Flask shop the code-provenance tests profile (one worker thread
+    serving requests through Flask, Werkzeug and Jinja2, the main thread waiting) over one
+    interval, at the default budget."""
+    sys.path.insert(0, str(ROOT / "tests" / "exporter"))
+    import provenance_deps
+    import zstandard
+    root = Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                               check=True).stdout.strip())
+    python = provenance_deps.virtualenv(sorted((root / "versions").glob("3.12.*/bin/python3"))[0])
+    with tempfile.TemporaryDirectory() as d:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("DD_") and k != "LD_PRELOAD"}
+        env.update({"LD_PRELOAD": str(lib), "DD_PROFILING_ENABLED": "true",
+                    "DD_PROFILING_UPLOAD_INTERVAL": str(INTERVAL_S),
+                    "DD_PROFILING_TIMELINE_ENABLED": "true" if timeline else "false",
+                    "DD_PROFILING_OUTPUT_PPROF": f"{d}/p"})
+        r = subprocess.run([str(python), "-m", "shopapp", str(seconds)], env=env,
+                           cwd=ROOT / "tests" / "exporter" / "provenance_app",
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"timeline_cost: the shop failed: {r.stderr[-2000:]}")
+        first = sorted(Path(d).glob("p.*.1.pprof"))
+        raw = gzip.decompress(first[0].read_bytes())
+        return {"samples": json.loads(first[0].with_suffix(".json").read_text())["counters"]
+                ["samples"], "zstd": len(zstandard.ZstdCompressor(level=1).compress(raw))}
+
+
 def meta_time(s):
     secs = time.mktime(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S"))
     return secs + float("0." + s[20:-1])
@@ -157,6 +186,9 @@ def main():
                 for timeline in (False, True):
                     results.setdefault((py, timeline, budget), []).append(
                         run(py, args.lib, timeline, args.seconds, budget))
+        for timeline in (False, True):
+            results.setdefault(("shop", timeline), []).append(
+                run_shop(args.lib, timeline, args.seconds))
         print(f"round {rep + 1}/{args.reps} done", file=sys.stderr)
     print(f"timeline cost, {THREADS} threads x {DEPTH} frames, {RATE_HZ} Hz, one {INTERVAL_S} s "
           f"profile (median of {args.reps})")
@@ -188,6 +220,12 @@ def main():
             rate = statistics.median(r["rate_hz"] for r in rs)
             print(f"with the default 1 % budget, timeline {'on' if timeline else 'off'}: "
                   f"sampler CPU {cpu:.2f} %, rate {rate:.0f} Hz")
+    shop = {t: {k: statistics.median(r[k] for r in results[("shop", t)])
+                for k in ("samples", "zstd")} for t in (False, True)}
+    print(f"Flask shop (tests/exporter/provenance_app, CPython 3.12, default budget): upload "
+          f"{shop[False]['zstd'] / 1024:.0f} KiB aggregated ({shop[False]['samples']:.0f} samples),"
+          f" {shop[True]['zstd'] / 1024:.0f} KiB with the timeline "
+          f"({shop[True]['zstd'] / shop[False]['zstd']:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,8 @@ bench-sampler-thread-cpu: $(LIBPODPROF)
 	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_thread_cpu.py
 
 # What the timeline costs: upload size and sampler CPU with it on and off (8 threads x 50 frames,
-# 100 Hz and with the default budget, one 60 s interval; about 4.5 minutes per repetition).
+# 100 Hz and with the default budget, one 60 s interval, and a Flask app; about 6.5 minutes per
+# repetition).
 BENCH_TARGETS += bench-timeline-cost
 .PHONY: bench-timeline-cost
 bench-timeline-cost: $(LIBPODPROF)
