@@ -1,7 +1,12 @@
 /* Walks one thread's Python frames, leaf first, from its top frame: the PyFrameObject chain
- * (3.8-3.10) or the _PyInterpreterFrame chain (3.11+), skipping C-entry shim frames and frames
- * that have not started yet. Bounded: at most max frames are resolved, the rest are only counted,
- * and the walk stops at PP_HARD_WALK_LIMIT frames or on a cycle. */
+ * (3.8-3.10) or the _PyInterpreterFrame chain (3.11+), skipping C-entry shim and interpreter
+ * frames and frames that have not started yet. Bounded: at most max frames are resolved, the rest
+ * are only counted, and the walk stops at PP_HARD_WALK_LIMIT frames or on a cycle.
+ *
+ * Threads run while they are read (on free-threaded builds truly in parallel), so a frame may be
+ * read half-written: a code reference that is not one (NULL or a tagged int), or an instruction
+ * pointer outside its code object's bytecode, fails the walk (the sample is dropped and
+ * counted) rather than being attributed to the wrong line or function. */
 #ifndef PODPROF_SAMPLER_FRAME_READER_H
 #define PODPROF_SAMPLER_FRAME_READER_H
 
@@ -17,7 +22,7 @@
 
 typedef enum {
     PP_WALK_OK = 0,
-    PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read */
+    PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read, or was torn */
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
 } pp_walk_result;
 
@@ -28,6 +33,7 @@ typedef struct pp_walk_buf {
     uintptr_t *code;  /* code object */
     uintptr_t *where; /* instruction pointer (3.11+) or f_lasti (3.8-3.10) */
     uint8_t *owner;   /* frame owner (3.11+) */
+    int32_t *tlbc;    /* index of the thread-local bytecode copy (free-threaded 3.14+) */
 } pp_walk_buf;
 
 int pp_walk_buf_init(pp_walk_buf *b, size_t cap);

@@ -42,7 +42,9 @@ long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
     uint32_t state;
     memcpy(&length, hdr + l->str_length, sizeof length);
     memcpy(&state, hdr + l->str_state, sizeof state);
-    unsigned kind = state >> 2 & 7, compact = state >> 5 & 1, ascii = state >> 6 & 1;
+    /* kind (3 bits), compact, ascii: consecutive bits of state, from str_kind_shift */
+    uint32_t bits = state >> l->str_kind_shift;
+    unsigned kind = bits & 7, compact = bits >> 3 & 1, ascii = bits >> 4 & 1;
     if (length < 0 || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1))
         return -1;
     uintptr_t data;

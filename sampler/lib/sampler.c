@@ -115,7 +115,9 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
     if (!s->codes || !s->names || !s->clocks || !s->memo ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
-        pp_snapshot_init(&s->snapshot) != 0) {
+        pp_snapshot_init(&s->snapshot, (pp_chunk_layout){rt->layout.ck_previous, rt->layout.ck_size,
+                                                         rt->layout.ck_top, rt->layout.ck_data}) !=
+            0) {
         pp_sampler_free(s);
         return NULL;
     }

@@ -26,8 +26,6 @@
 #define MISS_TRIES 8
 #define MISS_REFRESH_NS 5000000LL
 #define NAME_MAX_BYTES 64
-/* PyModuleObject.md_dict */
-#define MODULE_DICT 16
 
 typedef struct {
     int32_t tid;
@@ -116,7 +114,7 @@ static uintptr_t find_active(const pp_thread_names *t)
         pp_read_ptr(interp + (uintptr_t)l->is_modules, &modules) != 0 || !modules)
         return 0;
     threading = pp_dict_get_str(l, modules, "threading", PP_MAX_DICT_ENTRIES);
-    if (!threading || pp_read_ptr(threading + MODULE_DICT, &dict) != 0)
+    if (!threading || pp_read_ptr(threading + (uintptr_t)l->mod_dict, &dict) != 0)
         return 0;
     return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
 }
