@@ -225,6 +225,42 @@ static const pp_py_layout rows[] = {
      .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32, .dv_values = 8, .dv_valid = 3,
      /* int */
      .long_size = D(62), .long_digits = D(63), .long_shift = 30},
+    /* 3.13t: the 3.13 headers of a Py_GIL_DISABLED build (installed by scripts/build_python_ft.sh):
+     * object header 32 bytes (ob_tid, ob_ref_local, ob_ref_shared), managed dict pointer at -8;
+     * no thread-local bytecode yet (instr_ptr points into co_code_adaptive). */
+    {.minor = 13, .free_threaded = 1, .debug_words = 73,
+     .frame_model = PP_FRAMES_INTERPRETER, .line_format = PP_LINES_LOCATIONS,
+     .code_ref = PP_CODE_ANY_PTR, .keys_format = PP_KEYS_LOG2, .long_format = PP_LONG_LV_TAG,
+     .managed_dict = PP_MANAGED_INLINE,
+     /* _PyRuntimeState */
+     .rt_initialized = 600, .rt_interp_head = D(5),
+     /* PyInterpreterState */
+     .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(11),
+     /* PyThreadState */
+     .ts_next = D(21), .ts_interp = D(22), .ts_frame = D(23), .ts_cframe_frame = -1,
+     .ts_thread_id = D(24), .ts_native_id = D(25), .ts_datastack_chunk = D(26),
+     /* _PyStackChunk */
+     .ck_previous = 0, .ck_size = 8, .ck_top = 16, .ck_data = 24,
+     /* frames */
+     .fr_size = D(28), .fr_previous = D(29), .fr_code = D(30), .fr_instr = D(31),
+     .fr_owner = D(33), .fr_tlbc_index = -1, .owner_generator = 1, .owner_shim_min = 3,
+     .lasti_unit = -1,
+     /* PyCodeObject */
+     .co_size = D(43), .co_nunits = 32, .co_filename = D(35), .co_name = D(36),
+     .co_qualname = D(37), .co_firstlineno = D(39), .co_linetable = D(38), .co_code = D(43),
+     .co_firsttraceable = 200, .co_tlbc = -1, .tlbc_size = -1, .tlbc_entries = -1,
+     /* str, bytes */
+     .str_length = D(69), .str_state = D(68), .str_kind_shift = 2, .str_ascii_size = D(70),
+     .str_compact_size = 72, .bytes_size = D(65), .bytes_sval = D(66),
+     /* objects, types */
+     .ob_type = D(45), .mod_dict = 32, .tp_flags = D(49), .tp_dictoffset = 304, .tp_basicsize = 48,
+     .ht_cached_keys = 896, .tpflag_managed_dict = 16, .tpflag_inline_values = 4,
+     .obj_dict_ptr = -8, .obj_values_ptr = -1,
+     /* dict */
+     .dict_keys = D(57), .dict_values = D(58), .dk_size = -1, .dk_log2_index_bytes = 9,
+     .dk_kind = 10, .dk_nentries = 24, .dk_indices = 32, .dv_values = 8, .dv_valid = 3,
+     /* int */
+     .long_size = D(62), .long_digits = D(63), .long_shift = 30},
     /* 3.14: internal/pycore_debug_offsets.h (95 words), pycore_runtime_structs.h,
      * pycore_interp_structs.h, pycore_interpframe_structs.h (owners: INTERPRETER 3, CSTACK 4),
      * pycore_stackref.h (GIL build: Py_TAG_BITS 3, NULL = 1, tagged ints & 3 == 3), cpython/code.h. */
