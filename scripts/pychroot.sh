@@ -76,7 +76,14 @@ run_inside() {
         IFS=:
         for p in $binds; do
             [ -e "$p" ] || continue
-            if [ -d "$p" ]; then mkdir -p "$root$p"; else mkdir -p "$(dirname "$root$p")"; : >"$root$p"; fi
+            if [ -d "$p" ]; then
+                mkdir -p "$root$p"
+            elif [ -e "$root$p" ]; then
+                continue # a file under a directory bound before: already the host file
+            else
+                mkdir -p "$(dirname "$root$p")"
+                : >"$root$p"
+            fi
             mount --rbind "$p" "$root$p"
         done
         unset IFS
