@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct {
     uint64_t ident;
-    uint64_t gen; /* the table read that listed it; older: the thread has left `threading` */
+    uint64_t gen;      /* the table read that listed it; older: the thread has left `threading` */
     int32_t native_id; /* Thread._native_id, read only for idents that fell back (0: unread) */
     char name[NAME_MAX_BYTES];
 } py_entry;
@@ -172,9 +172,8 @@ static void refresh_python_names(pp_thread_names *t)
                 /* An ident labelled with a fallback name may since belong to another thread
                  * (pthread_t values are reused): the late name is only given to the same one. */
                 const miss_entry *m = miss_slot(t, ident);
-                e->native_id = m->ident == ident && m->fell_back
-                                   ? thread_native_id(l, t->items[i].value)
-                                   : 0;
+                e->native_id =
+                    m->ident == ident && m->fell_back ? thread_native_id(l, t->items[i].value) : 0;
                 /* truncate on a UTF-8 character boundary */
                 size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
                 while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
