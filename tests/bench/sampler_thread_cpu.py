@@ -22,20 +22,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 WORKLOAD = Path(__file__).resolve().parent / "sampler_workload.py"
-VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
 THREADS, DEPTH, RATE_HZ = 8, 50, 100
 STEADY_AFTER_S = 0.5  # start-up and the first look at each code object are not the steady cost
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sampler")]
+from interpreters import all_pythons  # noqa: E402
 
 
 def pythons():
-    root = Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True,
-                               check=True).stdout.strip()) / "versions"
-    found = {}
-    for d in sorted(root.iterdir()):
-        minor = ".".join(d.name.split(".")[:2])
-        if minor in VERSIONS and (d / "bin" / "python3").exists():
-            found[minor] = d / "bin" / "python3"
-    return [found[v] for v in VERSIONS if v in found]
+    """[(name, executable)] in version order."""
+    def order(name):
+        digits = name.rstrip("t").split(".")
+        return [int(d) for d in digits] if name != "debian" else [3, 11, 99]
+    return sorted(all_pythons().items(), key=lambda kv: order(kv[0]))
 
 
 def run(python, lib, budget_pct, rounds, chunk):
@@ -76,7 +74,7 @@ def main():
     pys = pythons()
     results = {}
     for rep in range(args.reps):
-        for py in pys:
+        for _, py in pys:
             for lib in libs:
                 for budget in (100, 1):
                     r = run(py, lib, budget, args.rounds, args.chunk)
@@ -87,8 +85,7 @@ def main():
     print("| CPython | library | steady CPU at 100 Hz | whole run, start-up included "
           "| rate with the default 1 % budget |")
     print("|---|---|---|---|---|")
-    for py in pys:
-        version = py.parent.parent.name
+    for version, py in pys:
         for lib in libs:
             full = statistics.median(r["cpu_pct"] for r in results[(py, lib, 100)])
             total = statistics.median(r["total_pct"] for r in results[(py, lib, 100)])
