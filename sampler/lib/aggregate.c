@@ -406,7 +406,7 @@ void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
     bool changed = false;
     for (size_t i = 0; i < agg->n_stacks; i++) {
         agg_stack *s = &agg->stacks[i];
-        pp_str name = rename(ctx, s->thread_id, s->thread_name);
+        pp_str name = rename(ctx, s->thread_id, s->native_thread_id, s->thread_name);
         if (name != s->thread_name) {
             s->thread_name = name;
             pp_sample_key key = key_of(s);

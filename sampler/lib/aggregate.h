@@ -49,9 +49,10 @@ typedef void (*pp_agg_visit_fn)(void *ctx, const pp_sample_key *key, int64_t cpu
                                 int64_t cpu_count, int64_t wall_ns, int64_t wall_count);
 void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx);
 
-/* Lets rename(ctx, thread_id, name) replace the thread name of every stack (before a flush, for
- * names learnt late). Stacks that become equal stay separate entries. */
-typedef pp_str (*pp_agg_rename_fn)(void *ctx, uint64_t thread_id, pp_str name);
+/* Lets rename(ctx, thread_id, native_thread_id, name) replace the thread name of every stack
+ * (before a flush, for names learnt late). Stacks that become equal stay separate entries. */
+typedef pp_str (*pp_agg_rename_fn)(void *ctx, uint64_t thread_id, uint64_t native_thread_id,
+                                   pp_str name);
 void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx);
 
 /* Empties the stacks (not the strings) after a flush. */

@@ -39,7 +39,8 @@
     /* _PyStackChunk (3.11+) */                                                                               \
     X(ck_previous)                                                                                            \
     X(ck_size)                                                                                                \
-    X(ck_top) X(ck_data)   /* frames: PyFrameObject (<=3.10), _PyInterpreterFrame */                          \
+    X(ck_top)                                                                                                 \
+    X(ck_data)             /* frames: PyFrameObject (<=3.10), _PyInterpreterFrame */                          \
         X(fr_size)         /* bytes copied per frame */                                                       \
         X(fr_previous)     /* f_back, previous */                                                             \
         X(fr_code)         /* f_code, f_executable (3.13+) */                                                 \
@@ -49,7 +50,7 @@
         X(owner_generator) /* FRAME_OWNED_BY_GENERATOR */                                                     \
         X(owner_shim_min)  /* frames with owner >= this are not Python frames:                                \
                               FRAME_OWNED_BY_CSTACK           (3.12, 3.13),                                   \
-                              FRAME_OWNED_BY_INTERPRETER  (3.14+) */                                                                                                  \
+                              FRAME_OWNED_BY_INTERPRETER  (3.14+) */                                          \
         X(lasti_unit) /* bytes per f_lasti unit: 1 (3.8, 3.9), sizeof(_Py_CODEUNIT) (3.10) */ /* PyCodeObject \
                                                                                                */             \
         X(co_size)   /* bytes copied: the header up to the bytecode */                                        \

@@ -313,10 +313,11 @@ int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns)
     return (double)(now_ns - s->profile_start_mono) >= s->cfg->upload_interval_s * 1e9;
 }
 
-static pp_str late_thread_name(void *ctx, uint64_t thread_id, pp_str name)
+static pp_str late_thread_name(void *ctx, uint64_t thread_id, uint64_t native_thread_id,
+                               pp_str name)
 {
     pp_sampler *s = ctx;
-    const char *late = pp_thread_late_name(s->names, thread_id);
+    const char *late = pp_thread_late_name(s->names, thread_id, (int32_t)native_thread_id);
     return late ? pp_agg_intern(s->agg, late, strlen(late)) : name;
 }
 

@@ -46,7 +46,6 @@ typedef struct {
     int tries;
     int64_t next_at;
     int fell_back; /* labelled with its fallback name since the last flush */
-    int32_t tid;   /* the thread that was, when it fell back */
 } miss_entry;
 
 struct pp_thread_names {
@@ -265,10 +264,8 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
             return name;
     }
     t->py_missed = 1;
-    if (tid != t->pid) {
+    if (tid != t->pid)
         m->fell_back = t->fell_back = 1;
-        m->tid = tid;
-    }
     return os_name(t, tid, now_ns);
 }
 
@@ -283,7 +280,7 @@ int pp_thread_names_settle(pp_thread_names *t, int reread)
     return 1;
 }
 
-const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident)
+const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident, int32_t tid)
 {
     const miss_entry *m = miss_slot(t, ident);
     if (m->ident != ident || !m->fell_back)
@@ -291,7 +288,7 @@ const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident)
     /* A thread that has left `threading` since (it ended before the flush) keeps the name it had
      * in the last table read that listed it. */
     const py_entry *e = python_entry(t, ident);
-    return e && e->native_id == m->tid ? e->name : NULL;
+    return e && e->native_id == tid ? e->name : NULL;
 }
 
 void pp_thread_names_settled(pp_thread_names *t)

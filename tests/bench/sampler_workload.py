@@ -90,6 +90,9 @@ def main():
         t.start()
     steady = None
     if steady_after > 0:
+        # counted from when every worker runs: on a loaded machine starting them can take a while
+        while not all(ids) and not any(done):
+            time.sleep(0.01)
         time.sleep(steady_after)
         if all(ids) and not any(done):
             mine = set(ids) | {threading.get_native_id()}

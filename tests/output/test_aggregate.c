@@ -313,9 +313,10 @@ typedef struct {
     pp_str to;
 } rename_rule;
 
-static pp_str rename_one(void *ctx, uint64_t thread_id, pp_str name)
+static pp_str rename_one(void *ctx, uint64_t thread_id, uint64_t native_thread_id, pp_str name)
 {
     const rename_rule *r = ctx;
+    (void)native_thread_id;
     return thread_id == r->thread_id ? r->to : name;
 }
 
