@@ -36,21 +36,8 @@ fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-cat >"$WORK/src.sources" <<SOURCES
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $SUITE
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-mkdir -p "$WORK/lists/partial"
-APT="-o Dir::Etc::SourceList=$WORK/src.sources -o Dir::Etc::SourceParts=/dev/null \
- -o Dir::State::Lists=$WORK/lists -o APT::Sandbox::User=root"
+"$(dirname "$0")/debian_source.sh" "$WORK" python3.13 "$SUITE"
 cd "$WORK"
-# shellcheck disable=SC2086
-apt-get -q $APT update >&2
-# shellcheck disable=SC2086
-apt-get -q $APT source --download-only python3.13 >&2
 dpkg-source --skip-patches -x python3.13_*.dsc src >&2
 cd src
 # rpath: the interpreter finds its own libpython wherever the cache lives.
