@@ -51,3 +51,14 @@ $(LINETABLE_FIXTURE_DIR)/3.14.txt $(LINETABLE_FIXTURE_DIR)/3.15.txt: \
 $(LINETABLE_FIXTURE_DIR)/3.13t.txt: tests/unit/gen_linetable_fixtures.py $(BUILD_PYTHON_FT)
 	@mkdir -p $(dir $@)
 	prefix=$$($(BUILD_PYTHON_FT)) && $$prefix/bin/python3.13t $< > $@.tmp && mv $@.tmp $@
+
+# The frame walk on a free-threaded 3.14 layout (thread-local bytecode, tagged references), on
+# objects built in memory: no 3.14t interpreter runs yet.
+TEST_FRAME_WALK := $(BUILD)/tests/unit/test_frame_walk
+FRAME_WALK_SRC := tests/unit/test_frame_walk.c $(addprefix sampler/lib/,frame_reader.c \
+	code_cache.c aggregate.c linetable.c pystring.c py_layout.c read_plan.c safe_read.c \
+	stack_snapshot.c)
+UNIT_TESTS += $(TEST_FRAME_WALK)
+$(TEST_FRAME_WALK): $(FRAME_WALK_SRC) $(wildcard sampler/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ $(FRAME_WALK_SRC) $(LDFLAGS_COMMON) -lcmocka
