@@ -19,6 +19,7 @@
 /* Every numeric field of a row: name, and the CPython struct member it is (the header that
  * defines it is named in py_layout.c). tests/sampler/layout_headers.c derives each from the
  * installed headers of every interpreter the tests run and compares. */
+/* clang-format off */
 #define PP_LAYOUT_FIELDS(X)                                                                                   \
     /* _PyRuntimeState */                                                                                     \
     X(rt_initialized) /* initialized (int) */                                                                 \

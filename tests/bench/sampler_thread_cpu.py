@@ -39,7 +39,17 @@ def pythons():
     return sorted(all_pythons().items(), key=lambda kv: order(kv[0]))
 
 
-def run(python, lib, budget_pct, rounds, chunk):
+def run(python, lib, budget_pct, rounds, chunk, tries=3):
+    """One run's figures; a run that had no steady phase (the machine was too busy to start the
+    workers in time, or the interpreter is fast) is run again, at most `tries` times."""
+    for _ in range(tries):
+        result = run_once(python, lib, budget_pct, rounds, chunk)
+        if result:
+            return result
+    sys.exit(f"sampler_thread_cpu: {python}: the workload ended before the steady phase")
+
+
+def run_once(python, lib, budget_pct, rounds, chunk):
     with tempfile.TemporaryDirectory() as d:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("DD_") and k != "LD_PRELOAD"}
@@ -57,7 +67,7 @@ def run(python, lib, budget_pct, rounds, chunk):
         passes = sum(json.loads(p.read_text())["counters"].get("passes", 0)
                      for p in Path(d).glob("p.*.json"))
         if result["steady_elapsed_s"] is None:
-            sys.exit(f"sampler_thread_cpu: {python}: the workload ended before the steady phase")
+            return None
         return {"cpu_pct": 100 * result["steady_other_threads_cpu_s"] / result["steady_elapsed_s"],
                 "total_pct": 100 * result["other_threads_cpu_s"] / result["elapsed_s"],
                 "rate_hz": passes / result["elapsed_s"]}
