@@ -24,9 +24,6 @@ BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 WORKLOAD = Path(__file__).resolve().parent / "sampler_workload.py"
 THREADS, DEPTH, RATE_HZ = 8, 50, 100
 STEADY_AFTER_S = 0.5  # start-up and the first look at each code object are not the steady cost
-# Free-threaded builds run the eight workers in parallel (on two cores, four times as fast as one
-# GIL): more rounds keep the run about as long.
-FREE_THREADED_ROUNDS = 4
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sampler")]
 from interpreters import all_pythons  # noqa: E402
 
@@ -87,11 +84,10 @@ def main():
     pys = pythons()
     results = {}
     for rep in range(args.reps):
-        for name, py in pys:
-            rounds = args.rounds * (FREE_THREADED_ROUNDS if name.endswith("t") else 1)
+        for _, py in pys:
             for lib in libs:
                 for budget in (100, 1):
-                    r = run(py, lib, budget, rounds, args.chunk)
+                    r = run(py, lib, budget, args.rounds, args.chunk)
                     results.setdefault((py, lib, budget), []).append(r)
         print(f"round {rep + 1}/{args.reps} done", file=sys.stderr)
     print(f"sampler thread CPU, {THREADS} threads x {DEPTH} frames, {RATE_HZ} Hz "
