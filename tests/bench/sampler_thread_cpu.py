@@ -30,9 +30,10 @@ from interpreters import all_pythons  # noqa: E402
 
 def pythons():
     """[(name, executable)] in version order."""
-    def order(name):
-        digits = name.rstrip("t").split(".")
-        return [int(d) for d in digits] if name != "debian" else [3, 11, 99]
+    def order(name):  # 3.11.7 < debian (3.11) < 3.12.1 < 3.13.0 < 3.13t < 3.14
+        if name == "debian":
+            return [3, 11, 99]
+        return [int(d) for d in name.rstrip("t").split(".")] + [int(name.endswith("t"))]
     return sorted(all_pythons().items(), key=lambda kv: order(kv[0]))
 
 
