@@ -2,15 +2,14 @@
  * checked before use) and sums flat and cumulative time per function across them. */
 #include "pprof_summary.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
+#include "pprof_file.h"
 #include "profile.pb-c.h"
 
 /* Bounds for one input: a podprof profile is a few MiB at most. */
@@ -70,103 +69,6 @@ static void set_err(char *err, size_t len, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, len, fmt, ap);
     va_end(ap);
-}
-
-/* ---- reading ---- */
-
-static unsigned char *read_whole(const char *path, size_t *len, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        set_err(err, err_len, "%s", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= SUMMARY_MAX_FILE_BYTES) {
-                set_err(err, err_len, "larger than %u MiB, not a podprof profile",
-                        SUMMARY_MAX_FILE_BYTES >> 20);
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            unsigned char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                set_err(err, err_len, "read error: %s", strerror(errno));
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (!buf && !err[0])
-        set_err(err, err_len, "out of memory");
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-static unsigned char *gunzip(const unsigned char *in, size_t in_len, size_t *out_len, char *err,
-                             size_t err_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-        set_err(err, err_len, "zlib initialisation failed");
-        return NULL;
-    }
-    size_t cap = in_len * 4 + 4096, n = 0;
-    unsigned char *out = malloc(cap);
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)in_len;
-    int rc = Z_OK;
-    while (out && rc != Z_STREAM_END) {
-        if (n == cap) {
-            if (cap >= SUMMARY_MAX_PROFILE_BYTES) {
-                set_err(err, err_len, "decompresses to more than %u MiB",
-                        SUMMARY_MAX_PROFILE_BYTES >> 20);
-                break;
-            }
-            unsigned char *o = realloc(out, cap * 2);
-            if (!o)
-                break;
-            out = o;
-            cap *= 2;
-        }
-        zs.next_out = out + n;
-        zs.avail_out = (uInt)(cap - n);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        n = cap - zs.avail_out;
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
-            set_err(err, err_len, "corrupt or truncated gzip data%s%s", zs.msg ? ": " : "",
-                    zs.msg ? zs.msg : "");
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        if (!err[0])
-            set_err(err, err_len, "out of memory");
-        free(out);
-        return NULL;
-    }
-    *out_len = n;
-    return out;
 }
 
 /* ---- checking one decoded profile ---- */
@@ -407,19 +309,11 @@ int pp_summary_add_buffer(pp_summary *s, const unsigned char *data, size_t len, 
 {
     err[0] = '\0';
     unsigned char *inflated = NULL;
-    const unsigned char *raw = data;
-    size_t raw_len = len;
-    if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-        inflated = gunzip(data, len, &raw_len, err, err_len);
-        if (!inflated)
-            return -1;
-        raw = inflated;
-    }
-    if (raw_len == 0) {
-        free(inflated);
-        set_err(err, err_len, "empty file");
+    const unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    if (ex_pprof_protobuf(data, len, SUMMARY_MAX_PROFILE_BYTES, &raw, &raw_len, &inflated, err,
+                          err_len) != 0)
         return -1;
-    }
     Perftools__Profiles__Profile *p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
     free(inflated);
     if (!p) {
@@ -440,7 +334,7 @@ int pp_summary_add_file(pp_summary *s, const char *path, char *err, size_t err_l
 {
     err[0] = '\0';
     size_t len = 0;
-    unsigned char *data = read_whole(path, &len, err, err_len);
+    unsigned char *data = ex_pprof_read_file(path, SUMMARY_MAX_FILE_BYTES, &len, err, err_len);
     if (!data)
         return -1;
     int rc = pp_summary_add_buffer(s, data, len, err, err_len);
