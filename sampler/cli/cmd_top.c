@@ -5,8 +5,19 @@
 #include "commands.h"
 #include "pprof_summary.h"
 
-static const cli_option top_options[] = {
-    {"--limit", "N", "20", "functions listed per table"},
+typedef struct top_options {
+    int limit;
+} top_options;
+
+static const pp_setting top_table[] = {
+    {.name = "limit",
+     .meta = "N",
+     .kind = PP_SETTING_INT,
+     .offset = offsetof(top_options, limit),
+     .def = "20",
+     .min = 1,
+     .max = 100000,
+     .help = "functions listed per table"},
 };
 static const cli_spec top_spec = {
     "top",
@@ -14,26 +25,25 @@ static const cli_spec top_spec = {
     "Prints the top functions by CPU time and by wall time, flat and cumulative, summed over the "
     "given pprof files (gzip or raw protobuf). A file that cannot be read is reported on one line "
     "and skipped; the exit status is then 2.",
-    top_options,
-    sizeof top_options / sizeof top_options[0],
+    top_table,
+    sizeof top_table / sizeof top_table[0],
+    NULL,
 };
 
 int podprof_cmd_top(int argc, char **argv)
 {
-    const char *values[sizeof top_options / sizeof top_options[0]];
-    int first = cli_parse(&top_spec, argc, argv, values);
+    top_options opts;
+    int first = cli_parse(&top_spec, argc, argv, &opts);
     if (first == CLI_PARSE_HELP)
         return 0;
     if (first == CLI_PARSE_ERROR)
-        return 2;
-    double limit = 20;
-    if (values[0] && cli_number(&top_spec, "--limit", values[0], 1, 100000, &limit) != 0)
         return 2;
     if (first >= argc) {
         fprintf(stderr, "podprof top: no profile given (usage: podprof top FILE.pprof...)\n");
         return 2;
     }
-    int status = podprof_print_top(argv + first, (size_t)(argc - first), stdout, (size_t)limit);
+    int status =
+        podprof_print_top(argv + first, (size_t)(argc - first), stdout, (size_t)opts.limit);
     return status;
 }
 

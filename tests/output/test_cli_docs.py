@@ -15,10 +15,10 @@ def doc_blocks():
 
 
 def test_every_command_is_documented():
-    assert sorted(doc_blocks()) == ["install", "run", "top"]
+    assert sorted(doc_blocks()) == ["export", "install", "run", "top"]
 
 
-@pytest.mark.parametrize("command", ["install", "run", "top"])
+@pytest.mark.parametrize("command", ["export", "install", "run", "top"])
 def test_doc_matches_the_option_table(command):
     out = subprocess.run([str(BUILD / "bin" / "podprof"), command, "--help-markdown"],
                          capture_output=True, text=True, check=True).stdout
