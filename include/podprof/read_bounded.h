@@ -35,7 +35,7 @@ static inline char *pp_read_bounded(FILE *f, size_t max, size_t *len, const char
         if (r == 0)
             break;
     }
-    *why = !buf       ? "out of memory"
+    *why = !buf        ? "out of memory"
            : ferror(f) ? strerror(errno)
            : n > max   ? pp_read_too_large
                        : NULL;

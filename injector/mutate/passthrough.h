@@ -9,9 +9,9 @@
 
 enum { INJ_PASS_APP = 1, INJ_PASS_EXPORTER = 2 };
 
-/* Appends {name, value} to env_items for every whitelisted config annotation of pod aimed at
- * `target`. When `ignored` is non-NULL, the names of config annotations not in the whitelist are
- * written there (comma-separated, truncated to ignored_len). */
+/* Appends {name, value} to env_items for every config annotation of pod that names a setting a
+ * pod may choose for `target`. When `ignored` is non-NULL, the names of the other config
+ * annotations are written there (comma-separated, truncated to ignored_len). */
 void inj_passthrough_env(const cJSON *pod, int target, cJSON *env_items, char *ignored,
                          size_t ignored_len);
 
