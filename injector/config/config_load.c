@@ -39,8 +39,8 @@ static const pp_setting *find_opt_key(const char *key)
 
 /* A list given as an array (items) or, for NAME=VALUE, as a mapping or [{name, value}] as in a
  * pod spec. */
-static int apply_file_list(inj_config *cfg, const pp_setting *o, const cJSON *v, char *err,
-                           size_t errlen)
+static int apply_file_list(inj_config *cfg, const pp_setting *o, const char *key, const cJSON *v,
+                           char *err, size_t errlen)
 {
     inj_strlist fresh = {0};
     const cJSON *it;
@@ -65,9 +65,9 @@ static int apply_file_list(inj_config *cfg, const pp_setting *o, const cJSON *v,
         int rc = item ? inj_cfg_list_add(o->type, &fresh, item, &bad) : -1;
         if (rc != 0) {
             if (!name || !val)
-                snprintf(err, errlen, "%s: every item needs a name and a string value", o->name);
+                snprintf(err, errlen, "%s: every item needs a name and a string value", key);
             else if (bad)
-                snprintf(err, errlen, "%s: '%.64s' is not valid: expected %s", o->name,
+                snprintf(err, errlen, "%s: '%.64s' is not valid: expected %s", key,
                          item ? item : val, o->type->expected);
             free(item);
             inj_cfg_strlist_free(&fresh);
@@ -93,8 +93,9 @@ static int apply_file_value(inj_config *cfg, const pp_setting *o, const char *ke
         text = buf;
     else if (cJSON_IsNull(v))
         text = o->def;
-    else if (o->kind == PP_SETTING_CUSTOM && (cJSON_IsArray(v) || cJSON_IsObject(v)))
-        return apply_file_list(cfg, o, v, err, errlen);
+    else if (o->kind == PP_SETTING_CUSTOM &&
+             (cJSON_IsArray(v) || (cJSON_IsObject(v) && o->type == &inj_env_list)))
+        return apply_file_list(cfg, o, key, v, err, errlen);
     if (!text) {
         snprintf(err, errlen, "%s: unexpected value type", key);
         return -1;
