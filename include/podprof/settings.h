@@ -120,7 +120,7 @@ static inline int pp_setting_set(void *cfg, const pp_setting *s, const char *tex
         *(int *)f = i;
         return 0;
     case PP_SETTING_STRING: {
-        if (s->type && !s->type->valid(text))
+        if (s->type && s->type->valid && !s->type->valid(text))
             return -1;
         char *copy = NULL;
         if ((text[0] || (s->flags & PP_SETTING_KEEP_EMPTY)) && !(copy = strdup(text)))
