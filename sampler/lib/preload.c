@@ -17,6 +17,7 @@
 #include "config_table.h"
 #include "late_interpreter.h"
 #include "log.h"
+#include "podprof/names.h"
 #include "podprof/setting_value.h"
 #include "runtime.h"
 #include "safe_read.h"
@@ -239,14 +240,14 @@ static void on_late_interpreter(void)
 
 __attribute__((constructor)) static void podprof_init(void)
 {
-    if (!env_true("DD_PROFILING_ENABLED"))
+    if (!env_true(PP_ENV_PROFILING_ENABLED))
         return; /* inert: nothing parsed, nothing started */
     if (pp_safe_read_init() != 0)
         return;
     /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
-    if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
+    if (env_true(PP_ENV_TEST_FORCE_PIPE_READS) && pp_safe_read_force(PP_READ_PIPE) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0) {
+    if (pp_runtime_find(&rt, env_true(PP_ENV_TEST_FORCE_ELF_SYMBOLS)) != 0) {
         /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
          * and embedding applications dlopen libpython later. */
         pp_late_interpreter_watch(on_late_interpreter);
