@@ -16,7 +16,7 @@
 #define SLOTS 8192
 #define SET_BITS 12 /* SLOTS / 2 sets */
 /* Largest code object header copied (py_layout's co_size). */
-#define HEADER_MAX 256
+#define HEADER_MAX PP_COPY_CODE
 /* Prefetching headers: bytes copied per batch, gaps between neighbours included. */
 #define SCRATCH_BYTES (PP_READ_BATCH * (HEADER_MAX + PP_MERGE_GAP))
 

@@ -66,7 +66,7 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
     uintptr_t code = b->code[i];
     if (code == TORN_CODE)
         return -1;
-    uint8_t header[256];
+    uint8_t header[PP_COPY_CODE];
     const pp_code_info *ci = pp_code_cache_verified(cache, code);
     if (!ci) {
         /* not prefetched: unreadable, not a code object, or evicted by another in this stack */
@@ -132,7 +132,7 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
                               uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
 {
     const pp_py_layout *l = &rt->layout;
-    uint8_t fr[128];
+    uint8_t fr[PP_COPY_FRAME];
     size_t raw = 0;
     *n = 0;
     *omitted = 0;

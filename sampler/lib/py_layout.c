@@ -428,6 +428,49 @@ const pp_py_layout *pp_py_layout_for(int major, int minor)
     return row && row->debug_words == 0 ? row : NULL;
 }
 
+/* A field of `size` bytes at off lies within the first `limit` bytes (an absent field, -1, does). */
+static int inside(int32_t off, int32_t size, int32_t limit)
+{
+    return off < 0 || (int64_t)off + size <= limit;
+}
+
+int pp_py_layout_fits(const pp_py_layout *l)
+{
+    const int32_t ptr = (int32_t)sizeof(uintptr_t);
+    /* frames: the fields keep_raw takes from the copy of fr_size bytes */
+    int32_t instr = l->frame_model == PP_FRAMES_OBJECT ? 4 : ptr;
+    int frame = l->fr_size > 0 && l->fr_size <= PP_COPY_FRAME &&
+                inside(l->fr_previous, ptr, l->fr_size) && inside(l->fr_code, ptr, l->fr_size) &&
+                inside(l->fr_instr, instr, l->fr_size) && inside(l->fr_owner, 1, l->fr_size) &&
+                inside(l->fr_tlbc_index, 4, l->fr_size);
+    /* code objects: the fields the code cache takes from the header of co_size bytes */
+    int code = l->co_size > 0 && l->co_size <= PP_COPY_CODE && inside(l->ob_type, ptr, l->co_size) &&
+               inside(l->co_filename, ptr, l->co_size) && inside(l->co_name, ptr, l->co_size) &&
+               inside(l->co_qualname, ptr, l->co_size) &&
+               inside(l->co_linetable, ptr, l->co_size) &&
+               inside(l->co_firstlineno, 4, l->co_size) &&
+               inside(l->co_firsttraceable, 4, l->co_size) &&
+               inside(l->co_nunits, 8, l->co_size) && inside(l->co_tlbc, ptr, l->co_size);
+    /* thread states: the fields read_thread takes from one copy */
+    int tstate = inside(l->ts_next, ptr, PP_COPY_TSTATE) &&
+                 inside(l->ts_interp, ptr, PP_COPY_TSTATE) &&
+                 inside(l->ts_thread_id, ptr, PP_COPY_TSTATE) &&
+                 inside(l->ts_frame, ptr, PP_COPY_TSTATE) &&
+                 inside(l->ts_native_id, 4, PP_COPY_TSTATE);
+    /* str: length and state from the PyASCIIObject part; kind, compact, ascii in 5 bits */
+    int str = l->str_ascii_size > 0 && l->str_ascii_size <= PP_COPY_STR &&
+              inside(l->str_length, 8, l->str_ascii_size) &&
+              inside(l->str_state, 4, l->str_ascii_size) && l->str_kind_shift >= 0 &&
+              l->str_kind_shift <= 27;
+    /* dict keys: the header fields before the indices */
+    int keys = l->dk_indices > 0 && l->dk_indices <= PP_COPY_KEYS &&
+               inside(l->dk_size, 8, l->dk_indices) && inside(l->dk_nentries, 8, l->dk_indices) &&
+               inside(l->dk_log2_index_bytes, 1, l->dk_indices) &&
+               inside(l->dk_kind, 1, l->dk_indices);
+    int ints = l->long_shift > 0 && l->long_shift < 32;
+    return frame && code && tstate && str && keys && ints;
+}
+
 static int32_t *field_at(pp_py_layout *l, size_t i)
 {
     return (int32_t *)((char *)l + pp_layout_fields[i].offset);
@@ -458,6 +501,8 @@ pp_layout_status pp_py_layout_from_debug_offsets(const uint64_t *d, unsigned n_w
             return PP_LAYOUT_BAD_OFFSETS;
         *f = (int32_t)d[slot];
     }
+    if (!pp_py_layout_fits(&l))
+        return PP_LAYOUT_BAD_OFFSETS;
     *out = l;
     return PP_LAYOUT_OK;
 }

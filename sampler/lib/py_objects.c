@@ -13,7 +13,7 @@ typedef struct {
     int has_hash; /* entries are {hash, key, value}, else {key, value} */
 } keys_view;
 
-#define KEYS_HEADER_MAX 64
+#define KEYS_HEADER_MAX PP_COPY_KEYS
 
 static int read_keys(const pp_py_layout *l, uintptr_t keys, keys_view *kv)
 {

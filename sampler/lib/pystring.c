@@ -34,7 +34,7 @@ size_t pp_utf8_put(uint32_t cp, char *out)
 long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
 {
     /* Only the PyASCIIObject part first: a short ASCII str may end right there. */
-    unsigned char hdr[64];
+    unsigned char hdr[PP_COPY_STR];
     if ((size_t)l->str_ascii_size > sizeof hdr ||
         pp_read(hdr, addr, (size_t)l->str_ascii_size) != 0)
         return -1;

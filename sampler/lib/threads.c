@@ -14,7 +14,7 @@ static uintptr_t get_ptr(const uint8_t *b, int32_t off)
 /* The PyThreadState prefix holding every field read is copied in one read (the data-stack
  * pointers too when they are this close). Every PyThreadState of the supported versions is
  * larger than what is copied. */
-#define TSTATE_MAX_COPY 320
+#define TSTATE_MAX_COPY PP_COPY_TSTATE
 
 static size_t field_end(int32_t off, size_t size)
 {

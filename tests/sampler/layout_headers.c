@@ -3,6 +3,10 @@
  * inline helpers) and compares with the row py_layout.c holds for that version and build. A
  * field the row reads from _Py_DebugOffsets must name the slot where this version's
  * _Py_DebugOffsets keeps it; a field the struct publishes must not be hand-written in the row.
+ * From 3.13 the struct is then built from the derived values, as the interpreter publishes it,
+ * and completed into a layout the way the library does at run time: every field must come out
+ * as derived, and a published offset outside what the readers copy must be refused. Every row
+ * must fit the readers' copies (pp_py_layout_fits).
  * Prints one line per mismatch and exits 1; prints the derived values with -v.
  *
  *   cc -DPy_BUILD_CORE -I<include/pythonX.Y> -I<include/pythonX.Y/internal> -Isampler/lib \
@@ -11,6 +15,7 @@
 #include <Python.h>
 
 #include <frameobject.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,7 +55,10 @@
 static const pp_py_layout *row;
 static int verbose, failures;
 static const char *checked[256];
+static long derived[256];
 static size_t n_checked;
+/* _Py_DebugOffsets as this version publishes it, built from the derived values (3.13+) */
+static uint64_t published[PP_DEBUG_OFFSETS_WORDS];
 
 #define DEBUG_SLOT(group, field) ((long)(offsetof(_Py_DebugOffsets, group.field) / 8))
 #define UNPUBLISHED (-1L)
@@ -58,8 +66,12 @@ static size_t n_checked;
 /* want: the value from the headers; slot: where _Py_DebugOffsets keeps it, or UNPUBLISHED. */
 static void check(const char *name, int32_t have, long want, long slot)
 {
-    if (n_checked < sizeof checked / sizeof checked[0])
+    if (n_checked < sizeof checked / sizeof checked[0]) {
+        derived[n_checked] = want;
         checked[n_checked++] = name;
+    }
+    if (slot >= 0 && (size_t)slot < PP_DEBUG_OFFSETS_WORDS)
+        published[slot] = (uint64_t)want;
     if (verbose)
         printf("%-22s %6ld  slot %ld\n", name, want, slot);
     if (PP_IS_DEBUG(have)) {
@@ -338,6 +350,14 @@ static void dicts(void)
     CHECK(dk_nentries, offsetof(PyDictKeysObject, dk_nentries));
     CHECK(dk_indices, offsetof(PyDictKeysObject, dk_indices));
     CHECK(dv_values, offsetof(PyDictValues, values));
+    /* py_objects.c steps through entries of three words ({hash, key, value}, DICT_KEYS_GENERAL)
+     * or two ({key, value}) */
+    if (sizeof(PyDictKeyEntry) != 3 * sizeof(void *) ||
+        sizeof(PyDictUnicodeEntry) != 2 * sizeof(void *)) {
+        printf("dict entries are %zu and %zu bytes\n", sizeof(PyDictKeyEntry),
+               sizeof(PyDictUnicodeEntry));
+        failures++;
+    }
 #if MINOR >= 13
     CHECK(dv_valid, offsetof(PyDictValues, valid));
 #else
@@ -348,8 +368,10 @@ static void dicts(void)
      * numbers are checked by the sampler tests reading real dicts (thread names). */
     static const char *const private_keys[] = {"dk_size", "dk_log2_index_bytes", "dk_kind",
                                                "dk_nentries", "dk_indices"};
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < 5; i++) {
+        derived[n_checked] = LONG_MIN; /* not derived */
         checked[n_checked++] = private_keys[i];
+    }
     if (verbose)
         printf("dk_*: not in the installed headers of 3.%d\n", MINOR);
     CHECK(dv_values, 0); /* ma_values is the array itself */
@@ -390,6 +412,60 @@ static void all_checked(void)
             failures++;
         }
     }
+}
+
+#if MINOR >= 13
+/* The value derived for a field, LONG_MIN when it was not. */
+static long derived_value(const char *name)
+{
+    for (size_t k = 0; k < n_checked; k++)
+        if (strcmp(checked[k], name) == 0)
+            return derived[k];
+    return LONG_MIN;
+}
+#endif
+
+/* The row completed from the published struct, as the library does at run time. */
+static void completed_layout(void)
+{
+    if (!pp_py_layout_fits(row) && row->debug_words == 0) {
+        printf("the row does not fit the readers' copies (pp_py_layout_fits)\n");
+        failures++;
+    }
+#if MINOR >= 13
+    memcpy(published, "xdebugpy", 8);
+    published[1] = PY_VERSION_HEX;
+    published[2] = FREE_THREADED;
+    pp_py_layout l;
+    uint32_t hex;
+    int ft;
+    pp_layout_status st = pp_py_layout_from_debug_offsets(published, PP_DEBUG_OFFSETS_WORDS, &l,
+                                                          &hex, &ft);
+    if (st != PP_LAYOUT_OK || hex != PY_VERSION_HEX || ft != FREE_THREADED) {
+        printf("the published struct is not accepted (status %d)\n", st);
+        failures++;
+        return;
+    }
+    for (size_t i = 0; i < pp_layout_n_fields; i++) {
+        int32_t v;
+        memcpy(&v, (const char *)&l + pp_layout_fields[i].offset, sizeof v);
+        long want = derived_value(pp_layout_fields[i].name);
+        if (want != LONG_MIN && v != want) {
+            printf("%s: completed from _Py_DebugOffsets as %d, the headers say %ld\n",
+                   pp_layout_fields[i].name, v, want);
+            failures++;
+        }
+    }
+    /* a frame field published beyond the frame copy: refused, not read out of bounds */
+    uint64_t bad[PP_DEBUG_OFFSETS_WORDS];
+    memcpy(bad, published, sizeof bad);
+    bad[DEBUG_SLOT(interpreter_frame, previous)] = PP_COPY_FRAME;
+    if (pp_py_layout_from_debug_offsets(bad, PP_DEBUG_OFFSETS_WORDS, &l, &hex, &ft) !=
+        PP_LAYOUT_BAD_OFFSETS) {
+        printf("a frame offset outside the frame copy was accepted\n");
+        failures++;
+    }
+#endif
 }
 
 static void behaviours(void)
@@ -458,6 +534,7 @@ int main(int argc, char **argv)
     dicts();
     ints();
     all_checked();
+    completed_layout();
     behaviours();
     printf("3.%d%s: %s\n", MINOR, FREE_THREADED ? "t" : "",
            failures ? "row differs from the headers" : "row matches the headers");
