@@ -51,6 +51,17 @@ def free_threaded_python():
     return _script("build_python_ft.sh") / "bin" / "python3.13t"
 
 
+def slowdown(python):
+    """How many times longer than a GIL build this interpreter may take to start and import on a
+    busy machine. The free-threaded 3.13 spins (40 sched_yield calls) before it sleeps on a mutex,
+    also on the type lock it takes again, nested, whenever a class with a metaclass is created
+    (ABCMeta, enum, ctypes); with other processes on the cores every yield hands them a time
+    slice. Measured here with four busy processes on the two cores and no profiler: `python -c
+    pass` 3.5 s, the attribution workload 18 s where 3.13 (GIL) takes 2.4 s. Free-threaded
+    builds are named python3.Xt."""
+    return 8 if Path(python).name.endswith("t") else 1
+
+
 def all_pythons():
     """{name: executable} of every interpreter the suites run."""
     found = {v: PYENV / "versions" / v / "bin" / "python3" for v in PYENV_VERSIONS}

@@ -16,7 +16,7 @@ from podprof_testenv import BUILD, SANITIZED, asan_runtime_preload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pprof_decode import decode  # noqa: E402
-from interpreters import all_pythons  # noqa: E402
+from interpreters import all_pythons, slowdown  # noqa: E402
 
 LIB = BUILD / "lib" / "libpodprof.so"
 WORKLOADS = Path(__file__).resolve().parent / "workloads"
@@ -38,8 +38,9 @@ def preload_env(tmp_path, **extra):
 
 
 def run(python, args, tmp_path, timeout=60, **extra):
+    """Runs python with the library preloaded; timeout is for a GIL build (see slowdown)."""
     return subprocess.run([str(python)] + [str(a) for a in args], env=preload_env(tmp_path, **extra),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout * slowdown(python))
 
 
 def profiles(tmp_path, pid=None):
