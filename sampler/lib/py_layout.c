@@ -428,7 +428,8 @@ const pp_py_layout *pp_py_layout_for(int major, int minor)
     return row && row->debug_words == 0 ? row : NULL;
 }
 
-/* A field of `size` bytes at off lies within the first `limit` bytes (an absent field, -1, does). */
+/* A field of `size` bytes at off lies within the first `limit` bytes (an absent field, -1, does).
+ */
 static int inside(int32_t off, int32_t size, int32_t limit)
 {
     return off < 0 || (int64_t)off + size <= limit;
@@ -444,19 +445,17 @@ int pp_py_layout_fits(const pp_py_layout *l)
                 inside(l->fr_instr, instr, l->fr_size) && inside(l->fr_owner, 1, l->fr_size) &&
                 inside(l->fr_tlbc_index, 4, l->fr_size);
     /* code objects: the fields the code cache takes from the header of co_size bytes */
-    int code = l->co_size > 0 && l->co_size <= PP_COPY_CODE && inside(l->ob_type, ptr, l->co_size) &&
-               inside(l->co_filename, ptr, l->co_size) && inside(l->co_name, ptr, l->co_size) &&
-               inside(l->co_qualname, ptr, l->co_size) &&
-               inside(l->co_linetable, ptr, l->co_size) &&
-               inside(l->co_firstlineno, 4, l->co_size) &&
-               inside(l->co_firsttraceable, 4, l->co_size) &&
-               inside(l->co_nunits, 8, l->co_size) && inside(l->co_tlbc, ptr, l->co_size);
+    int code =
+        l->co_size > 0 && l->co_size <= PP_COPY_CODE && inside(l->ob_type, ptr, l->co_size) &&
+        inside(l->co_filename, ptr, l->co_size) && inside(l->co_name, ptr, l->co_size) &&
+        inside(l->co_qualname, ptr, l->co_size) && inside(l->co_linetable, ptr, l->co_size) &&
+        inside(l->co_firstlineno, 4, l->co_size) && inside(l->co_firsttraceable, 4, l->co_size) &&
+        inside(l->co_nunits, 8, l->co_size) && inside(l->co_tlbc, ptr, l->co_size);
     /* thread states: the fields read_thread takes from one copy */
-    int tstate = inside(l->ts_next, ptr, PP_COPY_TSTATE) &&
-                 inside(l->ts_interp, ptr, PP_COPY_TSTATE) &&
-                 inside(l->ts_thread_id, ptr, PP_COPY_TSTATE) &&
-                 inside(l->ts_frame, ptr, PP_COPY_TSTATE) &&
-                 inside(l->ts_native_id, 4, PP_COPY_TSTATE);
+    int tstate =
+        inside(l->ts_next, ptr, PP_COPY_TSTATE) && inside(l->ts_interp, ptr, PP_COPY_TSTATE) &&
+        inside(l->ts_thread_id, ptr, PP_COPY_TSTATE) && inside(l->ts_frame, ptr, PP_COPY_TSTATE) &&
+        inside(l->ts_native_id, 4, PP_COPY_TSTATE);
     /* str: length and state from the PyASCIIObject part; kind, compact, ascii in 5 bits */
     int str = l->str_ascii_size > 0 && l->str_ascii_size <= PP_COPY_STR &&
               inside(l->str_length, 8, l->str_ascii_size) &&

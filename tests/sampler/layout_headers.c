@@ -439,8 +439,8 @@ static void completed_layout(void)
     pp_py_layout l;
     uint32_t hex;
     int ft;
-    pp_layout_status st = pp_py_layout_from_debug_offsets(published, PP_DEBUG_OFFSETS_WORDS, &l,
-                                                          &hex, &ft);
+    pp_layout_status st =
+        pp_py_layout_from_debug_offsets(published, PP_DEBUG_OFFSETS_WORDS, &l, &hex, &ft);
     if (st != PP_LAYOUT_OK || hex != PY_VERSION_HEX || ft != FREE_THREADED) {
         printf("the published struct is not accepted (status %d)\n", st);
         failures++;
