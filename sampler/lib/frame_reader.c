@@ -88,25 +88,22 @@ static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, s
     }
 }
 
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
-                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+                           pp_walk_buf *b, size_t *raw, size_t *omitted)
 {
-    const pp_py_layout *l = &rt->layout;
     uint8_t fr[128];
-    size_t raw = 0;
-    *n = 0;
+    *raw = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
     uintptr_t checkpoint = 0;
     size_t power = 1, since = 0;
     for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
-        if ((size_t)l->fr_size > sizeof fr ||
-            pp_snapshot_read(snap, fr, top, (size_t)l->fr_size) != 0)
+        if ((size_t)l->fr_size > sizeof fr || read(ctx, fr, top, (size_t)l->fr_size) != 0)
             return PP_WALK_READ_FAILED;
         int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
         if (!shim) {
-            if (raw < b->cap)
-                keep_raw(l, fr, b, raw++);
+            if (*raw < b->cap)
+                keep_raw(l, fr, b, (*raw)++);
             else
                 (*omitted)++;
         }
@@ -122,6 +119,13 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
+    return PP_WALK_OK;
+}
+
+pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
+                               size_t raw, size_t *n)
+{
+    *n = 0;
     pp_code_cache_prefetch(cache, b->code, raw);
     for (size_t i = 0; i < raw; i++) {
         int r = resolve(rt, cache, b, i, &b->frames[*n]);
@@ -130,4 +134,18 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
         *n += (size_t)r;
     }
     return PP_WALK_OK;
+}
+
+static int snapshot_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return pp_snapshot_read(ctx, dst, addr, len);
+}
+
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
+                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+{
+    size_t raw = 0;
+    *n = 0;
+    pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, n);
 }
