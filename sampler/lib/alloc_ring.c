@@ -52,9 +52,11 @@ pp_alloc_record *pp_alloc_ring_claim(pp_alloc_ring *r)
         uint64_t turn = atomic_load_explicit(&c->turn, memory_order_acquire);
         int64_t dif = (int64_t)(turn - pos);
         if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&r->head, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
+            if (atomic_compare_exchange_weak_explicit(&r->head, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
                 c->seq = pos;
+                if (r->filling && (pos & (r->cap / 4 - 1)) == 0 && pos)
+                    r->filling();
                 return c;
             }
         } else if (dif < 0) {

@@ -32,6 +32,9 @@ typedef struct pp_alloc_ring {
     _Atomic uint64_t head; /* next position to claim */
     uint64_t tail;         /* next position to read (consumer only) */
     _Atomic uint64_t dropped;
+    /* Called by the producer of every quarter ring's worth of records, so the consumer drains
+     * before the ring fills even when its own schedule is slower. NULL: nobody to tell. */
+    void (*filling)(void);
 } pp_alloc_ring;
 
 pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames);

@@ -123,14 +123,18 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
 }
 
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
-                               size_t raw, size_t *n)
+                               size_t raw, const pp_frame *unknown, size_t *n)
 {
     *n = 0;
     pp_code_cache_prefetch(cache, b->code, raw);
     for (size_t i = 0; i < raw; i++) {
         int r = resolve(rt, cache, b, i, &b->frames[*n]);
-        if (r < 0)
+        if (r < 0 && !unknown)
             return PP_WALK_READ_FAILED;
+        if (r < 0) {
+            b->frames[*n] = *unknown;
+            r = 1;
+        }
         *n += (size_t)r;
     }
     return PP_WALK_OK;
@@ -147,5 +151,5 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     size_t raw = 0;
     *n = 0;
     pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
-    return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, n);
+    return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);
 }

@@ -46,8 +46,10 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
 typedef int (*pp_frame_read_fn)(void *ctx, void *dst, uintptr_t addr, size_t len);
 pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
                            pp_walk_buf *b, size_t *raw, size_t *omitted);
-/* Names raw frames b->code/where/owner[0..raw) into b->frames[0..*n) through the code cache. */
+/* Names raw frames b->code/where/owner[0..raw) into b->frames[0..*n) through the code cache. A
+ * frame whose code object cannot be read fails the walk, or, when unknown is given, is named
+ * *unknown (a stack recorded earlier may outlive a module body's code object). */
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
-                               size_t raw, size_t *n);
+                               size_t raw, const pp_frame *unknown, size_t *n);
 
 #endif

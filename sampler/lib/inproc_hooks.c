@@ -28,10 +28,15 @@ enum {
     F_FINALIZING_OLD,
     F_COUNT
 };
-static const char *const fn_names[F_COUNT] = {
-    "Py_AddPendingCall",   "PyMem_GetAllocator",           "PyMem_SetAllocator",
-    "PyThreadState_GetUnchecked", "_PyThreadState_UncheckedGet", "PyGILState_Ensure",
-    "PyGILState_Release",  "Py_IsFinalizing",              "_Py_IsFinalizing"};
+static const char *const fn_names[F_COUNT] = {"Py_AddPendingCall",
+                                              "PyMem_GetAllocator",
+                                              "PyMem_SetAllocator",
+                                              "PyThreadState_GetUnchecked",
+                                              "_PyThreadState_UncheckedGet",
+                                              "PyGILState_Ensure",
+                                              "PyGILState_Release",
+                                              "Py_IsFinalizing",
+                                              "_Py_IsFinalizing"};
 
 static struct {
     const char *name;

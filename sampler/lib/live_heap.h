@@ -18,12 +18,12 @@
 /* What the table keeps per tracked allocation, besides its address. */
 typedef struct pp_heap_entry {
     uint64_t size;
-    uint64_t seq;         /* the capture record that described it (alloc_ring.h) */
-    _Atomic long stack;   /* the sampler's stack index for it, -1 until named */
+    uint64_t seq;       /* the capture record that described it (alloc_ring.h) */
+    _Atomic long stack; /* the sampler's stack index for it, -1 until named */
 } pp_heap_entry;
 
 typedef struct pp_live_heap {
-    size_t n_buckets; /* power of two */
+    size_t n_buckets;        /* power of two */
     _Atomic uintptr_t *keys; /* n_buckets * 8; 0 empty, 1 being filled */
     pp_heap_entry *entries;  /* parallel to keys */
     _Atomic uint64_t *maybe; /* one bit per bucket */

@@ -12,7 +12,7 @@
 
 /* Samples in flight between two drains (one pass, 10 ms by default), and live allocations
  * tracked at most (as Datadog's profiler: 65535). */
-#define RING_RECORDS 1024
+#define RING_RECORDS 2048
 #define HEAP_SLOTS 65536
 /* The store of live stacks: bounds, and when it is rebuilt from the live entries only. */
 #define STORE_MAX_STACKS 16384
@@ -22,6 +22,7 @@
 #define DEFAULT_MEAN_RAM_DIVISOR 65536
 
 static const char UNNAMED[] = "<unnamed allocation>";
+static const char GONE[] = "<code freed before it was named>";
 
 static int started;
 static uint32_t value_mask;
@@ -48,7 +49,7 @@ static double derived_mean(void)
     return mean > DEFAULT_MEAN_MIN ? mean : DEFAULT_MEAN_MIN;
 }
 
-uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt)
+uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void))
 {
     if (started)
         return value_mask;
@@ -69,6 +70,7 @@ uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt)
     }
     if (pp_alloc_hooks_setup(rt, &opt) != 0)
         return 0;
+    pp_alloc_hooks_ring()->filling = filling;
     pthread_atfork(lock_store, unlock_store, unlock_store);
     value_mask = 1u << PP_V_ALLOC_SPACE | 1u << PP_V_ALLOC_SAMPLES;
     if (cfg->heap_enabled)
@@ -106,8 +108,10 @@ static void name_record(const pp_memory_namer *n, const pp_alloc_record *rec, pp
     key->native_thread_id = (uint64_t)(uint32_t)rec->native_id;
     key->thread_name = n->thread_name(n->ctx, rec->thread_id, rec->native_id);
     key->n_omitted = rec->n_omitted;
+    pp_frame gone = {pp_agg_intern(n->agg, GONE, sizeof GONE - 1), 0, 0};
     if (rec->n_raw == 0 ||
-        pp_walk_resolve(n->rt, n->codes, &b, rec->n_raw, &frames) != PP_WALK_OK || frames == 0) {
+        pp_walk_resolve(n->rt, n->codes, &b, rec->n_raw, &gone, &frames) != PP_WALK_OK ||
+        frames == 0) {
         /* no Python frame (interpreter start-up or shutdown), or code objects gone already */
         n_unnamed++;
         n->walk->frames[0] = (pp_frame){pp_agg_intern(n->agg, UNNAMED, sizeof UNNAMED - 1), 0, 0};

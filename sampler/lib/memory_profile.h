@@ -20,8 +20,10 @@
 #include "runtime.h"
 
 /* Sets the hooks up and registers their installer; once per process (a fork child keeps the
- * parent's). Returns the sample types it adds as a pp_flush_info value_mask (0: none). */
-uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt);
+ * parent's). filling (may be NULL) is called from an allocating thread when recorded samples
+ * pile up: it should wake the sampler thread to drain them (one write to a pipe). Returns the
+ * sample types it adds as a pp_flush_info value_mask (0: none). */
+uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void));
 
 /* What naming a recorded stack needs from the sampler. */
 typedef struct pp_memory_namer {

@@ -104,7 +104,7 @@ static void make_runtime_id(char out[37])
              r[14], r[15]);
 }
 
-pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
+pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wake)(void))
 {
     pp_sampler *s = calloc(1, sizeof *s);
     if (!s)
@@ -131,7 +131,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->profile_start_mono = now;
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
-    s->value_mask = pp_memory_start(cfg, rt);
+    s->value_mask = pp_memory_start(cfg, rt, wake);
     if (s->value_mask && pp_inproc_current() == PP_INPROC_IDLE && pp_inproc_resolve(rt) != 0)
         s->value_mask = 0;
     return s;
@@ -266,6 +266,11 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
                          .n_omitted = omitted};
     pp_agg_add(s->agg, &key, cpu, s->wall_ns);
     s->counters[C_SAMPLES]++;
+}
+
+void pp_sampler_drain(pp_sampler *s)
+{
+    memory_drain(s, 0);
 }
 
 void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
