@@ -18,11 +18,13 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
     r->cells = calloc(c, sizeof *r->cells);
     uintptr_t *code = calloc(c * max_frames, sizeof *code);
     uintptr_t *where = calloc(c * max_frames, sizeof *where);
+    uintptr_t *name = calloc(c * max_frames, sizeof *name);
     uint8_t *owner = calloc(c * max_frames, sizeof *owner);
-    if (!r->cells || !code || !where || !owner) {
+    if (!r->cells || !code || !where || !name || !owner) {
         free(r->cells);
         free(code);
         free(where);
+        free(name);
         free(owner);
         free(r);
         return NULL;
@@ -30,6 +32,7 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
     for (size_t i = 0; i < c; i++) {
         r->cells[i].code = code + i * max_frames;
         r->cells[i].where = where + i * max_frames;
+        r->cells[i].name = name + i * max_frames;
         r->cells[i].owner = owner + i * max_frames;
     }
     pp_alloc_ring_reset(r);

@@ -21,7 +21,7 @@ typedef struct pp_alloc_record {
     uint8_t domain;
     uint32_t n_raw, n_omitted;
     /* raw frames, leaf first (frame_reader.h's pp_walk_raw layout), max_frames each */
-    uintptr_t *code, *where;
+    uintptr_t *code, *where, *name;
     uint8_t *owner;
 } pp_alloc_record;
 

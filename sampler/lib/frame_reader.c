@@ -57,6 +57,8 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
     if (!ci)
         /* 3.13: f_executable may be None or another non-code object; not a Python frame. */
         return l->frame_model == PP_FRAMES_INTERPRETER && l->minor >= 13 ? 0 : -1;
+    if (b->name && b->name[i] != ci->name_ptr)
+        return -1; /* not the code object that ran when the stack was recorded */
     long offset;
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti = (int32_t)(uint32_t)b->where[i];
@@ -74,9 +76,15 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
 }
 
 /* Copies what resolving needs out of the frame at fr into raw slot i. */
-static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, size_t i)
+static void keep_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, const uint8_t *fr,
+                     pp_walk_buf *b, size_t i)
 {
     b->code[i] = get_ptr(fr, l->fr_code);
+    if (b->name) {
+        int32_t off = l->co_qualname >= 0 ? l->co_qualname : l->co_name;
+        if (!b->code[i] || read(ctx, &b->name[i], b->code[i] + (uintptr_t)off, sizeof b->name[i]))
+            b->name[i] = 0;
+    }
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti;
         memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
@@ -103,7 +111,7 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
         int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
         if (!shim) {
             if (*raw < b->cap)
-                keep_raw(l, fr, b, (*raw)++);
+                keep_raw(l, read, ctx, fr, b, (*raw)++);
             else
                 (*omitted)++;
         }
