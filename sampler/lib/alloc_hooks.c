@@ -106,8 +106,11 @@ static __attribute__((noinline)) void sampled(const domain_hook *d, void *p, siz
     rec->native_id = tid;
     size_t raw = 0, omitted = 0;
     uintptr_t top = ts ? own_top_frame(ts) : 0;
-    pp_walk_buf b = {
-        .cap = ring->max_frames, .code = rec->code, .where = rec->where, .owner = rec->owner};
+    pp_walk_buf b = {.cap = ring->max_frames,
+                     .code = rec->code,
+                     .where = rec->where,
+                     .owner = rec->owner,
+                     .name = rec->name};
     if (top && pp_walk_raw(&layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
         raw = omitted = 0;
     rec->n_raw = (uint32_t)raw;
