@@ -47,7 +47,7 @@ def run(prefix, env_extra, python, args, scratch):
     env.update(env_extra)
     env["DD_PROFILING_OUTPUT_PPROF"] = str(d / "p")
     env["BENCH_RESULT"] = str(d / "result.json")
-    r = subprocess.run(prefix + [str(python), *args], env=env, capture_output=True, text=True,
+    r = subprocess.run(prefix + [str(python), *map(str, args)], env=env, capture_output=True, text=True,
                        timeout=900)
     if r.returncode != 0:
         sys.exit(f"memory_overhead: {prefix} {env_extra} failed: {r.stderr[-2000:]}")
