@@ -7,14 +7,23 @@ and weighted 1/p. For N allocations of s bytes the estimate of their total has a
 standard deviation of sqrt((1 - p) / (N p)). Each test picks R and the volume so that its bound
 sits at least 5.5 standard deviations away (chance of a false failure below 1e-7 per check);
 the numbers are worked out next to each test."""
+import base64
 import calendar
 import json
+import os
+import subprocess
+import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
-from podprof_testenv import SANITIZED
-from test_sampler import PYTHONS, WORKLOADS, names, profiles, run
+from podprof_testenv import BUILD, ROOT, SANITIZED
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "exporter"))
+from agent_double import Upload, free_port, validate  # noqa: E402
 
 MEMORY_TYPES = [("alloc-space", "bytes"), ("alloc-samples", "count"),
                 ("heap-space", "bytes"), ("heap-live-samples", "count")]
@@ -158,3 +167,62 @@ def test_bad_sample_size_logs_one_line_and_falls_back(tmp_path):
     # the default mean (at least 1 MiB) still samples 600 MiB of allocations: hundreds of points
     samples = [s for prof, _ in profiles(tmp_path) for s in prof["samples"]]
     assert total(samples, "alpha", "alloc-space") > 0
+
+
+def test_go_pprof_reads_memory_profiles(tmp_path):
+    workload(PYTHONS["3.12.1"], "split", tmp_path, 131072)
+    pprof = sorted(tmp_path.glob("prof.*.pprof"))
+    assert pprof
+    for index in ("alloc-space", "alloc-samples", "heap-space", "heap-live-samples"):
+        top = subprocess.run([GO, "tool", "pprof", "-top", f"-sample_index={index}",
+                              str(pprof[0])], capture_output=True, text=True, timeout=120)
+        assert top.returncode == 0, top.stderr
+    top = subprocess.run([GO, "tool", "pprof", "-top", "-sample_index=alloc-space", str(pprof[0])],
+                         capture_output=True, text=True, timeout=120)
+    assert "alpha" in top.stdout and "beta" in top.stdout, top.stdout
+
+
+def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
+    """The exporter uploads the library's memory profiles unchanged; Datadog's agent double
+    stores them and our strict checks of the stored request pass."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    r = run(PYTHONS["3.12.1"], [WORKLOADS / "memory.py", "split", tmp_path / "e.json"], tmp_path,
+            timeout=240, DD_PROFILING_OUTPUT_PPROF=spool / "prof",
+            DD_PROFILING_HEAP_SAMPLE_SIZE=131072)
+    assert r.returncode == 0, r.stderr
+    written = {p.name: p.read_bytes() for p in spool.glob("*.pprof")}
+    assert written
+    port = free_port()
+    agent = subprocess.Popen([str(ROOT / ".venv" / "bin" / "ddapm-test-agent"), "--host",
+                              "127.0.0.1", "--port", str(port), "--otlp-http-port",
+                              str(free_port()), "--otlp-grpc-port", str(free_port()),
+                              "--snapshot-dir", str(tmp_path / "snapshots")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and agent.poll() is None:
+            try:
+                urllib.request.urlopen(url + "/info", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DD_")}
+        env["DD_TRACE_AGENT_URL"] = url
+        up = subprocess.run([str(BUILD / "bin" / "podprof"), "export", "--spool", str(spool),
+                             "--once"], env=env, capture_output=True, text=True, timeout=120)
+        assert up.returncode == 0, up.stderr
+        reqs = json.loads(urllib.request.urlopen(url + "/test/session/requests",
+                                                 timeout=5).read())
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+    uploads = [q for q in reqs if q["url"].endswith("/profiling/v1/input")]
+    assert len(uploads) == len(written), reqs
+    for q in uploads:
+        upload = Upload("POST", "/profiling/v1/input", q["headers"], base64.b64decode(q["body"]))
+        validate(upload)
+        assert upload.errors == [], upload.errors
+        types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
+        assert types[4:] == [t for t, _ in MEMORY_TYPES]
