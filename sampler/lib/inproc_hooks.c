@@ -66,6 +66,11 @@ int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx
     return 0;
 }
 
+size_t pp_inproc_registered(void)
+{
+    return n_hooks;
+}
+
 int pp_inproc_resolve(const pp_runtime *rt)
 {
     uintptr_t addrs[F_COUNT] = {0};

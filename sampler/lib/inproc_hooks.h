@@ -57,6 +57,9 @@ typedef int (*pp_inproc_install_fn)(const pp_capi *api, void *ctx);
 /* Adds an installer (before pp_inproc_schedule; not thread-safe). -1 when the table is full. */
 int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx);
 
+/* How many installers are registered. */
+size_t pp_inproc_registered(void);
+
 /* Resolves the C API of the runtime rt found. -1 (one log line) when a function is missing. */
 int pp_inproc_resolve(const pp_runtime *rt);
 

@@ -132,7 +132,10 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
     s->value_mask = pp_memory_start(cfg, rt, wake);
-    if (s->value_mask && pp_inproc_current() == PP_INPROC_IDLE && pp_inproc_resolve(rt) != 0)
+    /* Every profile family that runs inside the interpreter has registered its installer by now
+     * (a fork child inherits them installed: nothing to resolve again). */
+    if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
+        pp_inproc_resolve(rt) != 0)
         s->value_mask = 0;
     return s;
 }
@@ -286,8 +289,7 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     if (pp_runtime_state(&s->rt, &interp_head) != 1)
         return; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
-    if (s->value_mask)
-        pp_inproc_schedule();
+    pp_inproc_schedule(); /* cheap once done */
     memory_drain(s, 0);
     pp_thread_walk_stats st;
     if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
