@@ -31,7 +31,7 @@ def object_size(size):
 def churn(size, total):
     n = total // object_size(size)
     for _ in itertools.repeat(None, n):
-        bytes(size)
+        bytes(size)  # line: alloc
     return n * object_size(size)
 
 
