@@ -38,7 +38,7 @@ typedef struct agg_stack {
     uint32_t n_frames;
     uint64_t n_omitted;
     const pp_frame *frames;
-    int64_t cpu_ns, cpu_count, wall_ns, wall_count;
+    int64_t values[PP_V_COUNT];
 } agg_stack;
 
 typedef struct agg_string {
@@ -306,15 +306,13 @@ static uint32_t *stack_slot(pp_agg *agg, const pp_sample_key *key, uint64_t hash
     return &agg->stack_slots[i];
 }
 
-static void add_values(agg_stack *s, int64_t cpu_ns, int64_t wall_ns)
+static void add_values(agg_stack *s, const int64_t *values)
 {
-    s->cpu_ns += cpu_ns;
-    s->cpu_count += 1;
-    s->wall_ns += wall_ns;
-    s->wall_count += 1;
+    for (int i = 0; i < PP_V_COUNT; i++)
+        s->values[i] += values[i];
 }
 
-static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
+static long add_to_fold(pp_agg *agg, const int64_t *values)
 {
     agg->dropped++;
     if (!agg->has_fold) {
@@ -326,40 +324,44 @@ static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
         agg->fold.n_frames = 1;
         agg->has_fold = true;
     }
-    add_values(&agg->fold, cpu_ns, wall_ns);
+    add_values(&agg->fold, values);
+    return -1;
 }
 
 void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns)
+{
+    int64_t values[PP_V_COUNT] = {[PP_V_CPU_NS] = cpu_ns,
+                                  [PP_V_CPU_SAMPLES] = 1,
+                                  [PP_V_WALL_NS] = wall_ns,
+                                  [PP_V_WALL_SAMPLES] = 1};
+    pp_agg_add_values(agg, key, values);
+}
+
+long pp_agg_add_values(pp_agg *agg, const pp_sample_key *key, const int64_t *values)
 {
     uint64_t hash = stack_hash(key);
     bool found;
     uint32_t *slot = stack_slot(agg, key, hash, &found);
     if (found) {
-        add_values(&agg->stacks[*slot - 1], cpu_ns, wall_ns);
-        return;
+        add_values(&agg->stacks[*slot - 1], values);
+        return (long)*slot - 1;
     }
     if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
-        agg->frames_stored + key->n_frames > agg->max_frames_stored) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+        agg->frames_stored + key->n_frames > agg->max_frames_stored)
+        return add_to_fold(agg, values);
     if (agg->n_stacks == agg->stacks_cap) {
         size_t cap = agg->stacks_cap * 2;
         if (cap > agg->max_stacks)
             cap = agg->max_stacks;
         agg_stack *stacks = realloc(agg->stacks, cap * sizeof *stacks);
-        if (!stacks) {
-            add_to_fold(agg, cpu_ns, wall_ns);
-            return;
-        }
+        if (!stacks)
+            return add_to_fold(agg, values);
         agg->stacks = stacks;
         agg->stacks_cap = cap;
     }
     pp_frame *frames = arena_frames(agg, key->n_frames);
-    if (!frames) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+    if (!frames)
+        return add_to_fold(agg, values);
     if (key->n_frames)
         memcpy(frames, key->frames, key->n_frames * sizeof *frames);
     agg->frames_stored += key->n_frames;
@@ -372,9 +374,9 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
     s->n_frames = (uint32_t)key->n_frames;
     s->n_omitted = key->n_omitted;
     s->frames = frames;
-    s->cpu_ns = s->cpu_count = s->wall_ns = s->wall_count = 0;
-    add_values(s, cpu_ns, wall_ns);
+    memcpy(s->values, values, sizeof s->values);
     *slot = (uint32_t)index + 1;
+    return (long)index;
 }
 
 static pp_sample_key key_of(const agg_stack *s)
@@ -397,8 +399,21 @@ void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx)
         if (i == agg->n_stacks && !agg->has_fold)
             break;
         pp_sample_key key = key_of(s);
-        fn(ctx, &key, s->cpu_ns, s->cpu_count, s->wall_ns, s->wall_count);
+        fn(ctx, &key, s->values);
     }
+}
+
+int pp_agg_stack_key(const pp_agg *agg, long index, pp_sample_key *key)
+{
+    if (index < 0 || (size_t)index >= agg->n_stacks)
+        return -1;
+    *key = key_of(&agg->stacks[index]);
+    return 0;
+}
+
+size_t pp_agg_stack_count(const pp_agg *agg)
+{
+    return agg->n_stacks;
 }
 
 void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)

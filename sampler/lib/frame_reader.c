@@ -78,6 +78,8 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
     if (!ci)
         /* 3.13+: f_executable may be None or another non-code object; not a Python frame. */
         return l->code_ref == PP_CODE_PTR ? -1 : 0;
+    if (b->name && b->name[i] != ci->name_ptr)
+        return -1; /* not the code object that ran when the stack was recorded */
     long offset;
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti = (int32_t)(uint32_t)b->where[i];
@@ -111,10 +113,17 @@ static uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
 }
 
 /* Copies what resolving needs out of the frame at fr into raw slot i. */
-static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, size_t i)
+static void keep_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, const uint8_t *fr,
+                     pp_walk_buf *b, size_t i)
 {
     b->code[i] = code_of(l, get_ptr(fr, l->fr_code));
     b->tlbc[i] = 0;
+    if (b->name) {
+        int32_t off = l->co_qualname >= 0 ? l->co_qualname : l->co_name;
+        if (!b->code[i] || b->code[i] == TORN_CODE ||
+            read(ctx, &b->name[i], b->code[i] + (uintptr_t)off, sizeof b->name[i]))
+            b->name[i] = 0;
+    }
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti;
         memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
@@ -128,26 +137,23 @@ static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, s
     }
 }
 
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
-                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+                           pp_walk_buf *b, size_t *raw, size_t *omitted)
 {
-    const pp_py_layout *l = &rt->layout;
     uint8_t fr[PP_COPY_FRAME];
-    size_t raw = 0;
-    *n = 0;
+    *raw = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
     uintptr_t checkpoint = 0;
     size_t power = 1, since = 0;
     for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
-        if ((size_t)l->fr_size > sizeof fr ||
-            pp_snapshot_read(snap, fr, top, (size_t)l->fr_size) != 0)
+        if ((size_t)l->fr_size > sizeof fr || read(ctx, fr, top, (size_t)l->fr_size) != 0)
             return PP_WALK_READ_FAILED;
         /* C-entry shim frames (3.12, 3.13), interpreter-owned entry frames (3.14+) */
         int shim = l->owner_shim_min >= 0 && fr[l->fr_owner] >= (uint8_t)l->owner_shim_min;
         if (!shim) {
-            if (raw < b->cap)
-                keep_raw(l, fr, b, raw++);
+            if (*raw < b->cap)
+                keep_raw(l, read, ctx, fr, b, (*raw)++);
             else
                 (*omitted)++;
         }
@@ -163,12 +169,37 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
+    return PP_WALK_OK;
+}
+
+pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
+                               size_t raw, const pp_frame *unknown, size_t *n)
+{
+    *n = 0;
     pp_code_cache_prefetch(cache, b->code, raw);
     for (size_t i = 0; i < raw; i++) {
         int r = resolve(rt, cache, b, i, &b->frames[*n]);
-        if (r < 0)
+        if (r < 0 && !unknown)
             return PP_WALK_READ_FAILED;
+        if (r < 0) {
+            b->frames[*n] = *unknown;
+            r = 1;
+        }
         *n += (size_t)r;
     }
     return PP_WALK_OK;
+}
+
+static int snapshot_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return pp_snapshot_read(ctx, dst, addr, len);
+}
+
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
+                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+{
+    size_t raw = 0;
+    *n = 0;
+    pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);
 }

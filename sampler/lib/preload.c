@@ -120,7 +120,7 @@ static void *sampler_main(void *arg)
     }
     if (pp_runtime_resolve(&rt) != 0 || wait_for_interpreter() != 0)
         goto out;
-    s = pp_sampler_new(&cfg, &rt);
+    s = pp_sampler_new(&cfg, &rt, wake);
     if (!s) {
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
@@ -131,8 +131,10 @@ static void *sampler_main(void *arg)
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
-        if (now < next)
+        if (now < next) {
+            pp_sampler_drain(s); /* woken early: allocation samples are piling up */
             continue;
+        }
         pp_sampler_pass(s, now);
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);

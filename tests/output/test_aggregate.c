@@ -44,8 +44,7 @@ typedef struct seen {
     int n;
 } seen;
 
-static void collect(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                    int64_t wall_ns, int64_t wall_count)
+static void collect(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
     seen *s = ctx;
     assert_true(s->n < 64);
@@ -54,10 +53,10 @@ static void collect(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t
     assert_true(key->n_frames <= 8);
     memcpy(e->frames, key->frames, key->n_frames * sizeof *key->frames);
     e->key.frames = e->frames;
-    e->cpu_ns = cpu_ns;
-    e->cpu_count = cpu_count;
-    e->wall_ns = wall_ns;
-    e->wall_count = wall_count;
+    e->cpu_ns = values[PP_V_CPU_NS];
+    e->cpu_count = values[PP_V_CPU_SAMPLES];
+    e->wall_ns = values[PP_V_WALL_NS];
+    e->wall_count = values[PP_V_WALL_SAMPLES];
 }
 
 static pp_str str(pp_agg *agg, const char *s)
