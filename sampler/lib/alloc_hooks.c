@@ -110,6 +110,7 @@ static __attribute__((noinline)) void sampled(const domain_hook *d, void *p, siz
                      .code = rec->code,
                      .where = rec->where,
                      .owner = rec->owner,
+                     .tlbc = rec->tlbc,
                      .name = rec->name};
     if (top && pp_walk_raw(&layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
         raw = omitted = 0;

@@ -20,12 +20,14 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
     uintptr_t *where = calloc(c * max_frames, sizeof *where);
     uintptr_t *name = calloc(c * max_frames, sizeof *name);
     uint8_t *owner = calloc(c * max_frames, sizeof *owner);
-    if (!r->cells || !code || !where || !name || !owner) {
+    int32_t *tlbc = calloc(c * max_frames, sizeof *tlbc);
+    if (!r->cells || !code || !where || !name || !owner || !tlbc) {
         free(r->cells);
         free(code);
         free(where);
         free(name);
         free(owner);
+        free(tlbc);
         free(r);
         return NULL;
     }
@@ -34,6 +36,7 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
         r->cells[i].where = where + i * max_frames;
         r->cells[i].name = name + i * max_frames;
         r->cells[i].owner = owner + i * max_frames;
+        r->cells[i].tlbc = tlbc + i * max_frames;
     }
     pp_alloc_ring_reset(r);
     return r;

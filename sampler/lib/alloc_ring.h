@@ -23,6 +23,7 @@ typedef struct pp_alloc_record {
     /* raw frames, leaf first (frame_reader.h's pp_walk_raw layout), max_frames each */
     uintptr_t *code, *where, *name;
     uint8_t *owner;
+    int32_t *tlbc;
 } pp_alloc_record;
 
 typedef struct pp_alloc_ring {

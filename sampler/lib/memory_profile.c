@@ -103,6 +103,7 @@ static void name_record(const pp_memory_namer *n, const pp_alloc_record *rec, pp
     b.code = rec->code;
     b.where = rec->where;
     b.owner = rec->owner;
+    b.tlbc = rec->tlbc;
     b.name = rec->name;
     size_t frames = 0;
     key->thread_id = rec->thread_id;
