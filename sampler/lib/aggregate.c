@@ -7,7 +7,12 @@
  *
  * Strings are never cleared while stacks may still point at them: when the string bound is hit,
  * new strings intern as "<string table full>" until the next reset, which then clears the table
- * and bumps the generation. */
+ * and bumps the generation.
+ *
+ * Every stored string is valid UTF-8, as pprof's string table must be (protobuf decoders and the
+ * Datadog intake reject anything else): bytes read from another thread's objects can be torn, and
+ * kernel thread names are arbitrary bytes, so a new string that is not valid UTF-8 is stored with
+ * each offending byte replaced by '?'. */
 #include "aggregate.h"
 
 #include <stdbool.h>
@@ -21,6 +26,8 @@
  * rarely reaches the bound in the middle of an interval. */
 #define PP_AGG_STR_CLEAR_NUM 3
 #define PP_AGG_STR_CLEAR_DEN 4
+/* The longest string kept; longer ones are cut (and repaired where the cut split a character). */
+#define PP_AGG_MAX_STRING 4096
 
 static const char DROPPED_STACKS_NAME[] = "<stacks dropped>";
 static const char STRING_TABLE_FULL[] = "<string table full>";
@@ -202,6 +209,52 @@ static bool strings_init(pp_agg *agg)
                      &agg->dropped_name_id);
 }
 
+/* Length of the valid UTF-8 sequence at s[i..len) (1 to 4), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
+{
+    unsigned char c = s[i];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - i < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[i + k] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Replaces, in place, every byte that does not start a valid UTF-8 sequence with '?'; returns
+ * whether anything was replaced. */
+static bool utf8_repair(unsigned char *s, size_t len)
+{
+    bool changed = false;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(s, i, len);
+        if (n == 0) {
+            s[i++] = '?';
+            changed = true;
+        } else {
+            i += n;
+        }
+    }
+    return changed;
+}
+
 pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
 {
     if (len == 0)
@@ -210,6 +263,17 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
     pp_str id;
     if (str_lookup(agg, s, len, hash, &id))
         return id;
+    unsigned char repaired[PP_AGG_MAX_STRING];
+    bool cut = len > sizeof repaired; /* longer than any name or path the sampler reads */
+    if (cut)
+        len = sizeof repaired;
+    memcpy(repaired, s, len);
+    if (utf8_repair(repaired, len) || cut) {
+        s = (const char *)repaired;
+        hash = hash_bytes(s, len);
+        if (str_lookup(agg, s, len, hash, &id))
+            return id;
+    }
     if (agg->str_full || str_bytes_used(agg) + str_cost(len) > agg->max_string_bytes ||
         len >= UINT32_MAX - agg->str_used) {
         agg->str_full = true;

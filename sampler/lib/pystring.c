@@ -59,6 +59,9 @@ long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
     if (kind == 1 && ascii) {
         if (pp_read(out, data, chars) != 0)
             return -1;
+        for (size_t i = 0; i < chars; i++)
+            if ((unsigned char)out[i] >= 0x80)
+                return -1; /* not the ASCII str it claims to be: freed or being rewritten */
         out[chars] = '\0';
         return (long)chars;
     }

@@ -64,6 +64,35 @@ static pp_str str(pp_agg *agg, const char *s)
     return pp_agg_intern(agg, s, strlen(s));
 }
 
+/* Bytes torn from another thread's objects, or a kernel thread name, are never stored as
+ * invalid UTF-8: pprof decoders reject such a string table. */
+static void test_strings_are_valid_utf8(void **state)
+{
+    (void)state;
+    pp_agg *agg = pp_agg_new(100, 1 << 16);
+    assert_non_null(agg);
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\xd1"
+         "abc",
+         "?abc"},                     /* lead byte, no continuation */
+        {"ab\xe2\x82", "ab??"},       /* cut short at the end */
+        {"\xc0\x80x", "??x"},         /* overlong NUL */
+        {"\xed\xa0\x80", "???"},      /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "????"}, /* beyond U+10FFFF */
+        {"\x80\xbf", "??"},           /* stray continuations */
+        {"f\xc3\xbcr \xf0\x9f\x90\x8d", "f\xc3\xbcr \xf0\x9f\x90\x8d"}, /* valid */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pp_str id = str(agg, cases[i].in);
+        assert_string_equal(pp_agg_string(agg, id), cases[i].out);
+        assert_int_equal(str(agg, cases[i].in), id);  /* the same bytes, the same string */
+        assert_int_equal(str(agg, cases[i].out), id); /* and the repaired text is that string */
+    }
+    pp_agg_free(agg);
+}
+
 static void test_interning(void **state)
 {
     (void)state;
@@ -373,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_steady_state_does_not_allocate),
         cmocka_unit_test(test_rename_threads),
         cmocka_unit_test(test_bad_limits),
+        cmocka_unit_test(test_strings_are_valid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
