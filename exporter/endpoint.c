@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "faults.h"
+#include "podprof/names.h"
 
 #define AGENT_PATH "/profiling/v1/input"
 
@@ -38,8 +39,8 @@ void ex_endpoint_from_config(const ex_config *cfg, ex_endpoint *ep)
     memset(ep, 0, sizeof *ep);
     ep->ca_file = cfg->ca_file;
     if (cfg->agentless && !cfg->api_key)
-        ex_log("DD_PROFILING_AGENTLESS=true but DD_API_KEY is not set: sending to the agent "
-               "instead");
+        ex_log(PP_LOG_WARN, PP_ENV_AGENTLESS "=true but " PP_ENV_API_KEY
+                                             " is not set: sending to the agent instead");
     if (cfg->agentless && cfg->api_key) {
         ep->agentless = true;
         ep->api_key = cfg->api_key;
@@ -54,8 +55,10 @@ void ex_endpoint_from_config(const ex_config *cfg, ex_endpoint *ep)
     if (cfg->agent_url) {
         if (from_agent_url(cfg->agent_url, ep))
             return;
-        ex_log("DD_TRACE_AGENT_URL=%s: not http://host:port[/prefix] or unix:///path, using "
-               "DD_AGENT_HOST and DD_TRACE_AGENT_PORT",
+        ex_log(PP_LOG_WARN,
+               PP_ENV_AGENT_URL
+               "=%s: not http://host:port[/prefix] or unix:///path, using " PP_ENV_AGENT_HOST
+               " and " PP_ENV_AGENT_PORT,
                cfg->agent_url);
         memset(ep, 0, sizeof *ep);
         ep->ca_file = cfg->ca_file;

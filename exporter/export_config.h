@@ -1,4 +1,4 @@
-/* The exporter's settings, read from the environment. One table in export_config.c drives the
+/* The exporter's settings, read from the environment. One table (export_settings.c) drives the
  * parser, `podprof export --help` and docs/config-exporter.md (tests/exporter checks the doc). */
 #ifndef PODPROF_EXPORTER_CONFIG_H
 #define PODPROF_EXPORTER_CONFIG_H
@@ -20,7 +20,8 @@ typedef struct ex_config {
     char *pod_namespace;    /* DD_PROFILING_K8S_NAMESPACE */
     char *node_name;        /* DD_PROFILING_K8S_NODE */
     char *labels_file;      /* DD_PROFILING_K8S_LABELS_FILE */
-    char *labels_as_tags;   /* DD_PROFILING_POD_LABELS_AS_TAGS */
+    char *labels_as_tags;   /* DD_PROFILING_POD_LABELS_AS_TAGS ("" = no labels) */
+    int log_level;          /* DD_PROFILING_LOG_LEVEL (PP_LOG_*) */
     char *intake_url;       /* PODPROF_EXPORT_INTAKE_URL */
     char *ca_file;          /* PODPROF_EXPORT_CA_FILE */
     int max_attempts;       /* PODPROF_EXPORT_MAX_ATTEMPTS */
@@ -33,7 +34,7 @@ typedef struct ex_config {
 } ex_config;
 
 /* Defaults first, then the environment; a malformed value logs one line and keeps the default.
- * Returns the number of rejected values. */
+ * Sets the log level. Returns the number of refused values. */
 int ex_config_load(ex_config *cfg);
 void ex_config_free(ex_config *cfg);
 

@@ -23,6 +23,9 @@
 #include "spool_meta.h"
 #include "tags.h"
 #include "uploader.h"
+#include "podprof/names.h"
+#include "podprof/read_bounded.h"
+#include "podprof/spool_format.h"
 #include "podprof/version.h"
 
 #define EX_META_MAX_BYTES (1 << 20)
@@ -58,7 +61,7 @@ static void maybe_start_drain(ex_state *st)
         return;
     st->draining = true;
     st->drain_deadline_ms = ex_now_ms() + st->cfg.drain_ms;
-    ex_log("stopping: uploading what is complete (at most %d ms)", st->cfg.drain_ms);
+    ex_log(PP_LOG_INFO, "stopping: uploading what is complete (at most %d ms)", st->cfg.drain_ms);
 }
 
 /* Aborts an upload in flight once a stop request's drain time is over. */
@@ -71,19 +74,12 @@ static bool upload_should_abort(void *ctx)
 
 static char *read_small_file(const char *path, size_t max, size_t *len)
 {
+    const char *why;
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(max + 1);
-    if (buf) {
-        *len = fread(buf, 1, max + 1, f);
-        if (ferror(f) || *len > max) {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
+    char *text = f ? pp_read_bounded(f, max, len, &why) : NULL;
+    if (f)
+        fclose(f);
+    return text;
 }
 
 static void add_pod_labels(ex_state *st, ex_tags *tags)
@@ -93,7 +89,7 @@ static void add_pod_labels(ex_state *st, ex_tags *tags)
     ex_labels labels;
     if (ex_labels_read(st->cfg.labels_file, &labels)) {
         ex_fault(&st->faults, EX_FAULT_LABELS_MISSING,
-                 "DD_PROFILING_K8S_LABELS_FILE %s: %s; uploading without pod labels",
+                 PP_ENV_K8S_LABELS_FILE " %s: %s; uploading without pod labels",
                  st->cfg.labels_file, strerror(errno));
         return;
     }
@@ -184,7 +180,7 @@ static void process_pair(ex_state *st, const char *name)
         st->faults.profiles_seen++;
 
     size_t len = 0;
-    char *text = read_small_file(ex_spool_path(st->spool, name, ".json", path, sizeof path),
+    char *text = read_small_file(ex_spool_path(st->spool, name, PP_SPOOL_JSON, path, sizeof path),
                                  EX_META_MAX_BYTES, &len);
     ex_meta meta;
     if (!text || ex_meta_parse(text, len, &meta, err, sizeof err)) {
@@ -199,8 +195,8 @@ static void process_pair(ex_state *st, const char *name)
     void *pprof = NULL;
     size_t pprof_len = 0;
     ex_payload_status ps =
-        ex_payload_from_file(ex_spool_path(st->spool, name, ".pprof", path, sizeof path), &pprof,
-                             &pprof_len, err, sizeof err);
+        ex_payload_from_file(ex_spool_path(st->spool, name, PP_SPOOL_PPROF, path, sizeof path),
+                             &pprof, &pprof_len, err, sizeof err);
     if (ps != EX_PAYLOAD_OK) {
         ex_fault(&st->faults,
                  ps == EX_PAYLOAD_TOO_LARGE ? EX_FAULT_TOO_LARGE
@@ -332,14 +328,14 @@ int podprof_export_loop(const podprof_export_opts *opts)
     st.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     st.spool = ex_spool_open(opts->spool_dir, opts->name_prefix, opts->keep_pprof);
     if (!st.spool) {
-        ex_log("out of memory");
+        ex_log(PP_LOG_ERROR, "out of memory");
         ex_config_free(&st.cfg);
         return 1;
     }
     if (ex_spool_fd(st.spool) < 0)
-        ex_log("inotify unavailable (%s): relying on the %d s rescan", strerror(errno),
+        ex_log(PP_LOG_WARN, "inotify unavailable (%s): relying on the %d s rescan", strerror(errno),
                st.cfg.rescan_s);
-    ex_log("watching %s, uploading to %s", opts->spool_dir, st.ep.describe);
+    ex_log(PP_LOG_INFO, "watching %s, uploading to %s", opts->spool_dir, st.ep.describe);
 
     for (;;) {
         maybe_start_drain(&st);
@@ -361,12 +357,13 @@ int podprof_export_loop(const podprof_export_opts *opts)
         struct pollfd fds[2] = {{.fd = ex_spool_fd(st.spool), .events = POLLIN},
                                 {.fd = st.stop_fd, .events = POLLIN}};
         if (poll(fds, 2, timeout) < 0 && errno != EINTR)
-            ex_log("poll: %s", strerror(errno));
+            ex_log(PP_LOG_ERROR, "poll: %s", strerror(errno));
         ex_spool_consume_events(st.spool);
     }
     bool lost = st.dropped || st.faults.spool_dropped || st.faults.count[EX_FAULT_CORRUPT_SPOOL];
     int status = opts->once && lost ? 1 : 0;
-    ex_log("stopped: %llu uploaded, %llu failed, %llu corrupt, %llu dropped from a full spool",
+    ex_log(PP_LOG_INFO,
+           "stopped: %llu uploaded, %llu failed, %llu corrupt, %llu dropped from a full spool",
            (unsigned long long)st.faults.uploads_ok, (unsigned long long)st.faults.uploads_failed,
            (unsigned long long)st.faults.count[EX_FAULT_CORRUPT_SPOOL],
            (unsigned long long)st.faults.spool_dropped);
@@ -413,7 +410,7 @@ podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name
     ex->dir = strdup(spool_dir);
     ex->prefix = name_prefix ? strdup(name_prefix) : NULL;
     if (!ex->dir || pipe2(ex->pipe, O_CLOEXEC)) {
-        ex_log("cannot start the exporter: %s", strerror(errno));
+        ex_log(PP_LOG_ERROR, "cannot start the exporter: %s", strerror(errno));
         free(ex->dir);
         free(ex->prefix);
         free(ex);
@@ -421,7 +418,7 @@ podprof_exporter *podprof_exporter_start(const char *spool_dir, const char *name
     }
     int rc = pthread_create(&ex->thread, NULL, exporter_thread, ex);
     if (rc) {
-        ex_log("cannot start the exporter thread: %s", strerror(rc));
+        ex_log(PP_LOG_ERROR, "cannot start the exporter thread: %s", strerror(rc));
         close(ex->pipe[0]);
         close(ex->pipe[1]);
         free(ex->dir);

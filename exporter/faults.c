@@ -36,13 +36,33 @@ int64_t ex_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void ex_log(const char *fmt, ...)
+static int log_level = PP_LOG_INFO;
+
+void ex_log_set_level(int level)
+{
+    log_level = level;
+}
+
+static void vlog(int level, const char *tag, const char *fmt, va_list ap, const char *suffix)
+{
+    if (!(level & PP_LOG_ALWAYS) && level > log_level)
+        return;
+    char line[1024];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0)
+        return;
+    for (char *p = line; *p; p++)
+        if (*p == PP_LOG_FIELD_MARK)
+            *p = ' ';
+    /* one stdio call, so the lines of `podprof run`'s exporter thread stay whole */
+    fprintf(stderr, "podprof export: %s%s%s\n", tag, line, suffix);
+}
+
+void ex_log(int level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("podprof export: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vlog(level, "", fmt, ap, "");
     va_end(ap);
 }
 
@@ -57,14 +77,14 @@ void ex_fault(ex_faults *f, ex_fault_kind kind, const char *fmt, ...)
         f->suppressed[kind]++;
         return;
     }
+    char tag[40], suffix[64] = "";
+    snprintf(tag, sizeof tag, "[%s] ", fault_names[kind]);
+    if (f->suppressed[kind])
+        snprintf(suffix, sizeof suffix, " (%llu similar in the last minute)",
+                 (unsigned long long)f->suppressed[kind]);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "podprof export: [%s] ", fault_names[kind]);
-    vfprintf(stderr, fmt, ap);
-    if (f->suppressed[kind])
-        fprintf(stderr, " (%llu similar in the last minute)",
-                (unsigned long long)f->suppressed[kind]);
-    fputc('\n', stderr);
+    vlog(PP_LOG_WARN, tag, fmt, ap, suffix);
     va_end(ap);
     f->suppressed[kind] = 0;
     f->last_log_ms[kind] = now ? now : 1;

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "podprof/log.h"
+
 typedef enum {
     EX_FAULT_REFUSED,          /* connection refused / host unreachable */
     EX_FAULT_SOCKET_MISSING,   /* unix:// socket path does not exist */
@@ -38,8 +40,10 @@ const char *ex_fault_name(ex_fault_kind kind);
 void ex_fault(ex_faults *f, ex_fault_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Informational line on stderr with the exporter's prefix (not rate-limited: use sparingly). */
-void ex_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The exporter's log sink (the shape every podprof program shares is in podprof/log.h): one line
+ * on stderr prefixed "podprof export: ", not rate-limited (ex_fault is, for repeated failures). */
+void ex_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ex_log_set_level(int level);
 
 int64_t ex_now_ms(void); /* CLOCK_MONOTONIC */
 

@@ -1,5 +1,6 @@
-/* Bounded retries: which failures are worth another attempt, when the next attempt is due
- * (exponential backoff with jitter), and the per-profile attempt bookkeeping. */
+/* Bounded retries: when the next attempt at a profile is due (exponential backoff with jitter) and
+ * the per-profile attempt bookkeeping. Which failures are worth another attempt is the
+ * uploader's call (uploader.c classifies each result). */
 #ifndef PODPROF_EXPORTER_RETRY_H
 #define PODPROF_EXPORTER_RETRY_H
 

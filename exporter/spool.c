@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "podprof/spool_format.h"
+
 #define EX_SPOOL_MAX_ENTRIES 65536 /* directory entries looked at per scan */
 
 struct ex_spool {
@@ -92,7 +94,7 @@ bool ex_spool_consume_events(ex_spool *s)
                     inotify_rm_watch(s->ifd, s->wd);
                 s->wd = -1;
                 relevant = true;
-            } else if (ev->len && ends_with(ev->name, strlen(ev->name), ".json")) {
+            } else if (ev->len && ends_with(ev->name, strlen(ev->name), PP_SPOOL_JSON)) {
                 relevant = true;
             }
             p += sizeof *ev + ev->len;
@@ -111,35 +113,11 @@ const char *ex_spool_path(const ex_spool *s, const char *name, const char *ext, 
 int ex_spool_remove(ex_spool *s, const char *name)
 {
     char path[PATH_MAX];
-    if (unlink(ex_spool_path(s, name, ".json", path, sizeof path)) && errno != ENOENT)
+    if (unlink(ex_spool_path(s, name, PP_SPOOL_JSON, path, sizeof path)) && errno != ENOENT)
         return -1;
     if (!s->keep_pprof)
-        unlink(ex_spool_path(s, name, ".pprof", path, sizeof path));
+        unlink(ex_spool_path(s, name, PP_SPOOL_PPROF, path, sizeof path));
     return 0;
-}
-
-/* Parses "<prefix>.<pid>.<seq>" (base without extension). */
-static bool parse_name(const ex_spool *s, const char *base, size_t len, long *pid, long *seq)
-{
-    const char *end = base + len, *p = end;
-    long nums[2];
-    for (int i = 1; i >= 0; i--) {
-        const char *digits_end = p;
-        while (p > base && p[-1] >= '0' && p[-1] <= '9')
-            p--;
-        if (p == digits_end || p == base || p[-1] != '.' || digits_end - p > 18)
-            return false;
-        nums[i] = strtol(p, NULL, 10);
-        p--; /* the dot */
-    }
-    size_t prefix_len = (size_t)(p - base);
-    if (!prefix_len)
-        return false;
-    if (s->prefix && (prefix_len != strlen(s->prefix) || memcmp(base, s->prefix, prefix_len)))
-        return false;
-    *pid = nums[0];
-    *seq = nums[1];
-    return true;
 }
 
 static int64_t mtime_ns(const struct stat *st)
@@ -172,21 +150,19 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
     time_t now = time(NULL);
     struct dirent *de;
     while ((de = readdir(d)) && seen++ < EX_SPOOL_MAX_ENTRIES) {
-        size_t len = strlen(de->d_name);
-        bool is_json = ends_with(de->d_name, len, ".json");
-        bool is_pprof = ends_with(de->d_name, len, ".pprof");
-        if (!is_json && !is_pprof)
+        uint64_t pid, seq;
+        int kind = pp_spool_parse(de->d_name, s->prefix, &pid, &seq, NULL);
+        if (kind == PP_SPOOL_OTHER)
             continue;
-        size_t base_len = len - (is_json ? 5 : 6);
-        long pid, seq;
-        if (!parse_name(s, de->d_name, base_len, &pid, &seq))
-            continue;
+        bool is_pprof = kind == PP_SPOOL_IS_PPROF;
+        /* a pair is named by its files' common part, "<prefix>.<pid>.<seq>" */
+        size_t base_len = strlen(de->d_name) - strlen(is_pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON);
         char base[NAME_MAX + 1];
         memcpy(base, de->d_name, base_len);
         base[base_len] = '\0';
         struct stat js, ps;
-        bool has_json = stat(ex_spool_path(s, base, ".json", path, sizeof path), &js) == 0;
-        bool has_pprof = stat(ex_spool_path(s, base, ".pprof", path, sizeof path), &ps) == 0;
+        bool has_json = stat(ex_spool_path(s, base, PP_SPOOL_JSON, path, sizeof path), &js) == 0;
+        bool has_pprof = stat(ex_spool_path(s, base, PP_SPOOL_PPROF, path, sizeof path), &ps) == 0;
         if (is_pprof && has_json)
             continue; /* listed through its .json */
         if (is_pprof) {
@@ -194,7 +170,7 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
                 ex_fault(faults, EX_FAULT_CORRUPT_SPOOL,
                          "%s.pprof: no metadata .json after %d s, removed", base,
                          EX_SPOOL_ORPHAN_AGE_S);
-                unlink(ex_spool_path(s, base, ".pprof", path, sizeof path));
+                unlink(ex_spool_path(s, base, PP_SPOOL_PPROF, path, sizeof path));
             }
             continue;
         }
@@ -202,7 +178,7 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
             /* the writer renames the .json last, so its .pprof can only have been lost */
             ex_fault(faults, EX_FAULT_CORRUPT_SPOOL, "%s.json: its .pprof is missing, removed",
                      base);
-            unlink(ex_spool_path(s, base, ".json", path, sizeof path));
+            unlink(ex_spool_path(s, base, PP_SPOOL_JSON, path, sizeof path));
             continue;
         }
         if (count == cap) {
@@ -219,8 +195,8 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
             break;
         p->mtime_ns = mtime_ns(&js);
         p->bytes = (uint64_t)js.st_size + (uint64_t)ps.st_size;
-        p->pid = pid;
-        p->seq = seq;
+        p->pid = (long)pid;
+        p->seq = (long)seq;
         count++;
     }
     closedir(d);

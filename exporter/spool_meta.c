@@ -8,38 +8,17 @@
 #include <time.h>
 
 #include "podprof/provenance_keys.h"
+#include "podprof/spool_format.h"
 
-/* Field names, preferred first. */
-static const char *const k_start[] = {"start", NULL};
-static const char *const k_end[] = {"end", NULL};
-static const char *const k_pid[] = {"pid", "process_id", NULL};
-static const char *const k_runtime_id[] = {"runtime_id", "runtime-id", NULL};
-static const char *const k_python[] = {"python_version", "runtime_version", NULL};
-static const char *const k_service[] = {"service", NULL};
-static const char *const k_env[] = {"env", NULL};
-static const char *const k_version[] = {"version", NULL};
-static const char *const k_tags[] = {"tags", "dd_tags", NULL};
-static const char *const k_ptags[] = {"profiling_tags", "dd_profiling_tags", NULL};
-static const char *const k_container[] = {"container", "container_name", "kube_container_name",
-                                          NULL};
-static const char *const k_rate[] = {"effective_sampling_rate_hz", "effective_rate_hz", NULL};
-static const char *const k_configured_rate[] = {"sampling_rate_hz", NULL};
-static const char *const k_period[] = {"period_ns", NULL};
-static const char *const k_counters[] = {"counters", "internal", NULL};
-
-static cJSON *field(const cJSON *root, const char *const *names)
+static cJSON *field(const cJSON *root, const char *name)
 {
-    for (; *names; names++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(root, *names);
-        if (v && !cJSON_IsNull(v))
-            return v;
-    }
-    return NULL;
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(root, name);
+    return v && !cJSON_IsNull(v) ? v : NULL;
 }
 
-static char *string_field(const cJSON *root, const char *const *names)
+static char *string_field(const cJSON *root, const char *name)
 {
-    cJSON *v = field(root, names);
+    cJSON *v = field(root, name);
     if (cJSON_IsString(v) && v->valuestring[0])
         return strdup(v->valuestring);
     if (cJSON_IsNumber(v)) { /* e.g. "version": 2 */
@@ -124,9 +103,9 @@ static bool number_in_range(const cJSON *v, double max, int64_t *out)
     return true;
 }
 
-static int time_field(const cJSON *root, const char *const *names, int64_t *out)
+static int time_field(const cJSON *root, const char *name, int64_t *out)
 {
-    cJSON *v = field(root, names);
+    cJSON *v = field(root, name);
     if (cJSON_IsString(v))
         return ex_parse_rfc3339(v->valuestring, out);
     return number_in_range(v, 7e18, out) && *out > 0 ? 0 : -1; /* epoch nanoseconds */
@@ -141,7 +120,8 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
         cJSON_Delete(root);
         return -1;
     }
-    if (time_field(root, k_start, &out->start_ns) || time_field(root, k_end, &out->end_ns)) {
+    if (time_field(root, PP_META_START, &out->start_ns) ||
+        time_field(root, PP_META_END, &out->end_ns)) {
         snprintf(err, errcap, "missing or malformed \"start\"/\"end\" (RFC3339 expected)");
         cJSON_Delete(root);
         return -1;
@@ -152,21 +132,21 @@ int ex_meta_parse(const char *text, size_t len, ex_meta *out, char *err, size_t 
         return -1;
     }
     int64_t num = 0;
-    out->pid = number_in_range(field(root, k_pid), 4194304, &num) ? (long)num : 0;
-    out->runtime_id = string_field(root, k_runtime_id);
-    out->python_version = string_field(root, k_python);
-    out->service = string_field(root, k_service);
-    out->env = string_field(root, k_env);
-    out->version = string_field(root, k_version);
-    out->tags = string_field(root, k_tags);
-    out->profiling_tags = string_field(root, k_ptags);
-    out->container = string_field(root, k_container);
-    cJSON *rate = field(root, k_rate);
+    out->pid = number_in_range(field(root, PP_META_PID), 4194304, &num) ? (long)num : 0;
+    out->runtime_id = string_field(root, PP_META_RUNTIME_ID);
+    out->python_version = string_field(root, PP_META_PYTHON_VERSION);
+    out->service = string_field(root, PP_META_SERVICE);
+    out->env = string_field(root, PP_META_ENV);
+    out->version = string_field(root, PP_META_VERSION);
+    out->tags = string_field(root, PP_META_TAGS);
+    out->profiling_tags = string_field(root, PP_META_PROFILING_TAGS);
+    out->container = string_field(root, PP_META_CONTAINER);
+    cJSON *rate = field(root, PP_META_EFFECTIVE_SAMPLING_RATE_HZ);
     out->rate_hz = cJSON_IsNumber(rate) ? rate->valuedouble : 0;
-    cJSON *configured = field(root, k_configured_rate);
+    cJSON *configured = field(root, PP_META_SAMPLING_RATE_HZ);
     out->configured_rate_hz = cJSON_IsNumber(configured) ? configured->valuedouble : 0;
-    out->period_ns = number_in_range(field(root, k_period), 1e12, &num) ? num : 0;
-    cJSON *counters = field(root, k_counters);
+    out->period_ns = number_in_range(field(root, PP_META_PERIOD_NS), 1e12, &num) ? num : 0;
+    cJSON *counters = field(root, PP_META_COUNTERS);
     if (cJSON_IsObject(counters))
         out->counters = cJSON_Duplicate(counters, 1);
     /* checked when the attachment is built: a malformed one costs the attachment, not the pair */

@@ -1,6 +1,5 @@
-/* The metadata the sampler writes beside each profile (<prefix>.<pid>.<seq>.json). The keys are
- * listed in docs/exporter.md; a few alternative spellings are accepted so the two sides can
- * evolve independently. */
+/* The metadata the sampler writes beside each profile (<prefix>.<pid>.<seq>.json), read with the
+ * keys of podprof/spool_format.h, which the writer uses too. */
 #ifndef PODPROF_EXPORTER_SPOOL_META_H
 #define PODPROF_EXPORTER_SPOOL_META_H
 

@@ -9,6 +9,10 @@ INJECTOR := $(BUILD)/bin/podprof-injector
 INJ_DIRS := injector injector/config injector/mutate injector/server
 INJ_SRCS := $(sort $(wildcard $(addsuffix /*.c,$(INJ_DIRS))))
 INJ_OBJS := $(patsubst %.c,$(OBJ)/%.o,$(INJ_SRCS))
+# The settings tables of the library and the exporter (data only): the pod annotations that pass
+# settings on are derived from their rows (podprof/settings_tables.h).
+INJ_TABLE_SRCS := sampler/lib/config_table.c exporter/export_settings.c
+INJ_OBJS += $(patsubst %.c,$(OBJ)/injector/tables/%.o,$(INJ_TABLE_SRCS))
 INJ_CORE_OBJS := $(filter-out $(OBJ)/injector/main.o,$(INJ_OBJS))
 INJ_CFLAGS := $(CFLAGS_COMMON) $(addprefix -I,$(INJ_DIRS)) -pthread
 INJ_MUTATE_CFLAGS := $(CFLAGS_COMMON) -Iinjector/mutate -Iinjector/config -pthread
@@ -19,6 +23,10 @@ ALL_TARGETS += $(INJECTOR)
 $(OBJ)/injector/mutate/%.o: injector/mutate/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(INJ_MUTATE_CFLAGS) -c $< -o $@
+
+$(OBJ)/injector/tables/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -c $< -o $@
 
 $(OBJ)/injector/%.o: injector/%.c
 	@mkdir -p $(dir $@)

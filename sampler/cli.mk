@@ -13,10 +13,11 @@ CLI_LIBS := $(EXPORTER_LIBS) -lm
 
 ALL_TARGETS += $(PODPROF_CLI)
 
-# The pprof reader every reading command shares, and the pictures drawn from it: listed for the
-# fuzz targets, which build them without the rest of the CLI.
+# The pprof reader every reading command shares (over the exporter's bounded reader and gunzip),
+# and the pictures drawn from it: listed for the fuzz targets, which build them without the rest
+# of the CLI (with -Iexporter).
 CLI_READER_SRCS := $(addprefix sampler/cli/,pprof_input.c err_text.c name_index.c \
-	sample_types.c value_units.c)
+	sample_types.c value_units.c) exporter/pprof_file.c
 CLI_PICTURE_SRCS := $(addprefix sampler/cli/,call_tree.c frame_names.c folded_writer.c \
 	flame_svg.c xml_text.c) $(GEN)/flame_script.c
 

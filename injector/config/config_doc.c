@@ -1,20 +1,23 @@
-/* --help and docs/config-injector.md, both written from the option table. */
+/* --help and docs/config-injector.md, both written from the option table by the shared writers
+ * of podprof/settings_doc.h. */
 #include <stdio.h>
 
 #include "config_options.h"
+#include "podprof/names.h"
+#include "podprof/settings_doc.h"
+
+static const char *const scopes[] = {"serve", "mutate", NULL};
+
+static pp_settings_view view(int scope)
+{
+    return (pp_settings_view){inj_opts, inj_n_opts, (unsigned)scope, true, PP_ENV_INJECTOR_PREFIX,
+                              scopes};
+}
 
 void inj_config_print_help(FILE *out, int scope)
 {
-    for (size_t i = 0; i < inj_n_opts; i++) {
-        const struct opt *o = &inj_opts[i];
-        if (!(o->scope & scope))
-            continue;
-        char flag[80], env[80];
-        snprintf(flag, sizeof flag, "--%s %s", o->name, o->meta);
-        inj_cfg_env_name_of(o, env, sizeof env);
-        fprintf(out, "  %-34s %s\n", flag, o->help);
-        fprintf(out, "  %-34s [default: %s] [env: %s]\n", "", o->def[0] ? o->def : "(empty)", env);
-    }
+    pp_settings_view v = view(scope);
+    pp_settings_help(out, &v);
 }
 
 void inj_config_print_markdown(FILE *out)
@@ -27,24 +30,7 @@ void inj_config_print_markdown(FILE *out)
                  "config file < environment < flag. Values are validated at start; a bad one "
                  "stops the program with a one-line error (exit code 2).\n\n"
                  "`serve` reads every setting; `mutate` reads those marked \"serve, mutate\" (the "
-                 "mutation settings), so the offline CLI mutates exactly as the server does.\n\n"
-                 "| flag | environment | file key | default | used by | meaning |\n"
-                 "| --- | --- | --- | --- | --- | --- |\n");
-    for (size_t i = 0; i < inj_n_opts; i++) {
-        const struct opt *o = &inj_opts[i];
-        char env[80], key[80];
-        inj_cfg_env_name_of(o, env, sizeof env);
-        inj_cfg_file_key_of(o, key, sizeof key);
-        fprintf(out, "| `--%s %s` | `%s` | %s%s%s | %s%s%s | %s | ", o->name, o->meta, env,
-                o->off == NO_FIELD ? "" : "`", o->off == NO_FIELD ? "-" : key,
-                o->off == NO_FIELD ? "" : "`", o->def[0] ? "`" : "", o->def[0] ? o->def : "(empty)",
-                o->def[0] ? "`" : "", (o->scope & INJ_SCOPE_MUTATE) ? "serve, mutate" : "serve");
-        if (o->choices) {
-            fprintf(out, "One of ");
-            for (int c = 0; o->choices[c]; c++)
-                fprintf(out, "%s`%s`", c ? ", " : "", o->choices[c]);
-            fprintf(out, ". ");
-        }
-        fprintf(out, "%s |\n", o->help);
-    }
+                 "mutation settings), so the offline CLI mutates exactly as the server does.\n\n");
+    pp_settings_view v = view(0);
+    pp_settings_markdown(out, &v);
 }

@@ -1,111 +1,245 @@
-/* The injector's settings table: one row per flag, which is also an environment variable and a
- * config file key. */
-#include <ctype.h>
+/* The injector's settings table: one row per flag, which is also an environment variable
+ * (PODPROF_INJECTOR_<NAME>) and a config file key (<name> with '-' as '_'). */
 #include <stddef.h>
-#include <stdio.h>
 
 #include "config_options.h"
+#include "podprof/names.h"
 #include "podprof/version.h"
 
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_levels[] = PP_LOG_LEVEL_CHOICES;
 static const char *const sidecar_modes[] = {"native", "container", NULL};
-static const char *const pull_policies[] = {"IfNotPresent", "Always", "Never", NULL};
+const char *const inj_pull_policies[] = {"IfNotPresent", "Always", "Never", NULL};
 
-#define S INJ_SCOPE_SERVE
-#define M INJ_SCOPE_MUTATE
+static const pp_setting_type config_file = {"a JSON or YAML file", NULL, NULL, NULL};
+static const pp_setting_type quantity = {"a Kubernetes quantity (e.g. 50m, 32Mi)",
+                                         inj_cfg_quantity_ok, NULL, NULL};
+static const pp_setting_type image = {"an image reference", inj_cfg_image_ok, NULL, NULL};
+
 #define F(field) offsetof(inj_config, field)
+#define SERVE INJ_SCOPE_SERVE
+#define BOTH (INJ_SCOPE_SERVE | INJ_SCOPE_MUTATE)
+/* Strings are never NULL: an empty one is "". */
+#define STR(field, scope)                                                                          \
+    .kind = PP_SETTING_STRING, .offset = F(field), .flags = PP_SETTING_KEEP_EMPTY | (scope)
+#define QUANTITY(field) STR(field, BOTH), .type = &quantity, .meta = "QUANTITY"
 
-const struct opt inj_opts[] = {
-    {"config", K_FILE, NO_FIELD, "", S | M, 0, 0, NULL, "FILE",
-     "Config file (JSON or YAML) whose keys are the names below with '-' written as '_'."},
-    {"listen", K_STR, F(listen), "0.0.0.0:8443", S, 0, 0, NULL, "ADDR:PORT",
-     "Address the HTTPS server listens on (port 0 picks a free port, logged at start)."},
-    {"tls-cert", K_STR, F(tls_cert), "/etc/podprof/tls/tls.crt", S, 0, 0, NULL, "FILE",
-     "PEM serving certificate (chain). Reloaded when the file changes."},
-    {"tls-key", K_STR, F(tls_key), "/etc/podprof/tls/tls.key", S, 0, 0, NULL, "FILE",
-     "PEM private key of the serving certificate. Reloaded when the file changes."},
-    {"workers", K_INT, F(workers), "0", S, 0, 64, NULL, "N",
-     "Event-loop threads sharing the port with SO_REUSEPORT; 0 = one per online CPU."},
-    {"request-timeout", K_INT, F(request_timeout_s), "10", S, 1, 300, NULL, "SECONDS",
-     "Longest time a request may take to arrive and be answered once its first byte came; a "
-     "slower (or trickling) client is disconnected."},
-    {"idle-timeout", K_INT, F(idle_timeout_s), "120", S, 1, 3600, NULL, "SECONDS",
-     "How long a connection may stay silent (idle keep-alive, or a stalled client) before it "
-     "is closed. Longer than the 90 s idle timeout of Go's default HTTP transport, so a Go "
-     "client such as the API server closes an idle connection before the server does."},
-    {"max-body-bytes", K_INT, F(max_body_bytes), "3145728", S, 1024, 64 << 20, NULL, "BYTES",
-     "Largest request body accepted; a larger one gets 413."},
-    {"max-header-bytes", K_INT, F(max_header_bytes), "16384", S, 1024, 1 << 20, NULL, "BYTES",
-     "Largest request line plus headers accepted."},
-    {"shutdown-timeout", K_INT, F(shutdown_timeout_s), "20", S, 0, 600, NULL, "SECONDS",
-     "After SIGTERM, how long requests in flight may take to finish before the server exits."},
-    {"cert-check-interval", K_INT, F(cert_check_interval_s), "5", S, 1, 3600, NULL, "SECONDS",
-     "How often the certificate files are checked for changes."},
-    {"log-level", K_ENUM, F(log_level), "info", S | M, 0, 0, log_levels, "LEVEL",
-     "error, warn, info (one line per admission) or debug."},
-    {"namespace", K_STR, F(namespace_), "", S | M, 0, 0, NULL, "NS",
-     "The injector's own namespace, never mutated (the chart sets it from the Downward API)."},
-    {"sampler-image", K_IMAGE, F(sampler_image), "ghcr.io/podprof/podprof-sampler:" PODPROF_VERSION,
-     S | M, 0, 0, NULL, "IMAGE", "Image of the podprof-init container and the exporter sidecar."},
-    {"image-pull-policy", K_ENUM, F(image_pull_policy), "IfNotPresent", S | M, 0, 0, pull_policies,
-     "POLICY", "imagePullPolicy of the injected containers."},
-    {"init-cpu", K_QUANTITY, F(init_cpu), "50m", S | M, 0, 0, NULL, "QUANTITY",
-     "CPU request and limit of podprof-init."},
-    {"init-memory", K_QUANTITY, F(init_memory), "32Mi", S | M, 0, 0, NULL, "QUANTITY",
-     "Memory request and limit of podprof-init."},
-    {"exporter-cpu", K_QUANTITY, F(exporter_cpu), "50m", S | M, 0, 0, NULL, "QUANTITY",
-     "CPU request and limit of the podprof-exporter sidecar."},
-    {"exporter-memory", K_QUANTITY, F(exporter_memory), "48Mi", S | M, 0, 0, NULL, "QUANTITY",
-     "Memory request and limit of the podprof-exporter sidecar."},
-    {"library-volume-size", K_QUANTITY, F(library_volume_size), "32Mi", S | M, 0, 0, NULL,
-     "QUANTITY", "sizeLimit of the podprof emptyDir (the library)."},
-    {"spool-volume-size", K_QUANTITY, F(spool_volume_size), "64Mi", S | M, 0, 0, NULL, "QUANTITY",
-     "sizeLimit of the podprof-spool emptyDir (profiles waiting for upload)."},
-    {"run-as-user", K_INT, F(run_as_user), "65532", S | M, 1, 2147483647, NULL, "UID",
-     "runAsUser/runAsGroup of the injected containers (non-root, Pod Security restricted)."},
-    {"agent-url", K_STR, F(agent_url), "", S | M, 0, 0, NULL, "URL",
-     "Datadog Agent trace URL (http://, https:// or unix://) given to the exporter as "
-     "DD_TRACE_AGENT_URL; empty = DD_AGENT_HOST from the node's IP (status.hostIP)."},
-    {"sidecar-mode", K_ENUM, F(sidecar_mode), "native", S | M, 0, 0, sidecar_modes, "MODE",
-     "native: the exporter is an init container with restartPolicy Always (Kubernetes >= 1.29); "
-     "container: a plain container, for older clusters."},
-    {"skip-containers", K_LIST, F(skip_containers),
-     "istio-proxy,istio-validation,linkerd-proxy,linkerd-init,envoy,envoy-sidecar,"
-     "consul-dataplane,consul-connect-envoy-sidecar,kuma-sidecar,vault-agent,vault-agent-init,"
-     "cloud-sql-proxy,datadog-agent,"
-     "podprof-exporter",
-     S | M, 0, 0, NULL, "NAME,...",
-     "Containers never profiled unless the pod names them in profiling.datadoghq.com/containers."},
-    {"default-env", K_ENV, F(default_env), "", S | M, 0, 0, NULL, "NAME=VALUE,...",
-     "Extra environment for every profiled container, where the container does not set it (in a "
-     "config file: a mapping)."},
-    {"pod-labels-as-tags", K_STR, F(pod_labels_as_tags), "", S | M, 0, 0, NULL, "POLICY",
-     "DD_PROFILING_POD_LABELS_AS_TAGS for the exporter: '*' (every label), 'label=tag,...', "
-     "or 'none'; empty = not set (the exporter's default)."},
-    {"agentless", K_BOOL, F(agentless), "false", S | M, 0, 0, NULL, "BOOL",
-     "Upload straight to the Datadog intake (DD_PROFILING_AGENTLESS) instead of the Agent."},
-    {"site", K_STR, F(site), "datadoghq.com", S | M, 0, 0, NULL, "SITE",
-     "DD_SITE for agentless uploads."},
-    {"api-key-secret", K_STR, F(api_key_secret), "", S | M, 0, 0, NULL, "NAME",
-     "Secret (in the pod's namespace) holding DD_API_KEY for agentless uploads; required with "
-     "--agentless."},
-    {"api-key-secret-key", K_STR, F(api_key_secret_key), "api-key", S | M, 0, 0, NULL, "KEY",
-     "Key of the API key inside that Secret."},
+const pp_setting inj_opts[] = {
+    {.name = "config",
+     .kind = PP_SETTING_NONE,
+     .type = &config_file,
+     .def = "",
+     .flags = BOTH,
+     .meta = "FILE",
+     .help = "Config file (JSON or YAML) whose keys are the names below with '-' written as "
+             "'_'."},
+    {.name = "listen",
+     STR(listen, SERVE),
+     .def = "0.0.0.0:8443",
+     .meta = "ADDR:PORT",
+     .help = "Address the HTTPS server listens on (port 0 picks a free port, logged at start)."},
+    {.name = "tls-cert",
+     STR(tls_cert, SERVE),
+     .def = "/etc/podprof/tls/tls.crt",
+     .meta = "FILE",
+     .help = "PEM serving certificate (chain). Reloaded when the file changes."},
+    {.name = "tls-key",
+     STR(tls_key, SERVE),
+     .def = "/etc/podprof/tls/tls.key",
+     .meta = "FILE",
+     .help = "PEM private key of the serving certificate. Reloaded when the file changes."},
+    {.name = "workers",
+     .kind = PP_SETTING_INT,
+     .offset = F(workers),
+     .def = "0",
+     .min = 0,
+     .max = 64,
+     .flags = SERVE,
+     .meta = "N",
+     .help = "Event-loop threads sharing the port with SO_REUSEPORT; 0 = one per online CPU."},
+    {.name = "request-timeout",
+     .kind = PP_SETTING_INT,
+     .offset = F(request_timeout_s),
+     .def = "10",
+     .min = 1,
+     .max = 300,
+     .flags = SERVE,
+     .meta = "SECONDS",
+     .help = "Longest time a request may take to arrive and be answered once its first byte "
+             "came; a slower (or trickling) client is disconnected."},
+    {.name = "idle-timeout",
+     .kind = PP_SETTING_INT,
+     .offset = F(idle_timeout_s),
+     .def = "120",
+     .min = 1,
+     .max = 3600,
+     .flags = SERVE,
+     .meta = "SECONDS",
+     .help = "How long a connection may stay silent (idle keep-alive, or a stalled client) "
+             "before it is closed. Longer than the 90 s idle timeout of Go's default HTTP "
+             "transport, so a Go client such as the API server closes an idle connection before "
+             "the server does."},
+    {.name = "max-body-bytes",
+     .kind = PP_SETTING_INT,
+     .offset = F(max_body_bytes),
+     .def = "3145728",
+     .min = 1024,
+     .max = 64 << 20,
+     .flags = SERVE,
+     .meta = "BYTES",
+     .help = "Largest request body accepted; a larger one gets 413."},
+    {.name = "max-header-bytes",
+     .kind = PP_SETTING_INT,
+     .offset = F(max_header_bytes),
+     .def = "16384",
+     .min = 1024,
+     .max = 1 << 20,
+     .flags = SERVE,
+     .meta = "BYTES",
+     .help = "Largest request line plus headers accepted."},
+    {.name = "shutdown-timeout",
+     .kind = PP_SETTING_INT,
+     .offset = F(shutdown_timeout_s),
+     .def = "20",
+     .min = 0,
+     .max = 600,
+     .flags = SERVE,
+     .meta = "SECONDS",
+     .help = "After SIGTERM, how long requests in flight may take to finish before the server "
+             "exits."},
+    {.name = "cert-check-interval",
+     .kind = PP_SETTING_INT,
+     .offset = F(cert_check_interval_s),
+     .def = "5",
+     .min = 1,
+     .max = 3600,
+     .flags = SERVE,
+     .meta = "SECONDS",
+     .help = "How often the certificate files are checked for changes."},
+    {.name = "log-level",
+     .kind = PP_SETTING_CHOICE,
+     .offset = F(log_level),
+     .def = "info",
+     .choices = log_levels,
+     .flags = BOTH,
+     .meta = "LEVEL",
+     .help = "error, warn, info (one line per admission) or debug."},
+    {.name = "namespace",
+     STR(namespace_, BOTH),
+     .def = "",
+     .meta = "NS",
+     .help = "The injector's own namespace, never mutated (the chart sets it from the Downward "
+             "API)."},
+    {.name = "sampler-image",
+     STR(sampler_image, BOTH),
+     .type = &image,
+     .def = "ghcr.io/podprof/podprof-sampler:" PODPROF_VERSION,
+     .meta = "IMAGE",
+     .help = "Image of the podprof-init container and the exporter sidecar."},
+    {.name = "image-pull-policy",
+     .kind = PP_SETTING_CHOICE,
+     .offset = F(image_pull_policy),
+     .def = "IfNotPresent",
+     .choices = inj_pull_policies,
+     .flags = BOTH,
+     .meta = "POLICY",
+     .help = "imagePullPolicy of the injected containers."},
+    {.name = "init-cpu",
+     QUANTITY(init_cpu),
+     .def = "50m",
+     .help = "CPU request and limit of podprof-init."},
+    {.name = "init-memory",
+     QUANTITY(init_memory),
+     .def = "32Mi",
+     .help = "Memory request and limit of podprof-init."},
+    {.name = "exporter-cpu",
+     QUANTITY(exporter_cpu),
+     .def = "50m",
+     .help = "CPU request and limit of the podprof-exporter sidecar."},
+    {.name = "exporter-memory",
+     QUANTITY(exporter_memory),
+     .def = "48Mi",
+     .help = "Memory request and limit of the podprof-exporter sidecar."},
+    {.name = "library-volume-size",
+     QUANTITY(library_volume_size),
+     .def = "32Mi",
+     .help = "sizeLimit of the podprof emptyDir (the library)."},
+    {.name = "spool-volume-size",
+     QUANTITY(spool_volume_size),
+     .def = "64Mi",
+     .help = "sizeLimit of the podprof-spool emptyDir (profiles waiting for upload)."},
+    {.name = "run-as-user",
+     .kind = PP_SETTING_INT,
+     .offset = F(run_as_user),
+     .def = "65532",
+     .min = 1,
+     .max = 2147483647,
+     .flags = BOTH,
+     .meta = "UID",
+     .help = "runAsUser/runAsGroup of the injected containers (non-root, Pod Security "
+             "restricted)."},
+    {.name = "agent-url",
+     STR(agent_url, BOTH),
+     .def = "",
+     .meta = "URL",
+     .help = "Datadog Agent trace URL (http://, https:// or unix://) given to the exporter "
+             "as " PP_ENV_AGENT_URL "; empty = " PP_ENV_AGENT_HOST
+             " from the node's IP (status.hostIP)."},
+    {.name = "sidecar-mode",
+     .kind = PP_SETTING_CHOICE,
+     .offset = F(sidecar_mode),
+     .def = "native",
+     .choices = sidecar_modes,
+     .flags = BOTH,
+     .meta = "MODE",
+     .help = "native: the exporter is an init container with restartPolicy Always (Kubernetes "
+             ">= 1.29); container: a plain container, for older clusters."},
+    {.name = "skip-containers",
+     .kind = PP_SETTING_CUSTOM,
+     .type = &inj_container_list,
+     .offset = F(skip_containers),
+     .def = "istio-proxy,istio-validation,linkerd-proxy,linkerd-init,envoy,envoy-sidecar,"
+            "consul-dataplane,consul-connect-envoy-sidecar,kuma-sidecar,vault-agent,"
+            "vault-agent-init,cloud-sql-proxy,datadog-agent,podprof-exporter",
+     .flags = BOTH,
+     .meta = "NAME,...",
+     .help = "Containers never profiled unless the pod names them in " PP_ANN_CONTAINERS "."},
+    {.name = "default-env",
+     .kind = PP_SETTING_CUSTOM,
+     .type = &inj_env_list,
+     .offset = F(default_env),
+     .def = "",
+     .flags = BOTH,
+     .meta = "NAME=VALUE,...",
+     .help = "Extra environment for every profiled container, where the container does not set "
+             "it (in a config file: a mapping)."},
+    {.name = "pod-labels-as-tags",
+     STR(pod_labels_as_tags, BOTH),
+     .def = "",
+     .meta = "POLICY",
+     .help = PP_ENV_POD_LABELS_AS_TAGS " for the exporter: '*' (every label), 'label=tag,...', "
+                                       "or 'none'; empty = not set (the exporter's default)."},
+    {.name = "agentless",
+     .kind = PP_SETTING_BOOL,
+     .offset = F(agentless),
+     .def = "false",
+     .flags = BOTH,
+     .meta = "BOOL",
+     .help = "Upload straight to the Datadog intake (" PP_ENV_AGENTLESS ") instead of the Agent."},
+    {.name = "site",
+     STR(site, BOTH),
+     .def = "datadoghq.com",
+     .meta = "SITE",
+     .help = PP_ENV_SITE " for agentless uploads."},
+    {.name = "api-key-secret",
+     STR(api_key_secret, BOTH),
+     .def = "",
+     .meta = "NAME",
+     .help = "Secret (in the pod's namespace) holding " PP_ENV_API_KEY " for agentless uploads; "
+             "required with --agentless."},
+    {.name = "api-key-secret-key",
+     STR(api_key_secret_key, BOTH),
+     .def = "api-key",
+     .meta = "KEY",
+     .help = "Key of the API key inside that Secret."},
 };
 const size_t inj_n_opts = sizeof inj_opts / sizeof inj_opts[0];
-
-void inj_cfg_env_name_of(const struct opt *o, char *buf, size_t n)
-{
-    size_t i = (size_t)snprintf(buf, n, "PODPROF_INJECTOR_");
-    for (const char *p = o->name; *p && i + 1 < n; p++)
-        buf[i++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
-    buf[i] = '\0';
-}
-
-void inj_cfg_file_key_of(const struct opt *o, char *buf, size_t n)
-{
-    size_t i = 0;
-    for (const char *p = o->name; *p && i + 1 < n; p++)
-        buf[i++] = *p == '-' ? '_' : *p;
-    buf[i] = '\0';
-}

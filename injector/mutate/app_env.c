@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "podprof/ld_preload.h"
 #include "passthrough.h"
 #include "pod_json.h"
 
@@ -59,28 +60,22 @@ cJSON *inj_app_env_wanted(const cJSON *pod, const inj_config *cfg, const char *c
     return want;
 }
 
-/* LD_PRELOAD already set to a literal: prepend ours unless it is already in the list. */
+/* LD_PRELOAD already set to a literal: ours goes first, unless the list names it already. */
 static void merge_ld_preload(inj_patch *p, const cJSON *entry, int index, const char *cpath)
 {
     char path[INJ_PATH_MAX];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, "value");
     const char *old = cJSON_IsString(v) ? v->valuestring : "";
-    snprintf(path, sizeof path, "%s/env/%d/value", cpath, index);
-    if (strstr(old, PP_PATH_LIBRARY))
+    if (pp_ld_preload_has(old, PP_PATH_LIBRARY))
         return;
-    if (!old[0]) {
-        inj_patch_op(p, v ? "replace" : "add", path, cJSON_CreateString(PP_PATH_LIBRARY));
-        return;
-    }
-    size_t n = strlen(PP_PATH_LIBRARY) + 1 + strlen(old) + 1;
-    char *joined = malloc(n);
-    if (!joined) {
+    char *merged = pp_ld_preload_prepend(PP_PATH_LIBRARY, old);
+    if (!merged) {
         inj_patch_free(p);
         return;
     }
-    snprintf(joined, n, "%s:%s", PP_PATH_LIBRARY, old);
-    inj_patch_op(p, "replace", path, cJSON_CreateString(joined));
-    free(joined);
+    snprintf(path, sizeof path, "%s/env/%d/value", cpath, index);
+    inj_patch_op(p, v ? "replace" : "add", path, cJSON_CreateString(merged));
+    free(merged);
 }
 
 void inj_app_env_patch(inj_patch *p, const cJSON *container, const char *cpath, cJSON *wanted)

@@ -8,52 +8,22 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "podprof/read_bounded.h"
+
 char *inj_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
+    const char *why = NULL;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= INJ_DOC_MAX_BYTES) {
-                snprintf(err, errlen, "%s: larger than %u bytes", path, INJ_DOC_MAX_BYTES);
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            cap *= 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                snprintf(err, errlen, "%s: read error", path);
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (!buf && err[0] == '\0')
-        snprintf(err, errlen, "%s: out of memory", path);
-    if (f != stdin)
+    char *text = f ? pp_read_bounded(f, INJ_DOC_MAX_BYTES, len, &why) : NULL;
+    if (!f)
+        why = strerror(errno);
+    else if (f != stdin)
         fclose(f);
-    if (buf) {
-        buf[n] = '\0';
-        *len = n;
-    }
-    return buf;
+    if (!text && why == pp_read_too_large)
+        snprintf(err, errlen, "%s: larger than %u bytes", path, INJ_DOC_MAX_BYTES);
+    else if (!text)
+        snprintf(err, errlen, "%s: %s", path, why);
+    return text;
 }
 
 static const char *skip_space(const char *p, const char *end)

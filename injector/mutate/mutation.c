@@ -142,7 +142,7 @@ static bool find_conflict(const cJSON *spec, const cJSON *containers, const bool
         const char *name = inj_container_name(c);
         if (inj_ld_preload_from_ref(c)) {
             skip(m, INJ_SKIP_LD_PRELOAD_VALUE_FROM,
-                 "LD_PRELOAD of container %s comes from valueFrom", name);
+                 PP_ENV_LD_PRELOAD " of container %s comes from valueFrom", name);
             return true;
         }
         if (mounts_path(c, PP_PATH_LIBRARY_DIR) || mounts_path(c, PP_PATH_SPOOL)) {

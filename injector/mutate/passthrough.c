@@ -4,28 +4,23 @@
 
 #include "names.h"
 #include "pod_json.h"
+#include "podprof/settings_tables.h"
 
-/* Settings that only tune profiling; nothing here can redirect output or disable the library's
- * safety limits' purpose (DD_PROFILING_OUTPUT_PPROF, LD_PRELOAD, agent endpoints stay ours). */
-const struct inj_passthrough inj_passthrough_names[] = {
-    {"DD_PROFILING_SAMPLE_RATE", INJ_PASS_APP},
-    {"DD_PROFILING_UPLOAD_INTERVAL", INJ_PASS_APP},
-    {"DD_PROFILING_MAX_FRAMES", INJ_PASS_APP},
-    {"DD_PROFILING_MAX_TIME_USAGE_PCT", INJ_PASS_APP},
-    {"DD_PROFILING_TAGS", INJ_PASS_APP},
-    {"DD_PROFILING_TIMELINE_ENABLED", INJ_PASS_APP},
-    {"DD_PROFILING_ENABLE_CODE_PROVENANCE", INJ_PASS_APP},
-    {"DD_PROFILING_LOG_LEVEL", INJ_PASS_APP | INJ_PASS_EXPORTER},
-    {"DD_PROFILING_API_TIMEOUT_MS", INJ_PASS_EXPORTER},
-    {NULL, 0},
-};
-
+/* The library's and the exporter's own tables mark the settings a pod may choose (PP_SETTING_POD):
+ * ones that only tune profiling. Nothing can redirect the output, the library or the agent
+ * endpoint, which stay the injector's. */
 static int targets_of(const char *name)
 {
-    for (int i = 0; inj_passthrough_names[i].name; i++)
-        if (!strcmp(inj_passthrough_names[i].name, name))
-            return inj_passthrough_names[i].targets;
-    return 0;
+    int targets = 0;
+    for (size_t i = 0; i < pp_sampler_settings_len; i++)
+        if ((pp_sampler_settings[i].flags & PP_SETTING_POD) &&
+            !strcmp(pp_sampler_settings[i].name, name))
+            targets |= INJ_PASS_APP;
+    for (size_t i = 0; i < pp_exporter_settings_len; i++)
+        if ((pp_exporter_settings[i].flags & PP_SETTING_POD) &&
+            !strcmp(pp_exporter_settings[i].name, name))
+            targets |= INJ_PASS_EXPORTER;
+    return targets;
 }
 
 void inj_passthrough_env(const cJSON *pod, int target, cJSON *env_items, char *ignored,

@@ -1,5 +1,6 @@
-/* profiling.datadoghq.com/config.<NAME> annotations: a whitelist of sampler and exporter settings
- * a pod may pass through as env. Anything else is ignored with a warning. */
+/* profiling.datadoghq.com/config.<NAME> annotations: the settings of the library and of the
+ * exporter that a pod may choose, passed through as env. Which ones is said by their own tables
+ * (PP_SETTING_POD in podprof/settings_tables.h); anything else is ignored with a warning. */
 #ifndef PODPROF_INJECTOR_PASSTHROUGH_H
 #define PODPROF_INJECTOR_PASSTHROUGH_H
 
@@ -8,16 +9,10 @@
 
 enum { INJ_PASS_APP = 1, INJ_PASS_EXPORTER = 2 };
 
-/* Appends {name, value} to env_items for every whitelisted config annotation of pod aimed at
- * `target`. When `ignored` is non-NULL, the names of config annotations not in the whitelist are
- * written there (comma-separated, truncated to ignored_len). */
+/* Appends {name, value} to env_items for every config annotation of pod that names a setting a
+ * pod may choose for `target`. When `ignored` is non-NULL, the names of the other config
+ * annotations are written there (comma-separated, truncated to ignored_len). */
 void inj_passthrough_env(const cJSON *pod, int target, cJSON *env_items, char *ignored,
                          size_t ignored_len);
-
-/* The whitelist, for docs and tests: NULL-terminated names and their targets. */
-extern const struct inj_passthrough {
-    const char *name;
-    int targets;
-} inj_passthrough_names[];
 
 #endif

@@ -82,7 +82,7 @@ static cJSON *base_container(const inj_config *cfg, const char *name, const char
     cJSON *c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "name", name);
     cJSON_AddStringToObject(c, "image", cfg->sampler_image);
-    cJSON_AddStringToObject(c, "imagePullPolicy", cfg->image_pull_policy);
+    cJSON_AddStringToObject(c, "imagePullPolicy", inj_pull_policies[cfg->image_pull_policy]);
     cJSON *command = cJSON_AddArrayToObject(c, "command");
     for (int i = 0; cmd[i]; i++)
         cJSON_AddItemToArray(command, cJSON_CreateString(cmd[i]));

@@ -1,5 +1,5 @@
-/* The objects the injector adds to a pod (DESIGN.md §3): volumes, the podprof-init container, the
- * exporter sidecar and the application containers' mounts. Each returns a new cJSON (NULL only on
+/* The objects the injector adds to a pod: volumes, the podprof-init container, the exporter
+ * sidecar and the application containers' mounts. Each returns a new cJSON (NULL only on
  * out-of-memory). */
 #ifndef PODPROF_INJECTOR_PODSHAPE_H
 #define PODPROF_INJECTOR_PODSHAPE_H

@@ -20,10 +20,12 @@ void inj_cert_check(evutil_socket_t fd, short what, void *arg)
     inj_metrics_cert_reload(rc > 0);
     if (rc > 0) {
         inj_cert_publish_expiry(m->s);
-        inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "certificate reloaded", "cert", m->s->cfg->tls_cert,
-                NULL);
+        inj_log(PP_LOG_INFO | PP_LOG_ALWAYS, "certificate reloaded" PP_LOG_FIELD("cert") "%s",
+                m->s->cfg->tls_cert);
     } else {
-        inj_log(INJ_LOG_ERROR, "certificate reload failed; still serving the previous one", "error",
-                err, NULL);
+        inj_log(
+            PP_LOG_ERROR,
+            "certificate reload failed; still serving the previous one" PP_LOG_FIELD("error") "%s",
+            err);
     }
 }

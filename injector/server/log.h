@@ -1,16 +1,13 @@
-/* Structured logs: one JSON object per line on stderr, written with a single write(2) so lines
- * from different threads never interleave. */
+/* The injector's log sink (the shape every podprof program shares is in podprof/log.h): one JSON
+ * object per line on stderr, {"ts", "level", "msg", and a field per PP_LOG_FIELD}, written with a
+ * single write(2) so lines from different threads never interleave. */
 #ifndef PODPROF_INJECTOR_LOG_H
 #define PODPROF_INJECTOR_LOG_H
 
-#include "config.h"
-
-/* OR'ed into a level: the line is written whatever --log-level says (start, stop, reloads). */
-#define INJ_LOG_ALWAYS 0x100
+#include "podprof/log.h"
 
 void inj_log_set_level(int level);
 int inj_log_enabled(int level);
-/* Extra fields as NULL-terminated key, value string pairs: inj_log(INFO, "msg", "k", "v", NULL). */
-void inj_log(int level, const char *msg, ...) __attribute__((sentinel));
+void inj_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

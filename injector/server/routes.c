@@ -56,14 +56,20 @@ static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode
     double dt = now_mono() - t0;
     inj_metrics_admission(r.status == 200 ? r.m.outcome : INJ_RESULT_BAD_REQUEST, r.m.reason, dt);
     if (r.status != 200) {
-        inj_log(INJ_LOG_WARN, "bad admission request", "error", r.body ? r.body : "", NULL);
-    } else if (inj_log_enabled(r.m.outcome == INJ_INJECTED || r.m.outcome == INJ_SKIPPED
-                                   ? INJ_LOG_INFO
-                                   : INJ_LOG_DEBUG)) {
-        char us[32];
-        snprintf(us, sizeof us, "%.0f", dt * 1e6);
-        inj_log(INJ_LOG_INFO, "admission", "uid", r.uid, "namespace", r.ns, "pod", r.name, "result",
-                inj_outcome_name(r.m.outcome), "detail", r.m.detail, "micros", us, NULL);
+        inj_log(PP_LOG_WARN, "bad admission request" PP_LOG_FIELD("error") "%s",
+                r.body ? r.body : "");
+    } else {
+        /* what was decided is worth a line; the untouched pods only when debugging */
+        inj_log(
+            r.m.outcome == INJ_INJECTED || r.m.outcome == INJ_SKIPPED ? PP_LOG_INFO : PP_LOG_DEBUG,
+            "admission" PP_LOG_FIELD("uid") "%s" PP_LOG_FIELD("namespace") "%s" PP_LOG_FIELD(
+                "pod") "%s" PP_LOG_FIELD("result") "%s" PP_LOG_FIELD("detail") "%s" PP_LOG_FIELD("m"
+                                                                                                 "i"
+                                                                                                 "c"
+                                                                                                 "r"
+                                                                                                 "o"
+                                                                                                 "s") "%.0f",
+            r.uid, r.ns, r.name, inj_outcome_name(r.m.outcome), r.m.detail, dt * 1e6);
     }
     inj_review_free(&r);
     inj_arena_end();

@@ -18,9 +18,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     struct main_ctx *m = arg;
-    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS,
-            "shutting down: no new connections, finishing requests in flight", "signal",
-            sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    inj_log(PP_LOG_INFO | PP_LOG_ALWAYS,
+            "shutting down: no new connections, finishing requests in flight" PP_LOG_FIELD(
+                "signal") "%s",
+            sig == SIGTERM ? "SIGTERM" : "SIGINT");
     atomic_store(&m->s->draining, true);
     m->s->drain_deadline = now_mono() + m->s->cfg->shutdown_timeout_s;
     for (int i = 0; i < m->s->n_workers; i++)
@@ -40,13 +41,13 @@ int inj_server_run(const inj_config *cfg)
     inj_arena_install();
     inj_raise_fd_limit();
     if (evthread_use_pthreads() < 0) {
-        inj_log(INJ_LOG_ERROR, "libevent threading unavailable", NULL);
+        inj_log(PP_LOG_ERROR, "libevent threading unavailable");
         return 2;
     }
     inj_conn_init();
     s.tls = inj_tls_new(cfg->tls_cert, cfg->tls_key, err, sizeof err);
     if (!s.tls) {
-        inj_log(INJ_LOG_ERROR, "cannot start: TLS", "error", err, NULL);
+        inj_log(PP_LOG_ERROR, "cannot start: TLS" PP_LOG_FIELD("error") "%s", err);
         return 2;
     }
     inj_cert_publish_expiry(&s);
@@ -58,13 +59,13 @@ int inj_server_run(const inj_config *cfg)
     for (int i = 0; i < s.n_workers; i++)
         s.workers[i].fd = -1;
     if (inj_listeners_open(&s, err, sizeof err, &port) < 0) {
-        inj_log(INJ_LOG_ERROR, "cannot start: listen", "error", err, NULL);
+        inj_log(PP_LOG_ERROR, "cannot start: listen" PP_LOG_FIELD("error") "%s", err);
         goto out;
     }
     for (int i = 0; i < s.n_workers; i++) {
         s.workers[i].id = i;
         if (inj_worker_setup(&s, &s.workers[i]) < 0) {
-            inj_log(INJ_LOG_ERROR, "cannot start: event loop setup failed", NULL);
+            inj_log(PP_LOG_ERROR, "cannot start: event loop setup failed");
             goto out;
         }
     }
@@ -75,20 +76,19 @@ int inj_server_run(const inj_config *cfg)
     struct timeval every = {cfg->cert_check_interval_s, 0};
     if (!sigterm || !sigint || !cert_timer || evsignal_add(sigterm, NULL) < 0 ||
         evsignal_add(sigint, NULL) < 0 || event_add(cert_timer, &every) < 0) {
-        inj_log(INJ_LOG_ERROR, "cannot start: signal setup failed", NULL);
+        inj_log(PP_LOG_ERROR, "cannot start: signal setup failed");
         goto out;
     }
     for (int i = 0; i < s.n_workers; i++)
         pthread_create(&s.workers[i].thread, NULL, inj_worker_main, &s.workers[i]);
-    char ports[16], workers[16];
-    snprintf(ports, sizeof ports, "%d", port);
-    snprintf(workers, sizeof workers, "%d", s.n_workers);
-    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "listening", "listen", cfg->listen, "port", ports,
-            "workers", workers, NULL);
+    inj_log(PP_LOG_INFO | PP_LOG_ALWAYS,
+            "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD(
+                "workers") "%d",
+            cfg->listen, port, s.n_workers);
     event_base_dispatch(m.base);
     for (int i = 0; i < s.n_workers; i++)
         pthread_join(s.workers[i].thread, NULL);
-    inj_log(INJ_LOG_INFO | INJ_LOG_ALWAYS, "stopped", NULL);
+    inj_log(PP_LOG_INFO | PP_LOG_ALWAYS, "stopped");
     rc = 0;
 out:
     for (int i = 0; s.workers && i < s.n_workers; i++)

@@ -32,15 +32,14 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
         if (c->busy_since == 0) {
             c->busy_since = now;
         } else if (now - c->busy_since > w->srv->cfg->request_timeout_s) {
-            inj_log(INJ_LOG_WARN, "closing a connection whose request took too long", NULL);
+            inj_log(PP_LOG_WARN, "closing a connection whose request took too long");
             shutdown(SSL_get_fd(ssl), SHUT_RDWR);
             c->busy_since = now; /* once */
         }
     }
     if (w->draining && (busy == 0 || now > w->srv->drain_deadline)) {
         if (busy)
-            inj_log(INJ_LOG_WARN, "shutdown timeout: closing connections with requests in flight",
-                    NULL);
+            inj_log(PP_LOG_WARN, "shutdown timeout: closing connections with requests in flight");
         event_base_loopbreak(w->base);
     }
 }
@@ -81,11 +80,8 @@ static void accept_failed(struct evconnlistener *lev, void *arg)
     struct timeval pause = {0, 100000};
     evtimer_add(w->resume_ev, &pause);
     inj_metrics_accept_error();
-    if (inj_log_enabled(INJ_LOG_WARN)) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%s", evutil_socket_error_to_string(err));
-        inj_log(INJ_LOG_WARN, "accept failed; pausing 100 ms", "error", msg, NULL);
-    }
+    inj_log(PP_LOG_WARN, "accept failed; pausing 100 ms" PP_LOG_FIELD("error") "%s",
+            evutil_socket_error_to_string(err));
 }
 
 void *inj_worker_main(void *arg)

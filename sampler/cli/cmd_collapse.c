@@ -8,8 +8,8 @@
 #include "folded_writer.h"
 #include "picture_job.h"
 
-static const cli_option collapse_options[PIC_N_COMMON] = {
-    PICTURE_COMMON_OPTIONS("stdout", "write the folded stacks to OUT"),
+static const pp_setting collapse_table[] = {
+    PICTURE_COMMON_OPTIONS("write the folded stacks to OUT (default: stdout)"),
 };
 static const cli_spec collapse_spec = {
     "collapse",
@@ -18,8 +18,10 @@ static const cli_spec collapse_spec = {
     "the outermost caller to the leaf joined by ';', a space, and the path's own value of the "
     "sample type (e.g. nanoseconds of CPU time), sorted by path. Frames are named as in "
     "`podprof flamegraph`. The format flamegraph.pl, inferno and speedscope read.",
-    collapse_options,
-    PIC_N_COMMON,
+    collapse_table,
+    sizeof collapse_table / sizeof collapse_table[0],
+    NULL,
+    true,
 };
 
 static int write_folded(void *ctx, FILE *f)
@@ -29,9 +31,9 @@ static int write_folded(void *ctx, FILE *f)
 
 int podprof_cmd_collapse(int argc, char **argv)
 {
-    const char *values[PIC_N_COMMON];
+    picture_options o;
     picture_job job;
-    int first = picture_parse(&job, &collapse_spec, argc, argv, values, 1, argc);
+    int first = picture_parse(&job, &collapse_spec, argc, argv, &o, 1, argc);
     if (first < 0)
         return first == PICTURE_HELP_SHOWN ? 0 : 2;
     call_tree *t = picture_tree(&job);

@@ -12,13 +12,9 @@
 #include "value_units.h"
 
 enum { SERIES_BASE, SERIES_NEW };
-enum { OPT_TITLE = PIC_N_COMMON, N_DIFF_OPTIONS };
-static const cli_option diff_options[N_DIFF_OPTIONS] = {
-    PICTURE_COMMON_OPTIONS("stdout (unless a terminal)",
-                           "write the picture to OUT: an SVG, or an HTML page with a search box "
-                           "when OUT ends in .html"),
-    [OPT_TITLE] = {"--title", "TEXT", "Differential flame graph: the sample type",
-                   "the picture's heading"},
+#define DIFF_HEADING "Differential flame graph: " /* the default heading, before the type */
+static const pp_setting diff_table[] = {
+    PICTURE_DRAWING_OPTIONS(DIFF_HEADING),
 };
 static const cli_spec diff_spec = {
     "diff",
@@ -29,8 +25,10 @@ static const cli_spec diff_spec = {
     "in the picture. Shares, not raw values, are compared, so profiles of different lengths or "
     "load compare fairly. Hover titles give both values and the change in percentage points. "
     "The subtitle says how much of BASE is in call paths NEW no longer has.",
-    diff_options,
-    N_DIFF_OPTIONS,
+    diff_table,
+    sizeof diff_table / sizeof diff_table[0],
+    NULL,
+    true,
 };
 
 typedef struct diff_job {
@@ -91,7 +89,7 @@ static int draw(const picture_job *job, char **files, const char *title)
         call_tree_walk(t, count_gone, &d);
         char type_title[160], heading[256], subtitle[1024], base_total[48], new_total[48];
         picture_type_title(t, type_title, sizeof type_title);
-        snprintf(heading, sizeof heading, "Differential flame graph: %s", type_title);
+        snprintf(heading, sizeof heading, DIFF_HEADING "%s", type_title);
         value_format(base_total, sizeof base_total, root->total[SERIES_BASE], info->unit);
         value_format(new_total, sizeof new_total, root->total[SERIES_NEW], info->unit);
         snprintf(subtitle, sizeof subtitle,
@@ -112,12 +110,12 @@ static int draw(const picture_job *job, char **files, const char *title)
 
 int podprof_cmd_diff(int argc, char **argv)
 {
-    const char *values[N_DIFF_OPTIONS];
+    picture_options o;
     picture_job job;
-    int first = picture_parse(&job, &diff_spec, argc, argv, values, 2, 2);
+    int first = picture_parse(&job, &diff_spec, argc, argv, &o, 2, 2);
     if (first < 0)
         return first == PICTURE_HELP_SHOWN ? 0 : 2;
-    int rc = draw(&job, argv + first, values[OPT_TITLE]);
+    int rc = draw(&job, argv + first, o.title);
     picture_job_free(&job);
     return rc;
 }

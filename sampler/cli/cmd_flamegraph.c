@@ -10,12 +10,9 @@
 #include "picture_job.h"
 #include "sample_types.h"
 
-enum { OPT_TITLE = PIC_N_COMMON, N_FLAME_OPTIONS };
-static const cli_option flame_options[N_FLAME_OPTIONS] = {
-    PICTURE_COMMON_OPTIONS("stdout (unless a terminal)",
-                           "write the picture to OUT: an SVG, or an HTML page with a search box "
-                           "when OUT ends in .html"),
-    [OPT_TITLE] = {"--title", "TEXT", "Flame graph: the sample type", "the picture's heading"},
+#define FLAME_HEADING "Flame graph: " /* the default heading, before the type */
+static const pp_setting flame_table[] = {
+    PICTURE_DRAWING_OPTIONS(FLAME_HEADING),
 };
 static const cli_spec flame_spec = {
     "flamegraph",
@@ -26,8 +23,10 @@ static const cli_spec flame_spec = {
     "click to zoom and a regex search that shows the matched share when opened in a browser. "
     "`podprof flamegraph --types` lists the sample types and their aliases. A bad file, or one "
     "lacking the type, stops it with one line naming the file (exit status 2) and no output.",
-    flame_options,
-    N_FLAME_OPTIONS,
+    flame_table,
+    sizeof flame_table / sizeof flame_table[0],
+    NULL,
+    true,
 };
 
 typedef struct svg_job {
@@ -55,7 +54,7 @@ static int draw(const picture_job *job, char **files, size_t n, const char *titl
     if (rc == 0) {
         char type_title[160], heading[256], subtitle[1024];
         picture_type_title(t, type_title, sizeof type_title);
-        snprintf(heading, sizeof heading, "Flame graph: %s", type_title);
+        snprintf(heading, sizeof heading, FLAME_HEADING "%s", type_title);
         picture_subtitle(job, t, 0, subtitle, sizeof subtitle);
         flame_svg_options o = {title ? title : heading, subtitle, 0, -1, picture_wants_html(job)};
         svg_job s = {t, &o};
@@ -75,9 +74,12 @@ static int draw(const picture_job *job, char **files, size_t n, const char *titl
 
 int podprof_write_flamegraph(char **files, size_t n_files, const char *output)
 {
-    const char *values[N_FLAME_OPTIONS] = {[PIC_OPT_OUTPUT] = output};
+    picture_options o = {0};
     picture_job job;
-    if (picture_job_init(&job, "run", values) != 0)
+    if (pp_settings_defaults(&o, flame_table, sizeof flame_table / sizeof flame_table[0]) != 0)
+        return 1; /* a mistake in the table, caught by every test */
+    o.output = output;
+    if (picture_job_init(&job, "run", &o) != 0)
         return 2;
     int rc = draw(&job, files, n_files, NULL);
     picture_job_free(&job);
@@ -90,12 +92,12 @@ int podprof_cmd_flamegraph(int argc, char **argv)
         sample_types_print(stdout, !strcmp(argv[1], "--types-markdown"));
         return 0;
     }
-    const char *values[N_FLAME_OPTIONS];
+    picture_options o;
     picture_job job;
-    int first = picture_parse(&job, &flame_spec, argc, argv, values, 1, argc);
+    int first = picture_parse(&job, &flame_spec, argc, argv, &o, 1, argc);
     if (first < 0)
         return first == PICTURE_HELP_SHOWN ? 0 : 2;
-    int rc = draw(&job, argv + first, (size_t)(argc - first), values[OPT_TITLE]);
+    int rc = draw(&job, argv + first, (size_t)(argc - first), o.title);
     picture_job_free(&job);
     return rc;
 }

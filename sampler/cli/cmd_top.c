@@ -6,12 +6,27 @@
 #include "commands.h"
 #include "pprof_summary.h"
 
-enum { OPT_LIMIT, OPT_TYPE, N_TOP_OPTIONS };
-static const cli_option top_options[N_TOP_OPTIONS] = {
-    [OPT_LIMIT] = {"--limit", "N", "20", "functions listed per table"},
-    [OPT_TYPE] = {"--type", "TYPE", "CPU and wall time side by side",
-                  "one table for this sample type: its pprof name (alloc-space) or alias (alloc); "
-                  "`podprof flamegraph --types` lists them"},
+typedef struct top_options {
+    int limit;
+    const char *type; /* NULL: CPU and wall time */
+} top_options;
+
+static const pp_setting top_table[] = {
+    {.name = "limit",
+     .meta = "N",
+     .kind = PP_SETTING_INT,
+     .offset = offsetof(top_options, limit),
+     .def = "20",
+     .min = 1,
+     .max = 100000,
+     .help = "functions listed per table"},
+    {.name = "type",
+     .meta = "TYPE",
+     .kind = PP_SETTING_CUSTOM,
+     .type = &cli_sample_type,
+     .offset = offsetof(top_options, type),
+     .help = "one table for this sample type: its pprof name (alloc-space) or alias (alloc); "
+             "`podprof flamegraph --types` lists them (default: CPU and wall time side by side)"},
 };
 static const cli_spec top_spec = {
     "top",
@@ -20,28 +35,26 @@ static const cli_spec top_spec = {
     "flat and cumulative, summed over the given pprof files (gzip or raw protobuf). A file that "
     "cannot be read, or lacks the type, is reported on one line and skipped; the exit status is "
     "then 2.",
-    top_options,
-    N_TOP_OPTIONS,
+    top_table,
+    sizeof top_table / sizeof top_table[0],
+    NULL,
+    false,
 };
 
 int podprof_cmd_top(int argc, char **argv)
 {
-    const char *values[N_TOP_OPTIONS];
-    int first = cli_parse(&top_spec, argc, argv, values);
+    top_options opts = {0};
+    int first = cli_parse(&top_spec, argc, argv, &opts);
     if (first == CLI_PARSE_HELP)
         return 0;
     if (first == CLI_PARSE_ERROR)
-        return 2;
-    double limit = 20;
-    if (values[OPT_LIMIT] &&
-        cli_number(&top_spec, "--limit", values[OPT_LIMIT], 1, 100000, &limit) != 0)
         return 2;
     if (first >= argc) {
         fprintf(stderr, "podprof top: no profile given (usage: podprof top FILE.pprof...)\n");
         return 2;
     }
-    return podprof_print_top(argv + first, (size_t)(argc - first), values[OPT_TYPE], stdout,
-                             (size_t)limit);
+    return podprof_print_top(argv + first, (size_t)(argc - first), opts.type, stdout,
+                             (size_t)opts.limit);
 }
 
 int podprof_print_top(char **files, size_t n_files, const char *type, FILE *out, size_t limit)

@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "podprof/setting_value.h"
 #include "sample_types.h"
 #include "value_units.h"
 
@@ -29,46 +28,44 @@ static int compile(const picture_job *j, regex_t *re, const char *option, const 
     return 0;
 }
 
-int picture_job_init(picture_job *j, const char *cmd, const char **values)
+const pp_setting_type picture_path_argument = CLI_ARGUMENT_TYPE("a path, or - for stdout");
+const pp_setting_type picture_pattern_argument = CLI_ARGUMENT_TYPE("a shell pattern");
+const pp_setting_type picture_regex_argument =
+    CLI_ARGUMENT_TYPE("a POSIX extended regular expression");
+
+int picture_job_init(picture_job *j, const char *cmd, const picture_options *o)
 {
     memset(j, 0, sizeof *j);
     j->cmd = cmd;
-    j->filter.type = values[PIC_OPT_TYPE];
-    j->filter.thread = values[PIC_OPT_THREAD];
-    j->filter.lines = values[PIC_OPT_LINES] != NULL;
-    const char *out = values[PIC_OPT_OUTPUT];
-    j->output = out && strcmp(out, "-") ? out : NULL;
-    long max_nodes = CALL_TREE_MAX_NODES;
-    if (values[PIC_OPT_MAX_NODES] &&
-        pp_value_long(values[PIC_OPT_MAX_NODES], 2, CALL_TREE_MAX_NODES, &max_nodes) != 0) {
-        fprintf(stderr, "podprof %s: --max-nodes must be a whole number from 2 to %u, not '%s'\n",
-                cmd, CALL_TREE_MAX_NODES, values[PIC_OPT_MAX_NODES]);
-        return 2;
-    }
-    j->max_nodes = (size_t)max_nodes;
-    if (values[PIC_OPT_FOCUS]) {
-        if (compile(j, &j->focus, "--focus", values[PIC_OPT_FOCUS]) != 0)
+    j->filter.type = o->type;
+    j->filter.thread = o->thread;
+    j->filter.lines = o->lines;
+    j->output = o->output && strcmp(o->output, "-") ? o->output : NULL;
+    j->max_nodes = (size_t)o->max_nodes;
+    if (o->focus) {
+        if (compile(j, &j->focus, "--focus", o->focus) != 0)
             return 2;
         j->has_focus = true;
         j->filter.focus = &j->focus;
-        j->focus_text = values[PIC_OPT_FOCUS];
+        j->focus_text = o->focus;
     }
-    if (values[PIC_OPT_IGNORE]) {
-        if (compile(j, &j->ignore, "--ignore", values[PIC_OPT_IGNORE]) != 0) {
+    if (o->ignore) {
+        if (compile(j, &j->ignore, "--ignore", o->ignore) != 0) {
             picture_job_free(j);
             return 2;
         }
         j->has_ignore = true;
         j->filter.ignore = &j->ignore;
-        j->ignore_text = values[PIC_OPT_IGNORE];
+        j->ignore_text = o->ignore;
     }
     return 0;
 }
 
-int picture_parse(picture_job *j, const cli_spec *spec, int argc, char **argv, const char **values,
+int picture_parse(picture_job *j, const cli_spec *spec, int argc, char **argv, picture_options *o,
                   int min_profiles, int max_profiles)
 {
-    int first = cli_parse_anywhere(spec, argc, argv, values);
+    memset(o, 0, sizeof *o);
+    int first = cli_parse(spec, argc, argv, o);
     if (first == CLI_PARSE_HELP)
         return PICTURE_HELP_SHOWN;
     if (first == CLI_PARSE_ERROR)
@@ -79,7 +76,7 @@ int picture_parse(picture_job *j, const cli_spec *spec, int argc, char **argv, c
                 n == 0 ? "no profile given" : "wrong number of profiles", spec->name, spec->usage);
         return PICTURE_BAD_USAGE;
     }
-    return picture_job_init(j, spec->name, values) == 0 ? first : PICTURE_BAD_USAGE;
+    return picture_job_init(j, spec->name, o) == 0 ? first : PICTURE_BAD_USAGE;
 }
 
 void picture_job_free(picture_job *j)

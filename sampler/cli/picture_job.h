@@ -13,37 +13,78 @@
 #include "call_tree.h"
 #include "cli_options.h"
 
-/* The common options come first in each command's table, in this order. */
-enum {
-    PIC_OPT_OUTPUT,
-    PIC_OPT_TYPE,
-    PIC_OPT_THREAD,
-    PIC_OPT_FOCUS,
-    PIC_OPT_IGNORE,
-    PIC_OPT_LINES,
-    PIC_OPT_MAX_NODES,
-    PIC_N_COMMON
-};
+/* The options of a picture command: one struct for the three tables. */
+typedef struct picture_options {
+    const char *output; /* NULL or "-": stdout */
+    const char *type, *thread, *focus, *ignore;
+    bool lines;
+    int max_nodes;
+    const char *title; /* flamegraph and diff */
+} picture_options;
 
-#define PICTURE_COMMON_OPTIONS(output_default, output_help)                                        \
-    [PIC_OPT_OUTPUT] = {"-o, --output", "OUT", output_default, output_help},                       \
-    [PIC_OPT_TYPE] = {"--type", "TYPE", "cpu-time, else wall-time, else the profile's default",    \
-                      "the sample type that sizes the frames: its pprof name (alloc-space, "       \
-                      "lock-acquire-wait, ...) or an alias (cpu, wall, alloc, heap, lock-wait, "   \
-                      "gil, ...); `podprof flamegraph --types` lists them"},                       \
-    [PIC_OPT_THREAD] = {"--thread", "NAME", NULL,                                                  \
-                        "only samples of threads so named (a shell pattern: 'worker-*')"},         \
-    [PIC_OPT_FOCUS] = {"--focus", "REGEX", NULL,                                                   \
-                       "only samples with a frame whose name matches (POSIX extended regex)"},     \
-    [PIC_OPT_IGNORE] = {"--ignore", "REGEX", NULL,                                                 \
-                        "leave out samples with a frame whose name matches"},                      \
-    [PIC_OPT_LINES] = {"--lines", NULL, NULL,                                                      \
-                       "one frame per function and line, \"function (file:line)\", rather than "   \
-                       "per function"},                                                            \
-    [PIC_OPT_MAX_NODES] = {"--max-nodes", "N", "1048576",                                          \
-                           "bound on the call tree's nodes, so memory stays bounded on huge "      \
-                           "profiles; a path needing more ends at its deepest node (the subtitle " \
-                           "says how much)"}
+/* The --output help of the commands that draw. */
+#define PICTURE_OUTPUT_HELP                                                                        \
+    "write the picture to OUT (default: stdout, unless it is a terminal): an SVG, or an HTML "     \
+    "page with a search box when OUT ends in .html"
+
+/* What the options' values are, for the docs. */
+extern const pp_setting_type picture_path_argument, picture_pattern_argument,
+    picture_regex_argument;
+
+#define PICTURE_ROW(field) .offset = offsetof(picture_options, field)
+#define PICTURE_TEXT_OPTION(name_, meta_, type_, field, help_)                                     \
+    {                                                                                              \
+        .name = name_, .meta = meta_, .kind = PP_SETTING_CUSTOM, .type = type_,                    \
+        PICTURE_ROW(field), .help = help_                                                          \
+    }
+
+#define PICTURE_TYPE_HELP                                                                          \
+    "the sample type that sizes the frames: its pprof name (alloc-space, lock-acquire-wait, ...) " \
+    "or an alias (cpu, wall, alloc, heap, lock-wait, gil, ...); `podprof flamegraph --types` "     \
+    "lists them (default: cpu-time, else wall-time, else the profile's default)"
+#define PICTURE_LINES_HELP                                                                         \
+    "one frame per function and line, \"function (file:line)\", rather than per function"
+/* The default is the largest bound, CALL_TREE_MAX_NODES. */
+#define PICTURE_MAX_NODES_OPTION                                                                   \
+    {                                                                                              \
+        .name = "max-nodes", .meta = "N", .kind = PP_SETTING_INT, PICTURE_ROW(max_nodes),          \
+        .def = "1048576", .min = 2, .max = CALL_TREE_MAX_NODES,                                    \
+        .help =                                                                                    \
+            "bound on the call tree's nodes, so memory stays bounded on huge profiles; a path "    \
+            "needing more ends at its deepest node (the subtitle says how much)"                   \
+    }
+
+/* The rows every picture command's table starts with, in this order; one definition for the
+ * three tables. */
+#define PICTURE_COMMON_OPTIONS(output_help)                                                        \
+    {.name = "output",                                                                             \
+     .short_name = 'o',                                                                            \
+     .meta = "OUT",                                                                                \
+     .kind = PP_SETTING_CUSTOM,                                                                    \
+     .type = &picture_path_argument,                                                               \
+     PICTURE_ROW(output),                                                                          \
+     .help = output_help},                                                                         \
+        PICTURE_TEXT_OPTION("type", "TYPE", &cli_sample_type, type, PICTURE_TYPE_HELP),            \
+        PICTURE_TEXT_OPTION("thread", "NAME", &picture_pattern_argument, thread,                   \
+                            "only samples of threads so named ('worker-*' matches worker-1, "      \
+                            "worker-2, ...)"),                                                     \
+        PICTURE_TEXT_OPTION("focus", "REGEX", &picture_regex_argument, focus,                      \
+                            "only samples with a frame whose name matches"),                       \
+        PICTURE_TEXT_OPTION("ignore", "REGEX", &picture_regex_argument, ignore,                    \
+                            "leave out samples with a frame whose name matches"),                  \
+        {.name = "lines",                                                                          \
+         .kind = PP_SETTING_BOOL,                                                                  \
+         PICTURE_ROW(lines),                                                                       \
+         .help = PICTURE_LINES_HELP},                                                              \
+        PICTURE_MAX_NODES_OPTION
+
+/* The table of a command that draws: the common rows and --title, whose default is heading
+ * followed by the sample type. */
+#define PICTURE_DRAWING_OPTIONS(heading)                                                           \
+    PICTURE_COMMON_OPTIONS(PICTURE_OUTPUT_HELP),                                                   \
+        PICTURE_TEXT_OPTION("title", "TEXT", &cli_argument, title,                                 \
+                            "the picture's heading (default: \"" heading                           \
+                            "\" and the sample type)")
 
 typedef struct picture_job {
     const char *cmd; /* "flamegraph": names the command in messages */
@@ -55,16 +96,16 @@ typedef struct picture_job {
     size_t max_nodes;
 } picture_job;
 
-/* Builds the filters from the parsed common option values; returns 0, or 2 after a one-line
- * error (a bad regex or number). */
-int picture_job_init(picture_job *j, const char *cmd, const char **values);
+/* Builds the filters from the parsed options; returns 0, or 2 after a one-line error (a bad
+ * regex). */
+int picture_job_init(picture_job *j, const char *cmd, const picture_options *o);
 
 enum { PICTURE_HELP_SHOWN = -1, PICTURE_BAD_USAGE = -2 };
 
-/* Parses a picture command's arguments (options anywhere) into values and j, checking it got
- * min_profiles to max_profiles profiles. Returns the index of the first profile in argv, or
- * PICTURE_HELP_SHOWN (exit 0) or PICTURE_BAD_USAGE (exit 2, after one line). */
-int picture_parse(picture_job *j, const cli_spec *spec, int argc, char **argv, const char **values,
+/* Parses a picture command's arguments (options anywhere: spec->anywhere) into o and j, checking
+ * it got min_profiles to max_profiles profiles. Returns the index of the first profile in argv,
+ * or PICTURE_HELP_SHOWN (exit 0) or PICTURE_BAD_USAGE (exit 2, after one line). */
+int picture_parse(picture_job *j, const cli_spec *spec, int argc, char **argv, picture_options *o,
                   int min_profiles, int max_profiles);
 void picture_job_free(picture_job *j);
 

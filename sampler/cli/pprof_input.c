@@ -1,122 +1,20 @@
-/* Reads, inflates, decodes and checks one pprof profile (see pprof_input.h). */
+/* Decodes and checks one pprof profile (see pprof_input.h), read and inflated by the exporter's
+ * pprof_file.c, the one bounded reader and gunzip of .pprof files. */
 #include "pprof_input.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "err_text.h"
+#include "pprof_file.h"
 
 struct pprof_id_index {
     uint64_t id;
     size_t pos;
 };
-
-/* ---- bytes ---- */
-
-static unsigned char *read_whole(const char *path, size_t *len, char *err, size_t err_len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_printf(err, err_len, "%s", strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            if (cap >= PPROF_INPUT_MAX_FILE_BYTES) {
-                err_printf(err, err_len, "larger than %u MiB, not a profile this tool reads",
-                           PPROF_INPUT_MAX_FILE_BYTES >> 20);
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            unsigned char *b = realloc(buf, cap * 2);
-            if (!b) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = b;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) {
-            if (ferror(f)) {
-                err_printf(err, err_len, "read error: %s", strerror(errno));
-                free(buf);
-                buf = NULL;
-            }
-            break;
-        }
-    }
-    if (!buf && !err[0])
-        err_printf(err, err_len, "out of memory");
-    fclose(f);
-    *len = n;
-    return buf;
-}
-
-/* Inflates gzip (or zlib) data into at most PPROF_INPUT_MAX_PROFILE_BYTES. */
-static unsigned char *gunzip(const unsigned char *in, size_t in_len, size_t *out_len, char *err,
-                             size_t err_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-        err_printf(err, err_len, "zlib initialisation failed");
-        return NULL;
-    }
-    size_t cap = in_len < PPROF_INPUT_MAX_PROFILE_BYTES / 4 ? in_len * 4 + 4096
-                                                            : PPROF_INPUT_MAX_PROFILE_BYTES;
-    size_t n = 0;
-    unsigned char *out = malloc(cap);
-    zs.next_in = (Bytef *)in;
-    zs.avail_in = (uInt)in_len;
-    int rc = Z_OK;
-    while (out && rc != Z_STREAM_END) {
-        if (n == cap) {
-            if (cap >= PPROF_INPUT_MAX_PROFILE_BYTES) {
-                err_printf(err, err_len, "decompresses to more than %u MiB",
-                           PPROF_INPUT_MAX_PROFILE_BYTES >> 20);
-                break;
-            }
-            size_t next =
-                cap * 2 < PPROF_INPUT_MAX_PROFILE_BYTES ? cap * 2 : PPROF_INPUT_MAX_PROFILE_BYTES;
-            unsigned char *o = realloc(out, next);
-            if (!o)
-                break;
-            out = o;
-            cap = next;
-        }
-        zs.next_out = out + n;
-        zs.avail_out = (uInt)(cap - n);
-        rc = inflate(&zs, Z_NO_FLUSH);
-        n = cap - zs.avail_out;
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
-            err_printf(err, err_len, "corrupt or truncated gzip data%s%s", zs.msg ? ": " : "",
-                       zs.msg ? zs.msg : "");
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        if (!err[0])
-            err_printf(err, err_len, "out of memory");
-        free(out);
-        return NULL;
-    }
-    *out_len = n;
-    return out;
-}
 
 /* ---- lookups ---- */
 
@@ -293,19 +191,11 @@ int pprof_input_load_buffer(pprof_input *in, const unsigned char *data, size_t l
     memset(in, 0, sizeof *in);
     err[0] = '\0';
     unsigned char *inflated = NULL;
-    const unsigned char *raw = data;
-    size_t raw_len = len;
-    if (len >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
-        inflated = gunzip(data, len, &raw_len, err, err_len);
-        if (!inflated)
-            return -1;
-        raw = inflated;
-    }
-    if (raw_len == 0) {
-        free(inflated);
-        err_printf(err, err_len, "empty file");
+    const unsigned char *raw = NULL;
+    size_t raw_len = 0;
+    if (ex_pprof_protobuf(data, len, PPROF_INPUT_MAX_PROFILE_BYTES, &raw, &raw_len, &inflated, err,
+                          err_len) != 0)
         return -1;
-    }
     in->p = perftools__profiles__profile__unpack(NULL, raw_len, raw);
     free(inflated);
     if (!in->p) {
@@ -324,7 +214,7 @@ int pprof_input_load_file(pprof_input *in, const char *path, char *err, size_t e
     memset(in, 0, sizeof *in);
     err[0] = '\0';
     size_t len = 0;
-    unsigned char *data = read_whole(path, &len, err, err_len);
+    unsigned char *data = ex_pprof_read_file(path, PPROF_INPUT_MAX_FILE_BYTES, &len, err, err_len);
     if (!data)
         return -1;
     int rc = pprof_input_load_buffer(in, data, len, err, err_len);

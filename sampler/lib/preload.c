@@ -17,6 +17,7 @@
 #include "config_table.h"
 #include "late_interpreter.h"
 #include "log.h"
+#include "podprof/names.h"
 #include "podprof/setting_value.h"
 #include "runtime.h"
 #include "safe_read.h"
@@ -119,7 +120,7 @@ static void *sampler_main(void *arg)
     }
     if (pp_runtime_resolve(&rt) != 0 || wait_for_interpreter() != 0)
         goto out;
-    s = pp_sampler_new(&cfg, &rt);
+    s = pp_sampler_new(&cfg, &rt, wake);
     if (!s) {
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
@@ -130,8 +131,10 @@ static void *sampler_main(void *arg)
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
-        if (now < next)
+        if (now < next) {
+            pp_sampler_drain(s); /* woken early: allocation samples are piling up */
             continue;
+        }
         pp_sampler_pass(s, now);
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
@@ -239,14 +242,14 @@ static void on_late_interpreter(void)
 
 __attribute__((constructor)) static void podprof_init(void)
 {
-    if (!env_true("DD_PROFILING_ENABLED"))
+    if (!env_true(PP_ENV_PROFILING_ENABLED))
         return; /* inert: nothing parsed, nothing started */
     if (pp_safe_read_init() != 0)
         return;
     /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
-    if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
+    if (env_true(PP_ENV_TEST_FORCE_PIPE_READS) && pp_safe_read_force(PP_READ_PIPE) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0) {
+    if (pp_runtime_find(&rt, env_true(PP_ENV_TEST_FORCE_ELF_SYMBOLS)) != 0) {
         /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
          * and embedding applications dlopen libpython later. */
         pp_late_interpreter_watch(on_late_interpreter);

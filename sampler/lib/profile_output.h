@@ -27,6 +27,9 @@ typedef struct pp_flush_info {
     size_t n_counters;
     const pp_timeline *timeline;          /* observations with their own time; NULL when off */
     const pp_provenance_view *provenance; /* what the files belong to; NULL when off */
+    /* Bit i set: the aggregate value i (pp_value_index) beyond CPU and wall is written as a
+     * sample type. CPU and wall always are. */
+    uint32_t value_mask;
 } pp_flush_info;
 
 /* Returns 0 on success, -1 with one logged line on failure (the aggregate is still reset by the

@@ -864,10 +864,9 @@ typedef struct collect_ctx {
     size_t n_strings;
 } collect_ctx;
 
-static void visit_stack(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                        int64_t wall_ns, int64_t wall_count)
+static void visit_stack(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
-    (void)cpu_ns, (void)cpu_count, (void)wall_ns, (void)wall_count;
+    (void)values;
     collect_ctx *c = ctx;
     for (size_t i = 0; i < key->n_frames; i++) {
         pp_str id = key->frames[i].filename;

@@ -5,7 +5,8 @@
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_ADMISSION := $(FUZZ_DIR)/fuzz_admission
 FUZZ_DOCUMENTS := $(FUZZ_DIR)/fuzz_documents
-FUZZ_ADMISSION_SRCS := $(sort $(wildcard injector/mutate/*.c injector/config/*.c))
+FUZZ_ADMISSION_SRCS := $(sort $(wildcard injector/mutate/*.c injector/config/*.c)) \
+	$(INJ_TABLE_SRCS)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinjector/mutate \
 	-Iinjector/config \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -11,7 +11,7 @@ BLOCK = re.compile(r"<!-- BEGIN generated: podprof (\w+) --help-markdown -->\n(.
                    r"<!-- END generated -->", re.S)
 TYPES = re.compile(r"<!-- BEGIN generated: podprof flamegraph --types-markdown -->\n(.*?)"
                    r"<!-- END generated -->", re.S)
-COMMANDS = ["collapse", "diff", "flamegraph", "install", "run", "top"]
+COMMANDS = ["collapse", "diff", "export", "flamegraph", "install", "run", "top"]
 
 
 def doc_blocks():

@@ -162,10 +162,10 @@ static void test_records_become_timestamped_samples(void **state)
     pp_frame fb[] = {{pp_agg_intern(agg, "wait", 4), pp_agg_intern(agg, "w.py", 4), 9}};
     pp_sample_key ka = {11, 1011, pp_agg_intern(agg, "alpha", 5), fa, 2, 0};
     pp_sample_key kb = {22, 1022, pp_agg_intern(agg, "beta", 4), fb, 1, 0};
-    uint32_t a = pp_agg_stack(agg, &ka), b = pp_agg_stack(agg, &kb);
+    uint32_t a = (uint32_t)pp_agg_stack(agg, &ka), b = (uint32_t)pp_agg_stack(agg, &kb);
     assert_int_equal(a, 0);
     assert_int_equal(b, 1);
-    assert_int_equal(pp_agg_stack(agg, &ka), a);
+    assert_int_equal((uint32_t)pp_agg_stack(agg, &ka), a);
     /* thread alpha: 2500 passes, its stack alternating every pass (one record each, more than
      * the writer's chunk of 1024); thread beta: waits the whole time (runs of up to 1 s). The
      * first record ends before the profile's start and the last after its end: clamped. */
@@ -174,7 +174,7 @@ static void test_records_become_timestamped_samples(void **state)
     pp_frame fa2[2] = {fa[0], fa[1]};
     fa2[0].line = 8;
     ka2.frames = fa2;
-    uint32_t a2 = pp_agg_stack(agg, &ka2);
+    uint32_t a2 = (uint32_t)pp_agg_stack(agg, &ka2);
     int64_t alpha_cpu = 0;
     for (uint64_t pass = 1; pass <= 2500; pass++) {
         int64_t when = T0 + (int64_t)pass * 10 * MS + (pass == 2500 ? 7 * MS : 0);
@@ -183,8 +183,13 @@ static void test_records_become_timestamped_samples(void **state)
         assert_true(pp_timeline_add(t, b, 2, pass, when, 0, 10 * MS));
     }
     /* summed observations of the same stacks (a full timeline's fallback) */
-    pp_agg_add_values(agg, a, 1000, 10 * MS);
-    pp_agg_add_values(agg, PP_AGG_NO_STACK, 5, 10 * MS); /* the stack bound's fold */
+    int64_t folded[PP_V_COUNT] = {[PP_V_CPU_NS] = 1000,
+                                  [PP_V_CPU_SAMPLES] = 1,
+                                  [PP_V_WALL_NS] = 10 * MS,
+                                  [PP_V_WALL_SAMPLES] = 1};
+    pp_agg_add_at(agg, a, folded);
+    folded[PP_V_CPU_NS] = 5;
+    pp_agg_add_at(agg, -1, folded); /* the stack bound's fold */
 
     pp_flush_info info = {.start_ns = start,
                           .end_ns = end,

@@ -21,8 +21,8 @@ PICTURES_FUZZ_SECONDS ?= 60
 $(PICTURES_FUZZ): tests/pictures/fuzz_pictures.c $(CLI_READER_SRCS) $(CLI_PICTURE_SRCS) \
 		$(GEN)/profile.pb-c.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/cli -I$(GEN) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/cli -Iexporter \
+		-I$(GEN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 		tests/pictures/fuzz_pictures.c $(CLI_READER_SRCS) $(CLI_PICTURE_SRCS) \
 		$(GEN)/profile.pb-c.c -lprotobuf-c -lz -lm
 
