@@ -1,11 +1,9 @@
 /* Life cycle of the library inside a process: the ELF constructor decides whether to do anything
  * at all, starts the sampler thread, and arranges a last flush at exit (atexit, and a SIGTERM left
- * at its default disposition) and a fresh sampler in fork children. */
+ * at its default disposition) and a fresh sampler in fork children. Between passes the sampler
+ * thread sleeps on a futex (wake_word.c) and holds no descriptor. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -23,9 +21,10 @@
 #include "sampler.h"
 #include "sigterm_default.h"
 #include "thread_clock.h"
+#include "wake_word.h"
 
 /* How long exit waits for the sampler thread's last flush. */
-#define EXIT_FLUSH_TIMEOUT_S 3
+#define EXIT_FLUSH_TIMEOUT_NS (3 * 1000000000LL)
 /* Polling the interpreter's initialized flag: first and largest sleep. */
 #define INIT_POLL_MIN_NS 2000000LL
 #define INIT_POLL_MAX_NS 100000000LL
@@ -36,31 +35,19 @@ static pp_config cfg;
 static pp_runtime rt;
 static atomic_int running; /* a sampler thread exists */
 static atomic_int stop_reason;
-static atomic_int sigterm_installed;
-static int wake_fd[2] = {-1, -1};
-static sem_t done;
-
-static void wake(void)
-{
-    char c = 1;
-    if (wake_fd[1] >= 0 && write(wake_fd[1], &c, 1) < 0) {
-        /* pipe full: the sampler is already awake */
-    }
-}
+static pp_wake_word wake;     /* the sampler thread sleeps on it */
+static pp_wake_word finished; /* exit waits on it for the sampler thread's end */
+static atomic_int sampler_done;
 
 /* Sleeps until deadline (CLOCK_MONOTONIC ns) or a wake-up; returns the stop reason. */
 static int sleep_until(int64_t deadline)
 {
-    int64_t left = deadline - pp_now_ns(CLOCK_MONOTONIC);
-    if (left > 0) {
-        struct pollfd p = {wake_fd[0], POLLIN, 0};
-        struct timespec ts = {left / 1000000000, left % 1000000000};
-        if (ppoll(&p, 1, &ts, NULL) > 0) {
-            char sink[64];
-            while (read(wake_fd[0], sink, sizeof sink) > 0) {
-            }
-        }
-    }
+    pp_safe_read_release(); /* no descriptor of ours while we sleep */
+    uint32_t seen = pp_wake_seen(&wake);
+    int reason = atomic_load(&stop_reason);
+    if (reason != STOP_NONE)
+        return reason;
+    pp_wake_wait(&wake, seen, deadline);
     return atomic_load(&stop_reason);
 }
 
@@ -73,7 +60,7 @@ static void on_sigterm(int sig)
         raise(sig);
     } else {
         atomic_store(&stop_reason, STOP_SIGTERM);
-        wake();
+        pp_wake_up(&wake);
     }
     errno = saved;
 }
@@ -82,8 +69,7 @@ static void on_sigterm(int sig)
  * a SIG_DFL it sets later keeps ours (sigterm_default.c). */
 static void install_sigterm(void)
 {
-    if (pp_sigterm_keep(on_sigterm) == 0)
-        atomic_store(&sigterm_installed, 1);
+    pp_sigterm_keep(on_sigterm);
 }
 
 /* After the last flush on SIGTERM: the process must still end by that signal. */
@@ -124,8 +110,11 @@ static void *sampler_main(void *arg)
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
     }
-    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s", rt.version, cfg.sample_rate_hz,
-           rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "");
+    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s%s", rt.version, cfg.sample_rate_hz,
+           rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "",
+           pp_safe_read_mode() == PP_READ_PROC_MEM
+               ? " (process_vm_readv refused: reading through /proc/self/mem)"
+               : "");
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     while (sleep_until(next) == STOP_NONE) {
@@ -147,9 +136,11 @@ out:
     /* The sampler's memory is not freed: a racing exit path may still be looking at it, and the
      * process is ending anyway. */
     (void)s;
+    pp_safe_read_release();
     atomic_store(&running, 0);
     int reason = atomic_load(&stop_reason);
-    sem_post(&done);
+    atomic_store(&sampler_done, 1);
+    pp_wake_up(&finished);
     if (reason == STOP_SIGTERM)
         reraise_sigterm();
     return NULL;
@@ -157,10 +148,8 @@ out:
 
 static int start_sampler(void)
 {
-    if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
-    sem_init(&done, 0, 0);
     atomic_store(&stop_reason, STOP_NONE);
+    atomic_store(&sampler_done, 0);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -189,27 +178,24 @@ static void on_exit_flush(void)
      * flush that stop started, or the process ends in the middle of writing its profile. */
     int expected = STOP_NONE;
     atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT);
-    wake();
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += EXIT_FLUSH_TIMEOUT_S;
-    while (sem_timedwait(&done, &deadline) != 0 && errno == EINTR) {
+    pp_wake_up(&wake);
+    int64_t deadline = pp_now_ns(CLOCK_MONOTONIC) + EXIT_FLUSH_TIMEOUT_NS;
+    for (;;) {
+        uint32_t seen = pp_wake_seen(&finished);
+        if (atomic_load(&sampler_done) || pp_now_ns(CLOCK_MONOTONIC) >= deadline)
+            return;
+        pp_wake_wait(&finished, seen, deadline);
     }
 }
 
 /* In a fork child the sampler thread is gone, and it may have been stopped in the middle of
  * anything: its memory is abandoned (never freed or reused) and a new sampler starts, with its
- * own pid, pipe and runtime id. */
+ * own pid and runtime id. */
 static void on_fork_child(void)
 {
     int was_running = atomic_load(&running);
     atomic_store(&running, 0);
-    if (wake_fd[0] >= 0) {
-        close(wake_fd[0]);
-        close(wake_fd[1]);
-        wake_fd[0] = wake_fd[1] = -1;
-    }
-    if (!was_running || pp_safe_read_init() != 0)
+    if (pp_safe_read_init() != 0 || !was_running) /* also drops the parent's descriptor */
         return;
     start_sampler();
 }
@@ -233,7 +219,9 @@ static void start_profiling(void)
 /* From the dlopen that loaded a libpython, after it returned. */
 static void on_late_interpreter(void)
 {
-    if (pp_runtime_find(&rt, 0) == 0)
+    int found = pp_runtime_find(&rt, 0);
+    pp_safe_read_release();
+    if (found == 0)
         start_profiling();
 }
 
@@ -241,12 +229,18 @@ __attribute__((constructor)) static void podprof_init(void)
 {
     if (!env_true("DD_PROFILING_ENABLED"))
         return; /* inert: nothing parsed, nothing started */
-    if (pp_safe_read_init() != 0)
+    if (pp_safe_read_init() != 0) {
+        pp_log(PP_LOG_WARN, "neither process_vm_readv nor /proc/self/mem can read this process's "
+                            "memory; not profiling");
         return;
-    /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
-    if (env_true("PODPROF_TEST_FORCE_PIPE_READS") && pp_safe_read_force(PP_READ_PIPE) != 0)
+    }
+    /* Tests exercise the fallback path without the seccomp filter that would refuse
+     * process_vm_readv. */
+    if (env_true("PODPROF_TEST_FORCE_PROC_MEM_READS") && pp_safe_read_force(PP_READ_PROC_MEM) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS")) != 0) {
+    int found = pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS"));
+    pp_safe_read_release();
+    if (found != 0) {
         /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
          * and embedding applications dlopen libpython later. */
         pp_late_interpreter_watch(on_late_interpreter);

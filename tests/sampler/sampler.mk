@@ -32,18 +32,18 @@ $(TEST_LINETABLE): tests/unit/test_linetable.c sampler/lib/linetable.c sampler/l
 		-o $@ tests/unit/test_linetable.c sampler/lib/linetable.c $(LDFLAGS_COMMON) -lcmocka
 
 $(TEST_SAFE_READ): tests/unit/test_safe_read.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
-		sampler/lib/pystring.c sampler/lib/pystring.h
+		sampler/lib/own_fd.c sampler/lib/own_fd.h sampler/lib/pystring.c sampler/lib/pystring.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_safe_read.c sampler/lib/safe_read.c \
-		sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
+		sampler/lib/own_fd.c sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
 
 $(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snapshot.c \
 		sampler/lib/stack_snapshot.h sampler/lib/read_plan.c sampler/lib/read_plan.h \
-		sampler/lib/safe_read.c sampler/lib/safe_read.h
+		sampler/lib/safe_read.c sampler/lib/safe_read.h sampler/lib/own_fd.c sampler/lib/own_fd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
 		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
-		$(LDFLAGS_COMMON) -lcmocka
+		sampler/lib/own_fd.c $(LDFLAGS_COMMON) -lcmocka
 
 $(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config.c sampler/lib/log.c \
 		sampler/lib/config_table.h sampler/lib/config.h
@@ -64,13 +64,14 @@ sampler-symbol-audit: $(LIBPODPROF)
 	@if [ "$(SAN)" = 1 ]; then echo "symbol audit: skipped for the sanitizer build"; \
 	else tests/sampler/symbol_audit.sh $(LIBPODPROF); fi
 
-# Fault-free copy microbenchmark (process_vm_readv vs the pipe fallback).
+# Fault-free copy microbenchmark (process_vm_readv vs the /proc/self/mem fallback).
 SAMPLER_READ_BENCH := $(BUILD)/tests/bench/sampler_read_bench
 BENCH_TARGETS += sampler-read-bench
-$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h
+$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
+		sampler/lib/own_fd.c sampler/lib/own_fd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
-		sampler/lib/safe_read.c $(LDFLAGS_COMMON)
+		sampler/lib/safe_read.c sampler/lib/own_fd.c $(LDFLAGS_COMMON)
 .PHONY: sampler-read-bench
 sampler-read-bench: $(SAMPLER_READ_BENCH)
 	$(SAMPLER_READ_BENCH)

@@ -254,9 +254,9 @@ def test_adaptive_rate(tmp_path):
     assert rates["0.01"][0] < rates["100"][0] / 3, rates
 
 
-def test_pipe_fallback_reads(tmp_path):
+def test_proc_mem_fallback_reads(tmp_path):
     r = run(PYTHONS["3.12.1"], [WORKLOADS / "lifecycle.py", "exit"], tmp_path,
-            PODPROF_TEST_FORCE_PIPE_READS=1)
+            PODPROF_TEST_FORCE_PROC_MEM_READS=1)
     assert r.returncode == 3, r.stderr
     assert any("work_exit" in names(s) for s in all_samples(tmp_path))
 
