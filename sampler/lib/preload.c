@@ -51,17 +51,25 @@ static int sleep_until(int64_t deadline)
     return atomic_load(&stop_reason);
 }
 
+/* The kept SIGTERM handler (sigterm_default.c runs it only where SIGTERM would otherwise have
+ * its default action). */
 static void on_sigterm(int sig)
 {
     int saved = errno;
-    if (!atomic_load(&running) || atomic_load(&stop_reason) == STOP_SIGTERM) {
-        /* nothing to flush, or a second SIGTERM: die now */
-        pp_sigterm_really_default();
+    int reason = STOP_NONE;
+    if (!atomic_load(&running)) {
+        /* nothing to flush: the default action, now */
+        pp_sigterm_release();
         raise(sig);
-    } else {
-        atomic_store(&stop_reason, STOP_SIGTERM);
-        pp_wake_up(&wake);
+    } else if (atomic_compare_exchange_strong(&stop_reason, &reason, STOP_SIGTERM)) {
+        pp_wake_up(&wake); /* flush, then end by the signal (reraise_sigterm) */
+    } else if (reason == STOP_SIGTERM) {
+        /* a second SIGTERM: die now */
+        pp_sigterm_release();
+        raise(sig);
     }
+    /* STOP_EXIT: the application is already exiting with a status it chose, and exit waits for
+     * the last flush (bounded); the signal must not replace that status. */
     errno = saved;
 }
 
@@ -72,10 +80,11 @@ static void install_sigterm(void)
     pp_sigterm_keep(on_sigterm);
 }
 
-/* After the last flush on SIGTERM: the process must still end by that signal. */
+/* After the last flush on SIGTERM: the process must still end by that signal, unless the
+ * application installed a handler of its own since, which then runs. */
 static void reraise_sigterm(void)
 {
-    pp_sigterm_really_default();
+    pp_sigterm_release();
     kill(getpid(), SIGTERM);
 }
 

@@ -12,8 +12,10 @@ CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 
 TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
 TEST_STACK_SNAPSHOT := $(BUILD)/tests/unit/test_stack_snapshot
+TEST_SIGTERM := $(BUILD)/tests/unit/test_sigterm_default
+FAKE_SIGACTION := $(BUILD)/tests/unit/libfake_sigaction.so
 
-UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT)
+UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT) $(TEST_SIGTERM)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -44,6 +46,20 @@ $(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snaps
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
 		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
 		sampler/lib/own_fd.c $(LDFLAGS_COMMON) -lcmocka
+
+# The interposer's "next sigaction" is the fake's (found first by dlsym(RTLD_NEXT) from the test
+# executable), which lets the test act between the library's own calls.
+$(FAKE_SIGACTION): tests/unit/fake_sigaction.c tests/unit/fake_sigaction.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ tests/unit/fake_sigaction.c $(LDFLAGS_COMMON) -ldl
+
+$(TEST_SIGTERM): tests/unit/test_sigterm_default.c sampler/lib/sigterm_default.c \
+		sampler/lib/sigterm_default.h $(FAKE_SIGACTION)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -Itests/unit -o $@ \
+		tests/unit/test_sigterm_default.c sampler/lib/sigterm_default.c $(LDFLAGS_COMMON) \
+		-L$(dir $(FAKE_SIGACTION)) -Wl,-rpath,$(abspath $(dir $(FAKE_SIGACTION))) \
+		-Wl,--no-as-needed -lfake_sigaction -Wl,--as-needed -lcmocka -ldl -pthread
 
 $(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config.c sampler/lib/log.c \
 		sampler/lib/config_table.h sampler/lib/config.h
