@@ -487,8 +487,21 @@ static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flu
 
 /* ---- flush ---- */
 
+static void count_stack(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
+                        int64_t wall_ns, int64_t wall_count)
+{
+    (void)key, (void)cpu_ns, (void)cpu_count, (void)wall_ns, (void)wall_count;
+    (*(size_t *)ctx)++;
+}
+
 int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_info *info)
 {
+    /* Nothing sampled (`python -c pass`, an exec probe, an idle interval): nothing to write, so
+     * nothing to upload. */
+    size_t stacks = 0;
+    pp_agg_foreach(agg, count_stack, &stacks);
+    if (stacks == 0)
+        return 0;
     out_paths paths;
     if (!resolve_paths(cfg, &paths)) {
         atomic_fetch_add(&flush_failures, 1);
