@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "ddtrace_profiler.h"
 #include "late_interpreter.h"
 #include "log.h"
 #include "podprof/setting_value.h"
@@ -28,6 +29,8 @@
 /* Polling the interpreter's initialized flag: first and largest sleep. */
 #define INIT_POLL_MIN_NS 2000000LL
 #define INIT_POLL_MAX_NS 100000000LL
+/* How often the sampler looks for ddtrace's profiler in the process. */
+#define DDTRACE_CHECK_NS 1000000000LL
 
 enum { STOP_NONE = 0, STOP_EXIT = 1, STOP_SIGTERM = 2 };
 
@@ -88,6 +91,26 @@ static void reraise_sigterm(void)
     kill(getpid(), SIGTERM);
 }
 
+/* ddtrace's profiler started in this process. When it uploads by itself
+ * (DD_PROFILING_OUTPUT_PPROF unset) the process must not be profiled twice: the library stands
+ * down. When DD_PROFILING_OUTPUT_PPROF is set, ddtrace writes its profiles there and uploads
+ * nothing, so only the library's reach the exporter: it keeps profiling. Either way one line says
+ * what happens. Returns 1 to stand down. */
+static int ddtrace_decides(void)
+{
+    if (cfg.output_prefix && cfg.output_prefix[0]) {
+        pp_log(PP_LOG_WARN, "ddtrace's profiler also runs in this process; with "
+                            "DD_PROFILING_OUTPUT_PPROF set it writes its profiles there and "
+                            "uploads none, so podprof keeps profiling (the process pays for both)");
+        return 0;
+    }
+    pp_log(PP_LOG_WARN,
+           "ddtrace's profiler runs in this process and uploads its profiles; "
+           "podprof stands down (no podprof profile from pid %ld)",
+           (long)getpid());
+    return 1;
+}
+
 static int wait_for_interpreter(void)
 {
     int64_t pause = INIT_POLL_MIN_NS;
@@ -108,11 +131,17 @@ static void *sampler_main(void *arg)
 {
     (void)arg;
     pp_sampler *s = NULL;
+    int stand_down = 0;
     if (pp_thread_clock_init() != 0) {
         pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
         goto out;
     }
     if (pp_runtime_resolve(&rt) != 0 || wait_for_interpreter() != 0)
+        goto out;
+    /* ddtrace-run starts ddtrace's profiler while the interpreter initializes: decided here,
+     * before the first sample; a profiler started later is noticed within DDTRACE_CHECK_NS. */
+    int ddtrace_checked = pp_ddtrace_profiler_active();
+    if (ddtrace_checked && (stand_down = ddtrace_decides()))
         goto out;
     s = pp_sampler_new(&cfg, &rt);
     if (!s) {
@@ -126,10 +155,17 @@ static void *sampler_main(void *arg)
                : "");
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
+    int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
         if (now < next)
             continue;
+        if (!ddtrace_checked && now >= ddtrace_at) {
+            ddtrace_at = now + DDTRACE_CHECK_NS;
+            if ((ddtrace_checked = pp_ddtrace_profiler_active()) &&
+                (stand_down = ddtrace_decides()))
+                break;
+        }
         pp_sampler_pass(s, now);
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
@@ -140,12 +176,15 @@ static void *sampler_main(void *arg)
         if (pp_sampler_flush_due(s, now))
             pp_sampler_flush(s);
     }
-    pp_sampler_flush(s);
+    if (!stand_down)
+        pp_sampler_flush(s);
 out:
     /* The sampler's memory is not freed: a racing exit path may still be looking at it, and the
-     * process is ending anyway. */
+     * process is ending anyway (or, standing down, the few hundred KiB stay with it). */
     (void)s;
     pp_safe_read_release();
+    if (stand_down)
+        pp_sigterm_release(); /* SIGTERM is the application's again */
     atomic_store(&running, 0);
     int reason = atomic_load(&stop_reason);
     atomic_store(&sampler_done, 1);
