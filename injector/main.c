@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "annotations.h"
 #include "commands.h"
 #include "config.h"
 #include "podprof/version.h"
@@ -20,7 +21,8 @@ static void usage(FILE *out)
         "  certs    --service NAME --namespace NS --out DIR [--days N]\n"
         "           write ca.crt, tls.crt, tls.key for the webhook Service\n"
         "  version  print the version\n"
-        "  config-doc  print docs/config-injector.md (generated from the settings table)\n\n"
+        "  config-doc  print docs/config-injector.md (generated from the settings and annotation\n"
+        "           tables)\n\n"
         "`podprof-injector COMMAND --help` lists the command's options.\n");
 }
 
@@ -43,6 +45,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "config-doc")) {
         inj_config_print_markdown(stdout);
+        inj_annotations_markdown(stdout);
         return 0;
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {

@@ -5,7 +5,7 @@
 #   3. the exporter sidecar starts against a strict local agent double (the tests' own);
 #   4. the app runs with the env the injector gave its container: the sampler profiles it and
 #      writes into the spool, the exporter tags the profile and uploads it;
-#   5. a profile summary prints.
+#   5. a profile summary prints, and a flame graph of it is drawn.
 set -euo pipefail
 build=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,15 +17,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
-# Any CPython 3.8-3.13 works; prefer a pyenv one, fall back to the system python3.
-python=""
-if command -v pyenv >/dev/null 2>&1; then
-    for v in 3.12 3.11 3.13 3.10 3.9 3.8; do
-        cand=$(ls -d "$(pyenv root)"/versions/$v.*/bin/python3 2>/dev/null | head -n 1 || true)
-        if [ -n "$cand" ]; then python=$cand; break; fi
-    done
-fi
-[ -n "$python" ] || python=$(command -v python3)
+python=$(scripts/demo_python.sh)
 venv_python="$top/.venv/bin/python"
 
 echo "== 1. podprof-injector mutates demo/pod.yaml (a pod of Deployment 'checkout', opted in)"
@@ -71,5 +63,7 @@ kill -TERM "$exporter"
 wait "$exporter" || true
 
 echo
-echo "== 5. profile summary (podprof top)"
+echo "== 5. profile summary (podprof top) and flame graph (podprof flamegraph)"
 "$build/bin/podprof" top "$out"/spool/*.pprof
+"$build/bin/podprof" flamegraph -o "$out/flamegraph.svg" "$out"/spool/*.pprof
+echo "open $out/flamegraph.svg in a browser: click a frame to zoom, Search to find a function"

@@ -13,8 +13,9 @@
 /* true/1/yes/on and false/0/no/off (any case); the empty string is false. */
 static inline int pp_value_bool(const char *s, bool *out)
 {
-    static const char *const yes[] = {"true", "1", "yes", "on"};
-    static const char *const no[] = {"false", "0", "no", "off", ""};
+    /* Arrays of characters, not of pointers: no relocations in the preloaded library. */
+    static const char yes[][5] = {"true", "1", "yes", "on"};
+    static const char no[][6] = {"false", "0", "no", "off", ""};
     for (size_t i = 0; s && i < sizeof yes / sizeof *yes; i++)
         if (strcasecmp(s, yes[i]) == 0)
             return *out = true, 0;

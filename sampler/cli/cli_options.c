@@ -1,27 +1,32 @@
 #include "cli_options.h"
 
-#include <errno.h>
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "podprof/setting_value.h"
+#include "podprof/settings_doc.h"
+
+int cli_store_argument(void *field, const char *text)
+{
+    *(const char **)field = text;
+    return 0;
+}
+const pp_setting_type cli_argument = CLI_ARGUMENT_TYPE("any text");
+const pp_setting_type cli_sample_type = CLI_ARGUMENT_TYPE("a sample type's pprof name or alias");
+
+static pp_settings_view view_of(const cli_spec *spec)
+{
+    return (pp_settings_view){spec->options, spec->n_options, 0, true, NULL, NULL};
+}
 
 void cli_help(const cli_spec *spec, FILE *out)
 {
-    fprintf(out, "usage: podprof %s %s\n\n%s\n", spec->name, spec->usage, spec->about);
-    if (spec->n_options)
-        fprintf(out, "\noptions:\n");
-    for (size_t i = 0; i < spec->n_options; i++) {
-        const cli_option *o = &spec->options[i];
-        char lhs[64];
-        snprintf(lhs, sizeof lhs, "%s %s", o->name, o->metavar);
-        fprintf(out, "  %-20s %s", lhs, o->help);
-        if (o->def)
-            fprintf(out, " (default: %s)", o->def);
+    fprintf(out, "usage: podprof %s %s\n\n%s\n\noptions:\n", spec->name, spec->usage, spec->about);
+    pp_settings_view v = view_of(spec);
+    pp_settings_help(out, &v);
+    fprintf(out, "  --help\n      show this help\n");
+    if (spec->more_help) {
         fputc('\n', out);
+        spec->more_help(out);
     }
-    fprintf(out, "  %-20s %s\n", "--help", "show this help");
 }
 
 void cli_markdown(const cli_spec *spec, FILE *out)
@@ -29,71 +34,37 @@ void cli_markdown(const cli_spec *spec, FILE *out)
     fprintf(out, "`podprof %s %s`\n\n%s\n", spec->name, spec->usage, spec->about);
     if (!spec->n_options)
         return;
-    fprintf(out, "\n| option | default | meaning |\n|---|---|---|\n");
-    for (size_t i = 0; i < spec->n_options; i++) {
-        const cli_option *o = &spec->options[i];
-        fprintf(out, "| `%s %s` | %s | %s |\n", o->name, o->metavar, o->def ? o->def : "", o->help);
-    }
+    fputc('\n', out);
+    pp_settings_view v = view_of(spec);
+    pp_settings_markdown(out, &v);
 }
 
-static const cli_option *find_option(const cli_spec *spec, const char *arg, size_t len)
+int cli_parse(const cli_spec *spec, int argc, char **argv, void *opts)
 {
-    for (size_t i = 0; i < spec->n_options; i++)
-        if (strlen(spec->options[i].name) == len && !strncmp(spec->options[i].name, arg, len))
-            return &spec->options[i];
-    return NULL;
-}
-
-int cli_parse(const cli_spec *spec, int argc, char **argv, const char **values)
-{
-    for (size_t i = 0; i < spec->n_options; i++)
-        values[i] = NULL;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!strcmp(arg, "--"))
-            return i + 1;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            cli_help(spec, stdout);
-            return CLI_PARSE_HELP;
-        }
-        if (!strcmp(arg, "--help-markdown")) {
-            cli_markdown(spec, stdout);
-            return CLI_PARSE_HELP;
-        }
-        if (arg[0] != '-' || !arg[1])
-            return i;
-        const char *eq = strchr(arg, '=');
-        size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const cli_option *o = arg[1] == '-' ? find_option(spec, arg, len) : NULL;
-        if (!o) {
-            fprintf(stderr, "podprof %s: unknown option '%.*s' (try 'podprof %s --help')\n",
-                    spec->name, (int)len, arg, spec->name);
-            return CLI_PARSE_ERROR;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "podprof %s: option %s needs a value (%s)\n", spec->name, o->name,
-                        o->metavar);
-                return CLI_PARSE_ERROR;
-            }
-            value = argv[++i];
-        }
-        values[o - spec->options] = value;
+    if (pp_settings_defaults(opts, spec->options, spec->n_options) != 0)
+        return CLI_PARSE_ERROR; /* a mistake in the table, caught by every test */
+    pp_flags_stop stop;
+    int first = pp_settings_parse_flags(opts, spec->options, spec->n_options, argc, argv,
+                                        spec->anywhere, &stop);
+    if (first >= 0)
+        return first;
+    const char *arg = argv[stop.arg];
+    if (!stop.row && (!strcmp(arg, "--help") || !strcmp(arg, "-h"))) {
+        cli_help(spec, stdout);
+        return CLI_PARSE_HELP;
     }
-    return i;
-}
-
-int cli_number(const cli_spec *spec, const char *option, const char *text, double min, double max,
-               double *out)
-{
-    double v;
-    if (pp_value_double(text, min, max, &v) != 0) {
-        fprintf(stderr, "podprof %s: %s must be a number from %g to %g, not '%s'\n", spec->name,
-                option, min, max, text);
-        return -1;
+    if (!stop.row && !strcmp(arg, "--help-markdown")) {
+        cli_markdown(spec, stdout);
+        return CLI_PARSE_HELP;
     }
-    *out = v;
-    return 0;
+    if (!stop.row) {
+        fprintf(stderr, "podprof %s: unknown option '%.*s' (try 'podprof %s --help')\n", spec->name,
+                (int)strcspn(arg, "="), arg, spec->name);
+        return CLI_PARSE_ERROR;
+    }
+    char label[80], line[256]; /* the flag as the user spelled it: "-o" or "--output" */
+    snprintf(label, sizeof label, "%.*s", (int)strcspn(arg, "="), arg);
+    pp_setting_refusal(line, sizeof line, label, stop.row, stop.value);
+    fprintf(stderr, "podprof %s: %s (try 'podprof %s --help')\n", spec->name, line, spec->name);
+    return CLI_PARSE_ERROR;
 }

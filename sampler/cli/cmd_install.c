@@ -31,6 +31,8 @@ static const cli_spec install_spec = {
     "so it runs as any non-root user on a read-only root filesystem.",
     NULL,
     0,
+    NULL,
+    false,
 };
 
 typedef struct blob {

@@ -17,27 +17,63 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "library_path.h"
+#include "podprof/ld_preload.h"
+#include "podprof/names.h"
+#include "podprof/spool_format.h"
 #include "run_exporter.h"
 
-enum { OPT_OUTPUT, OPT_RATE, OPT_LIMIT, N_RUN_OPTIONS };
-static const cli_option run_options[N_RUN_OPTIONS] = {
-    [OPT_OUTPUT] = {"--output", "PREFIX",
-                    "$DD_PROFILING_OUTPUT_PPROF, else a new directory under $TMPDIR",
-                    "write profiles as PREFIX.PID.SEQ.pprof + .json "
-                    "(sets DD_PROFILING_OUTPUT_PPROF)"},
-    [OPT_RATE] = {"--rate", "HZ", "$DD_PROFILING_SAMPLE_RATE, else 100",
-                  "sampling rate (sets DD_PROFILING_SAMPLE_RATE)"},
-    [OPT_LIMIT] = {"--limit", "N", "20", "functions listed per table in the summary"},
+typedef struct run_options {
+    const char *output;
+    double rate; /* 0: not given */
+    int limit;
+    const char *flamegraph; /* NULL: no picture */
+} run_options;
+
+#define F(field) offsetof(run_options, field)
+static const pp_setting run_table[] = {
+    {.name = "output",
+     .meta = "PREFIX",
+     .kind = PP_SETTING_CUSTOM,
+     .type = &cli_argument,
+     .offset = F(output),
+     .help = "write profiles as PREFIX.PID.SEQ" PP_SPOOL_PPROF " + " PP_SPOOL_JSON
+             " (sets " PP_ENV_OUTPUT_PPROF "; default: $" PP_ENV_OUTPUT_PPROF
+             ", else a new directory under $" PP_ENV_TMPDIR ")"},
+    {.name = "rate",
+     .meta = "HZ",
+     .kind = PP_SETTING_DOUBLE,
+     .offset = F(rate),
+     .min = 0.001,
+     .max = 100000,
+     .help =
+         "sampling rate (sets " PP_ENV_SAMPLE_RATE "; default: $" PP_ENV_SAMPLE_RATE ", else 100)"},
+    {.name = "limit",
+     .meta = "N",
+     .kind = PP_SETTING_INT,
+     .offset = F(limit),
+     .def = "20",
+     .min = 1,
+     .max = 100000,
+     .help = "functions listed per table in the summary"},
+    {.name = "flamegraph",
+     .meta = "OUT.svg",
+     .kind = PP_SETTING_CUSTOM,
+     .type = &cli_argument,
+     .offset = F(flamegraph),
+     .help = "also draw the run's profiles as a flame graph of CPU time into OUT.svg (.html: an "
+             "HTML page), as `podprof flamegraph -o OUT.svg` would"},
 };
 static const cli_spec run_spec = {
     "run",
     "[OPTIONS] -- CMD [ARGS...]",
-    "Runs CMD with libpodprof.so (found beside this podprof) prepended to LD_PRELOAD and "
-    "DD_PROFILING_ENABLED=true, forwards the signals podprof receives to it, and when CMD exits "
-    "prints the top functions by CPU and wall time from the profiles this run wrote (on stderr), "
-    "then exits with CMD's status.",
-    run_options,
-    N_RUN_OPTIONS,
+    "Runs CMD with libpodprof.so (found beside this podprof) prepended to " PP_ENV_LD_PRELOAD
+    " and " PP_ENV_PROFILING_ENABLED "=true, forwards the signals podprof receives to it, and when "
+    "CMD exits prints the top functions by CPU and wall time from the profiles this run wrote (on "
+    "stderr), then exits with CMD's status.",
+    run_table,
+    sizeof run_table / sizeof run_table[0],
+    NULL,
+    false,
 };
 
 static volatile sig_atomic_t child_pid;
@@ -76,39 +112,19 @@ static bool names_contain(const name_list *l, const char *name)
     return false;
 }
 
-static void split_prefix(const char *prefix, char *dir, size_t dir_len, const char **base)
-{
-    const char *slash = strrchr(prefix, '/');
-    if (!slash) {
-        snprintf(dir, dir_len, ".");
-        *base = prefix;
-    } else {
-        snprintf(dir, dir_len, "%.*s", slash == prefix ? 1 : (int)(slash - prefix), prefix);
-        *base = slash + 1;
-    }
-    if (!**base)
-        *base = "profile"; /* as the library does for a prefix ending in '/' */
-}
-
-/* Paths of "<base>.<pid>.<seq>.pprof" files in the prefix's directory. */
+/* Paths of the "<base>.<pid>.<seq>.pprof" files in the prefix's directory. */
 static void list_profiles(const char *prefix, name_list *out)
 {
     char dir[PATH_MAX];
     const char *base;
-    split_prefix(prefix, dir, sizeof dir, &base);
+    pp_spool_split(prefix, dir, sizeof dir, &base);
     DIR *d = opendir(dir);
     if (!d)
         return;
-    size_t bl = strlen(base);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
-        size_t len = strlen(n);
-        if (strncmp(n, base, bl) || n[bl] != '.' || len < bl + 6 || strcmp(n + len - 6, ".pprof"))
-            continue;
-        size_t digits = strspn(n + bl + 1, "0123456789");
-        const char *rest = n + bl + 1 + digits;
-        if (!digits || *rest != '.' || strspn(rest + 1, "0123456789") + 7 != strlen(rest))
+        uint64_t pid, seq;
+        if (pp_spool_parse(de->d_name, base, &pid, &seq, NULL) != PP_SPOOL_IS_PPROF)
             continue;
         if (out->n == out->cap) {
             size_t cap = out->cap ? out->cap * 2 : 16;
@@ -119,7 +135,7 @@ static void list_profiles(const char *prefix, name_list *out)
             out->cap = cap;
         }
         char path[PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, n);
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (!(out->names[out->n] = strdup(path)))
             break;
         out->n++;
@@ -132,7 +148,8 @@ static int compare_names(const void *a, const void *b)
     return strverscmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void summarise(const char *prefix, const name_list *before, size_t limit)
+static void summarise(const char *prefix, const name_list *before, size_t limit,
+                      const char *flamegraph)
 {
     name_list all = {0}, fresh = {0};
     list_profiles(prefix, &all);
@@ -148,7 +165,9 @@ static void summarise(const char *prefix, const name_list *before, size_t limit)
     } else {
         qsort(fresh.names, fresh.n, sizeof *fresh.names, compare_names);
         fprintf(stderr, "\npodprof run: profiles in %s.*\n", prefix);
-        podprof_print_top(fresh.names, fresh.n, stderr, limit);
+        podprof_print_top(fresh.names, fresh.n, NULL, stderr, limit);
+        if (flamegraph)
+            podprof_write_flamegraph(fresh.names, fresh.n, flamegraph);
     }
     free(fresh.names);
     names_free(&all);
@@ -156,22 +175,15 @@ static void summarise(const char *prefix, const name_list *before, size_t limit)
 
 /* ---- running CMD ---- */
 
-static int set_environment(const char *library, const char *prefix, const char *rate)
+static int set_environment(const char *library, const char *prefix, double rate)
 {
-    const char *old = getenv("LD_PRELOAD");
-    char *preload = NULL;
-    if (old && *old) {
-        size_t len = strlen(library) + strlen(old) + 2;
-        preload = malloc(len);
-        if (preload)
-            snprintf(preload, len, "%s:%s", library, old);
-    } else {
-        preload = strdup(library);
-    }
-    int rc = preload && setenv("LD_PRELOAD", preload, 1) == 0 &&
-                     setenv("DD_PROFILING_ENABLED", "true", 1) == 0 &&
-                     setenv("DD_PROFILING_OUTPUT_PPROF", prefix, 1) == 0 &&
-                     (!rate || setenv("DD_PROFILING_SAMPLE_RATE", rate, 1) == 0)
+    char *preload = pp_ld_preload_prepend(library, getenv(PP_ENV_LD_PRELOAD));
+    char rate_text[32];
+    snprintf(rate_text, sizeof rate_text, "%.15g", rate);
+    int rc = preload && setenv(PP_ENV_LD_PRELOAD, preload, 1) == 0 &&
+                     setenv(PP_ENV_PROFILING_ENABLED, "true", 1) == 0 &&
+                     setenv(PP_ENV_OUTPUT_PPROF, prefix, 1) == 0 &&
+                     (!rate || setenv(PP_ENV_SAMPLE_RATE, rate_text, 1) == 0)
                  ? 0
                  : -1;
     free(preload);
@@ -272,18 +284,11 @@ static int exit_like(int status)
 
 int podprof_cmd_run(int argc, char **argv)
 {
-    const char *values[N_RUN_OPTIONS];
-    int first = cli_parse(&run_spec, argc, argv, values);
+    run_options opts = {0};
+    int first = cli_parse(&run_spec, argc, argv, &opts);
     if (first == CLI_PARSE_HELP)
         return 0;
     if (first == CLI_PARSE_ERROR)
-        return 2;
-    double rate = 0, limit = 20;
-    if (values[OPT_RATE] &&
-        cli_number(&run_spec, "--rate", values[OPT_RATE], 0.001, 100000, &rate) != 0)
-        return 2;
-    if (values[OPT_LIMIT] &&
-        cli_number(&run_spec, "--limit", values[OPT_LIMIT], 1, 100000, &limit) != 0)
         return 2;
     if (first >= argc) {
         fprintf(stderr, "podprof run: no command given (usage: podprof run [OPTIONS] -- CMD "
@@ -299,13 +304,13 @@ int podprof_cmd_run(int argc, char **argv)
         snprintf(library, sizeof library, "%s", real_library);
 
     char prefix[PATH_MAX];
-    const char *env_prefix = getenv("DD_PROFILING_OUTPUT_PPROF");
-    if (values[OPT_OUTPUT] && values[OPT_OUTPUT][0]) {
-        snprintf(prefix, sizeof prefix, "%s", values[OPT_OUTPUT]);
+    const char *env_prefix = getenv(PP_ENV_OUTPUT_PPROF);
+    if (opts.output && opts.output[0]) {
+        snprintf(prefix, sizeof prefix, "%s", opts.output);
     } else if (env_prefix && env_prefix[0]) {
         snprintf(prefix, sizeof prefix, "%s", env_prefix);
     } else {
-        const char *tmp = getenv("TMPDIR");
+        const char *tmp = getenv(PP_ENV_TMPDIR);
         char dir[PATH_MAX - 16];
         if (snprintf(dir, sizeof dir, "%s/podprof-run-XXXXXX",
                      tmp && tmp[0] == '/' ? tmp : "/tmp") >= (int)sizeof dir)
@@ -322,14 +327,14 @@ int podprof_cmd_run(int argc, char **argv)
     /* The prefix's directory may be new (--output /tmp/myrun/profile); one level is created. */
     char dir[PATH_MAX];
     const char *base;
-    split_prefix(prefix, dir, sizeof dir, &base);
+    pp_spool_split(prefix, dir, sizeof dir, &base);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "podprof run: cannot create %s: %s\n", dir, strerror(errno));
         return 1;
     }
     name_list before = {0};
     list_profiles(prefix, &before);
-    if (set_environment(library, prefix, values[OPT_RATE]) != 0) {
+    if (set_environment(library, prefix, opts.rate) != 0) {
         fprintf(stderr, "podprof run: cannot set the environment: out of memory\n");
         names_free(&before);
         return 1;
@@ -338,7 +343,7 @@ int podprof_cmd_run(int argc, char **argv)
     int status = 0;
     int rc = run_child(argv + first, &status);
     if (rc == 0)
-        summarise(prefix, &before, (size_t)limit);
+        summarise(prefix, &before, (size_t)opts.limit, opts.flamegraph);
     names_free(&before);
     run_exporter_finish(exporter);
     if (rc != 0)

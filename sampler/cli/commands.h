@@ -10,8 +10,16 @@ int podprof_cmd_install(int argc, char **argv); /* podprof install DIR */
 int podprof_cmd_export(int argc, char **argv);  /* podprof export --spool DIR [--once] */
 int podprof_cmd_run(int argc, char **argv);     /* podprof run [--output P] [--rate HZ] -- CMD... */
 int podprof_cmd_top(int argc, char **argv);     /* podprof top FILE.pprof... */
+int podprof_cmd_flamegraph(int argc, char **argv); /* podprof flamegraph [-o OUT] PROFILE... */
+int podprof_cmd_diff(int argc, char **argv);       /* podprof diff BASE NEW [-o OUT] */
+int podprof_cmd_collapse(int argc, char **argv);   /* podprof collapse PROFILE... */
 
-/* The summary `top` prints, shared with `run`; returns 0, or 2 when a file was unreadable. */
-int podprof_print_top(char **files, size_t n_files, FILE *out, size_t limit);
+/* The summary `top` prints, shared with `run` (type NULL: CPU and wall time); returns 0, or 2
+ * when a file was unreadable. */
+int podprof_print_top(char **files, size_t n_files, const char *type, FILE *out, size_t limit);
+
+/* The flame graph (default sample type, no filters) of files into output, for `run`; returns the
+ * exit status of `flamegraph`. */
+int podprof_write_flamegraph(char **files, size_t n_files, const char *output);
 
 #endif

@@ -13,14 +13,17 @@ static const struct {
     {"export", podprof_cmd_export, "upload profiles from a spool directory (the sidecar)"},
     {"run", podprof_cmd_run, "run a command with the profiler loaded, then summarise"},
     {"top", podprof_cmd_top, "print the top functions of pprof files"},
+    {"flamegraph", podprof_cmd_flamegraph, "draw a flame graph (SVG) of pprof files"},
+    {"diff", podprof_cmd_diff, "draw a differential flame graph of two pprof files"},
+    {"collapse", podprof_cmd_collapse, "print pprof files as folded stacks"},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: podprof COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "  %-8s %s\n", "version", "print the version");
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n", "version", "print the version");
 }
 
 int main(int argc, char **argv)

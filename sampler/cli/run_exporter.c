@@ -1,6 +1,7 @@
 /* `podprof run` uploads like the sidecar when an agent is configured (run_exporter.h): the export
- * loop runs on a thread over the prefix's directory, limited to the prefix's own files, and keeps
- * the .pprof files so the summary printed after CMD exits still finds them. */
+ * loop runs on a thread over the prefix's directory (split as the library splits it), limited to
+ * the prefix's own files, and keeps the .pprof files so the summary printed after CMD exits still
+ * finds them. */
 #include "run_exporter.h"
 
 #include <limits.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "podprof/spool_format.h"
 
 struct run_exporter {
     podprof_exporter *loop;
@@ -18,20 +20,14 @@ run_exporter *run_exporter_start(const char *output_prefix)
 {
     if (!podprof_export_configured())
         return NULL;
-    /* the same split the writer does: "dir/base", "base" in ".", an empty base is "profile" */
     char dir[PATH_MAX];
-    const char *slash = strrchr(output_prefix, '/');
-    const char *base = slash ? slash + 1 : output_prefix;
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == output_prefix)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - output_prefix), output_prefix);
+    const char *base;
+    if (!pp_spool_split(output_prefix, dir, sizeof dir, &base))
+        return NULL;
     run_exporter *ex = calloc(1, sizeof *ex);
     if (!ex)
         return NULL;
-    ex->loop = podprof_exporter_start(dir, base[0] ? base : "profile", true);
+    ex->loop = podprof_exporter_start(dir, base, true);
     if (!ex->loop) {
         free(ex);
         return NULL;

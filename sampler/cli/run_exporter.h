@@ -1,6 +1,6 @@
-/* The seam where `podprof run` hands profiles to the exporter (DESIGN.md §4: "runs the exporter
- * loop itself when an agent is configured"). The exporter part fills in run_exporter.c; until
- * then no agent is ever configured and profiles stay on disk for the summary. */
+/* The seam where `podprof run` hands profiles to the exporter: when an agent (or agentless
+ * intake) is configured, run uploads what CMD writes as the sidecar would, with the export loop on
+ * a thread (run_exporter.c); otherwise profiles only stay on disk for the summary. */
 #ifndef PODPROF_CLI_RUN_EXPORTER_H
 #define PODPROF_CLI_RUN_EXPORTER_H
 

@@ -1,6 +1,6 @@
-/* The library's settings, read once from the environment (DESIGN.md §4). One table in config.c
- * drives parsing, defaults and docs/configuration.md. A malformed value logs one line and falls
- * back to the default. */
+/* The library's settings, read once from the environment when it is loaded. One table
+ * (config_table.c) drives parsing, defaults and docs/config-sampler.md. A malformed value logs one
+ * line and falls back to the default. */
 #ifndef PODPROF_SAMPLER_CONFIG_H
 #define PODPROF_SAMPLER_CONFIG_H
 
@@ -14,8 +14,7 @@ typedef struct pp_config {
     double max_time_usage_pct; /* DD_PROFILING_MAX_TIME_USAGE_PCT (1) */
     int log_level;             /* DD_PROFILING_LOG_LEVEL: 0 error, 1 warn, 2 info, 3 debug */
     /* Strings are owned by the config (NULL when unset). */
-    char
-        *output_prefix; /* DD_PROFILING_OUTPUT_PPROF, or a temp-dir default (output.c says where) */
+    char *output_prefix; /* DD_PROFILING_OUTPUT_PPROF; NULL: profile_output.c picks the temp dir */
     char *service, *env, *version, *tags, *profiling_tags; /* DD_SERVICE ... DD_PROFILING_TAGS */
     char *container;                                       /* DD_PROFILING_K8S_CONTAINER */
 } pp_config;

@@ -1,7 +1,9 @@
 /* Force-included into every library object (lib.mk): pins the libc symbols that glibc 2.34
- * re-versioned to their original versions, so the library still loads on glibc 2.17..2.33
- * (reference: shared/reference/glibc-baseline.md). Add a line here for each such symbol the
- * library starts to call; the symbol-audit test fails when one is missed. */
+ * re-versioned to their original versions, so the library still loads on glibc 2.17..2.33. glibc
+ * 2.34 merged libdl and libpthread into libc and gave their functions new GLIBC_2.34 versions
+ * (glibc 2.34 NEWS); a binary linked against them needs 2.34 unless it asks for the old version.
+ * Add a line here for each such symbol the library starts to call; the symbol-audit test fails
+ * when one is missed. */
 #ifndef PODPROF_GLIBC_COMPAT_H
 #define PODPROF_GLIBC_COMPAT_H
 

@@ -1,4 +1,5 @@
-/* Encodes an aggregate as a gzip-compressed pprof (perftools.profiles.Profile, DESIGN.md §4). */
+/* Encodes an aggregate as a gzip-compressed pprof: the perftools.profiles.Profile message of
+ * github.com/google/pprof's proto/profile.proto, which `go tool pprof` and Datadog read. */
 #ifndef PODPROF_SAMPLER_PPROF_WRITER_H
 #define PODPROF_SAMPLER_PPROF_WRITER_H
 

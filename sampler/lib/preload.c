@@ -16,6 +16,7 @@
 #include "ddtrace_profiler.h"
 #include "late_interpreter.h"
 #include "log.h"
+#include "podprof/names.h"
 #include "podprof/setting_value.h"
 #include "runtime.h"
 #include "safe_read.h"
@@ -275,7 +276,7 @@ static void on_late_interpreter(void)
 
 __attribute__((constructor)) static void podprof_init(void)
 {
-    if (!env_true("DD_PROFILING_ENABLED"))
+    if (!env_true(PP_ENV_PROFILING_ENABLED))
         return; /* inert: nothing parsed, nothing started */
     if (pp_safe_read_init() != 0) {
         pp_log(PP_LOG_WARN, "neither process_vm_readv nor /proc/self/mem can read this process's "
@@ -284,9 +285,9 @@ __attribute__((constructor)) static void podprof_init(void)
     }
     /* Tests exercise the fallback path without the seccomp filter that would refuse
      * process_vm_readv. */
-    if (env_true("PODPROF_TEST_FORCE_PROC_MEM_READS") && pp_safe_read_force(PP_READ_PROC_MEM) != 0)
+    if (env_true(PP_ENV_TEST_FORCE_PROC_MEM_READS) && pp_safe_read_force(PP_READ_PROC_MEM) != 0)
         return;
-    int found = pp_runtime_find(&rt, env_true("PODPROF_TEST_FORCE_ELF_SYMBOLS"));
+    int found = pp_runtime_find(&rt, env_true(PP_ENV_TEST_FORCE_ELF_SYMBOLS));
     pp_safe_read_release();
     if (found != 0) {
         /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin

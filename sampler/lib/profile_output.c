@@ -24,6 +24,8 @@
 
 #include "log.h"
 #include "own_fd.h"
+#include "podprof/names.h"
+#include "podprof/spool_format.h"
 #include "podprof/version.h"
 #include "pprof_writer.h"
 
@@ -55,27 +57,18 @@ static bool resolve_paths(const pp_config *cfg, out_paths *p)
         if (snprintf(prefix, sizeof prefix, "%s", cfg->output_prefix) >= (int)sizeof prefix)
             return false;
     } else {
-        const char *tmp = getenv("TMPDIR");
+        const char *tmp = getenv(PP_ENV_TMPDIR);
         if (!tmp || tmp[0] != '/')
             tmp = "/tmp";
         if (snprintf(prefix, sizeof prefix, "%s/podprof", tmp) >= (int)sizeof prefix)
             return false;
         if (!atomic_flag_test_and_set(&default_prefix_said))
             pp_log(PP_LOG_WARN,
-                   "DD_PROFILING_OUTPUT_PPROF is not set; writing profiles to %s.<pid>.<seq>.pprof",
+                   PP_ENV_OUTPUT_PPROF " is not set; writing profiles to %s.<pid>.<seq>.pprof",
                    prefix);
     }
-    const char *slash = strrchr(prefix, '/');
-    const char *base = slash ? slash + 1 : prefix;
-    if (!slash)
-        snprintf(p->dir, sizeof p->dir, ".");
-    else if (slash == prefix)
-        snprintf(p->dir, sizeof p->dir, "/");
-    else
-        snprintf(p->dir, sizeof p->dir, "%.*s", (int)(slash - prefix), prefix);
-    /* A prefix naming a directory ("/var/run/podprof/") gets a visible base name. */
-    if (!base[0])
-        base = "profile";
+    const char *base;
+    pp_spool_split(prefix, p->dir, sizeof p->dir, &base);
     /* Room for ".<pid>.<seq>.pprof.tmp" and the leading dot of the temporary name. */
     if (strlen(base) + 48 > NAME_MAX)
         return false;
@@ -101,24 +94,6 @@ static int stat_entry(int dfd, const char *name, struct stat *st)
 #endif
 }
 
-/* Parses "<base>.<pid>.<seq>.<ext>"; returns false for anything else. */
-static bool parse_name(const char *name, const char *base, const char *ext, uint64_t *pid,
-                       uint64_t *sq)
-{
-    size_t bl = strlen(base);
-    if (strncmp(name, base, bl) != 0 || name[bl] != '.')
-        return false;
-    const char *s = name + bl + 1;
-    char *end;
-    if (*s < '0' || *s > '9')
-        return false;
-    *pid = strtoull(s, &end, 10);
-    if (*end != '.' || end[1] < '0' || end[1] > '9')
-        return false;
-    *sq = strtoull(end + 1, &end, 10);
-    return *end == '.' && strcmp(end + 1, ext) == 0;
-}
-
 static int compare_pairs(const void *a, const void *b)
 {
     const pair_entry *x = a, *y = b;
@@ -132,10 +107,8 @@ static int compare_pairs(const void *a, const void *b)
 static void drop_pair(const out_paths *p, int dfd, const pair_entry *e)
 {
     char json[PATH_MAX], pprof[PATH_MAX];
-    if (snprintf(json, sizeof json, "%s.%" PRIu64 ".%" PRIu64 ".json", p->base, e->pid, e->seq) >=
-            (int)sizeof json ||
-        snprintf(pprof, sizeof pprof, "%s.%" PRIu64 ".%" PRIu64 ".pprof", p->base, e->pid,
-                 e->seq) >= (int)sizeof pprof)
+    if (!pp_spool_name(json, sizeof json, p->base, e->pid, e->seq, PP_SPOOL_JSON) ||
+        !pp_spool_name(pprof, sizeof pprof, p->base, e->pid, e->seq, PP_SPOOL_PPROF))
         return;
     /* The .json goes first so a reader never picks up a pair whose .pprof is gone. */
     if (unlinkat(dfd, json, 0) != 0 && errno == ENOENT)
@@ -196,9 +169,10 @@ static void scan_directory(const out_paths *p, pid_t pid, uint64_t *max_seq_for_
     const char *name;
     while ((name = next_entry(r)) != NULL && seen++ < PP_MAX_SCAN_ENTRIES) {
         uint64_t fpid, fseq;
-        bool json = parse_name(name, p->base, "json", &fpid, &fseq);
-        if (!json && !parse_name(name, p->base, "pprof", &fpid, &fseq))
+        int kind = pp_spool_parse(name, p->base, &fpid, &fseq, NULL);
+        if (kind == PP_SPOOL_OTHER)
             continue;
+        bool json = kind == PP_SPOOL_IS_JSON;
         if (fpid == (uint64_t)pid && fseq > *max_seq_for_pid)
             *max_seq_for_pid = fseq;
         struct stat st;
@@ -424,41 +398,41 @@ static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flu
 {
     jbuf j = {0};
     jb_raw(&j, "{", 1);
-    jb_key(&j, "start");
+    jb_key(&j, PP_META_START);
     jb_time(&j, info->start_ns);
-    jb_key(&j, "end");
+    jb_key(&j, PP_META_END);
     jb_time(&j, info->end_ns);
-    jb_key(&j, "pid");
+    jb_key(&j, PP_META_PID);
     jb_printf(&j, "%ld", (long)getpid());
-    jb_key(&j, "runtime-id");
+    jb_key(&j, PP_META_RUNTIME_ID);
     jb_string(&j, info->runtime_id);
-    jb_key(&j, "python_version");
+    jb_key(&j, PP_META_PYTHON_VERSION);
     jb_string(&j, info->python_version);
-    jb_key(&j, "service");
+    jb_key(&j, PP_META_SERVICE);
     jb_string(&j, cfg->service);
-    jb_key(&j, "env");
+    jb_key(&j, PP_META_ENV);
     jb_string(&j, cfg->env);
-    jb_key(&j, "version");
+    jb_key(&j, PP_META_VERSION);
     jb_string(&j, cfg->version);
-    jb_key(&j, "tags");
+    jb_key(&j, PP_META_TAGS);
     jb_string(&j, cfg->tags);
-    jb_key(&j, "profiling_tags");
+    jb_key(&j, PP_META_PROFILING_TAGS);
     jb_string(&j, cfg->profiling_tags);
-    jb_key(&j, "container");
+    jb_key(&j, PP_META_CONTAINER);
     jb_string(&j, cfg->container);
-    jb_key(&j, "sampling_rate_hz");
+    jb_key(&j, PP_META_SAMPLING_RATE_HZ);
     jb_double(&j, cfg->sample_rate_hz);
-    jb_key(&j, "effective_sampling_rate_hz");
+    jb_key(&j, PP_META_EFFECTIVE_SAMPLING_RATE_HZ);
     jb_double(&j, info->effective_rate_hz);
-    jb_key(&j, "period_ns");
+    jb_key(&j, PP_META_PERIOD_NS);
     jb_printf(&j, "%" PRId64, info->period_ns);
-    jb_key(&j, "pprof");
+    jb_key(&j, PP_META_PPROF);
     jb_string(&j, pprof_name);
-    jb_key(&j, "profiler");
+    jb_key(&j, PP_META_PROFILER);
     jb_string(&j, "podprof");
-    jb_key(&j, "profiler_version");
+    jb_key(&j, PP_META_PROFILER_VERSION);
     jb_string(&j, PODPROF_VERSION);
-    jb_key(&j, "counters");
+    jb_key(&j, PP_META_COUNTERS);
     jb_raw(&j, "{", 1);
     size_t outer = j.len;
     for (size_t i = 0; i < info->n_counters; i++) {
@@ -524,10 +498,10 @@ int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_inf
 
     /* resolve_paths left room for these in NAME_MAX. */
     char pprof_name[PATH_MAX], json_name[PATH_MAX];
-    if (snprintf(pprof_name, sizeof pprof_name, "%s.%ld.%" PRIu64 ".pprof", paths.base, (long)pid,
-                 this_seq) >= (int)sizeof pprof_name ||
-        snprintf(json_name, sizeof json_name, "%s.%ld.%" PRIu64 ".json", paths.base, (long)pid,
-                 this_seq) >= (int)sizeof json_name)
+    if (!pp_spool_name(pprof_name, sizeof pprof_name, paths.base, (uint64_t)pid, this_seq,
+                       PP_SPOOL_PPROF) ||
+        !pp_spool_name(json_name, sizeof json_name, paths.base, (uint64_t)pid, this_seq,
+                       PP_SPOOL_JSON))
         return -1;
 
     unsigned char *gz = NULL;

@@ -1,4 +1,4 @@
-"""Webhook latency and throughput over TLS keep-alive (DESIGN.md §6: p99 <= 2 ms at 2,000/s,
+"""Webhook latency and throughput over TLS keep-alive (targets: p99 <= 2 ms at 2,000/s,
 >= 10,000 AdmissionReviews/s on 2 cores). Starts the real server with certificates from `certs`,
 drives it with build/bench/injector_load at fixed rates and at saturation, and reports the
 server's peak RSS. Prints figures; asserts nothing about timings."""

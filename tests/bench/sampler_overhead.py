@@ -1,4 +1,4 @@
-"""Sampler overhead, side by side in one run (DESIGN.md §6): the same CPU-bound workload (4 threads,
+"""Sampler overhead, side by side in one run: the same CPU-bound workload (4 threads,
 40-deep stacks, fixed work) with no profiler, with libpodprof.so at 100 Hz, with ddtrace's profiler
 (`DD_PROFILING_ENABLED=true ddtrace-run`), with `py-spy record --rate 100` and with austin at
 100 Hz. Repetitions are interleaved (the order rotates each round) and every figure is a median,
@@ -230,7 +230,7 @@ def table(version, cfgs, results, startup, written, args):
             f"{rss_added:+.1f} MiB | {tool_rss} | {start:+.1f} ms | "
             f"{'yes' if written[cfg.name] else 'NO'} |")
     pod, dd = overhead[cfgs[1].name], overhead[cfgs[2].name]
-    lines += ["", f"Target (DESIGN.md §6): libpodprof.so slowdown <= 1 % and <= half of ddtrace's. "
+    lines += ["", f"Target: libpodprof.so slowdown <= 1 % and <= half of ddtrace's. "
               f"Measured (medians of elapsed): {100 * pod:+.2f} % vs ddtrace {100 * dd:+.2f} %.",
               "Every run's elapsed time, in seconds:"]
     for cfg in cfgs:

@@ -1,4 +1,4 @@
-"""The sampler thread's own CPU (DESIGN.md §6: ≤ 1 % of one core at 100 Hz with 8 threads × 50
+"""The sampler thread's own CPU (target: ≤ 1 % of one core at 100 Hz with 8 threads × 50
 frames), per CPython, measured inside the profiled process from the kernel's per-thread CPU clock:
 in the steady state (from 0.5 s after the workload starts) and over the whole run.
 

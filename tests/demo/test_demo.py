@@ -24,3 +24,8 @@ def test_demo_runs_the_whole_path():
     cpu = out.split("Top functions by CPU time")[1].split("Top functions by wall time")[0]
     first = [ln for ln in cpu.splitlines() if re.match(r"\s+\S+\s+\d", ln)][0]
     assert "parse_request" in first, cpu
+    # 5. and the flame graph of the same profile shows the functions the app runs
+    svg = BUILD / "demo" / "flamegraph.svg"
+    assert f"podprof flamegraph: wrote {svg} (1 profile, " in out, out
+    text = svg.read_text()
+    assert "parse_request (" in text and "render_response (" in text

@@ -1,6 +1,7 @@
-"""Session fixtures of the e2e suite: the cached cluster binaries, the OCI images, a running
-control plane, and the chart installed with helm whose injector pod runs (as a kubelet would) in
-the cluster's network namespace, reached by the API server through the chart's Service."""
+"""Session fixtures of the e2e suite: the cached cluster binaries, the OCI images `make images`
+builds, a running one-node cluster (a real kubelet on containerd and runc) with those images
+loaded, and the chart installed with helm: its injector runs as real pods, reached by the API
+server through the chart's Service."""
 import os
 import signal
 import subprocess
@@ -14,7 +15,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cert_manager_crds  # noqa: E402
 import e2e_env  # noqa: E402
-import e2e_kubelet  # noqa: E402
 from e2e_cluster import Cluster, cache_bin_dir, cached_binaries_present  # noqa: E402
 from e2e_env import BUILD, HERE, RELEASE, RELEASE_NS, ROOT, loud_skip, require_artefacts  # noqa: E402,E501
 
@@ -26,8 +26,8 @@ def _interrupt(signum, frame):
 
 
 def pytest_sessionstart(session):
-    # A CI timeout sends SIGTERM: unwind like Ctrl-C so the fixtures stop the control plane,
-    # the kubelet double's processes and the network namespace instead of leaking them.
+    # A CI timeout sends SIGTERM: unwind like Ctrl-C so the fixtures stop the cluster, its
+    # containers, mounts, cgroups and network namespace instead of leaking them.
     signal.signal(signal.SIGTERM, _interrupt)
 
 
@@ -47,7 +47,8 @@ def k8s_bin():
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory):
-    """name -> (rootfs, image config) of the images `make images` would build."""
+    """{image name without tag: OCI layout} of the images `make images` builds, built the same
+    way (images/oci_image.py), tagged with the version the chart uses."""
     require_artefacts("bin/podprof", "lib/libpodprof.so", "bin/podprof-injector")
     out = {}
     base = tmp_path_factory.mktemp("images")
@@ -56,17 +57,17 @@ def images(tmp_path_factory):
         subprocess.run([sys.executable, str(ROOT / "images" / "oci_image.py"),
                         str(ROOT / "images" / f"{name}.json"), "--build", str(BUILD),
                         "--out", str(layout)], check=True, capture_output=True)
-        rootfs = base / f"{name}-rootfs"
-        out[name] = (rootfs, e2e_kubelet.unpack_image(layout, rootfs))
+        out[f"ghcr.io/podprof/{name}"] = layout
     return out
 
 
 @pytest.fixture(scope="session")
-def cluster(k8s_bin, tmp_path_factory):
+def cluster(k8s_bin, images, tmp_path_factory):
     c = Cluster(tmp_path_factory.mktemp("cluster"), k8s_bin)
-    c.start()
+    start = time.monotonic()
+    c.start(images)
+    sys.stderr.write(f"\ne2e: cluster with a Ready node in {time.monotonic() - start:.0f} s\n")
     try:
-        c.create_node()
         yield c
     finally:
         c.stop()
@@ -97,13 +98,17 @@ def third_party_crds(cluster, k8s_bin, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def release(cluster, images, tmp_path_factory):
+def release(cluster):
+    """The chart installed as a user would (`helm install --wait`: both injector pods Ready);
+    `helm test` runs its hook with the application image, which has sh and curl."""
+    app_repo, app_tag = cluster.node.app_image.rsplit(":", 1)
     cluster.helm("install", RELEASE, str(ROOT / "charts" / "podprof"), "-n", RELEASE_NS,
-                 "--create-namespace", "--set", "podLabelsAsTags=*")
-    r = e2e_env.Release(cluster, images, tmp_path_factory.mktemp("release"))
+                 "--create-namespace", "--set", "podLabelsAsTags=*",
+                 "--set", f"tests.image.repository={app_repo}",
+                 "--set", f"tests.image.tag={app_tag}", "--wait", "--timeout", "180s")
+    r = e2e_env.Release(cluster)
+    r.wait_ready()
     try:
-        r.start_injector()
         yield r
     finally:
         sys.stderr.write("\n--- injector log (tail) ---\n" + r.log()[-3000:] + "\n")
-        r.stop_injector()

@@ -1,6 +1,7 @@
-# The e2e suite: OCI images, the Helm chart against a real kube-apiserver, and a stored pod run as
-# a kubelet would. Only in the uninstrumented pass (SAN=0): it tests deployment, not memory safety,
-# and its cluster binaries are Go programs. `make e2e` runs it alone.
+# The e2e suite: OCI images, and the Helm chart on a one-node cluster (a real kubelet on containerd
+# and runc) that the suite starts and tears down. Only in the uninstrumented pass (SAN=0): it
+# tests deployment, not memory safety, and its cluster binaries are Go programs. `make e2e` runs
+# it alone.
 
 E2E_CLUSTER_BUILD := tests/e2e/cluster/build.sh
 

@@ -1,7 +1,8 @@
-"""The Datadog Agent stand-in for the e2e pod run: a server on the node's address (the host end of
-the veth pair, port 8126, where DD_AGENT_HOST=status.hostIP leads) whose every upload is checked
-by the exporter suite's strict validator (tests/exporter/agent_double.py: headers, multipart,
-event.json, zstd, pprof decoded), here with the pod's UID as the expected entity ID."""
+"""The Datadog Agent stand-in for the e2e pod runs: a server on the node's address (port 8126 of
+the host end of the node's veth pair, where DD_AGENT_HOST=status.hostIP leads) whose every upload
+is checked by the exporter suite's strict validator (tests/exporter/agent_double.py: headers,
+multipart, event.json, zstd, pprof decoded). The tests check each upload's entity ID against the
+UID of the pod its tags name."""
 import sys
 import threading
 import time
@@ -14,7 +15,8 @@ from agent_double import MAX_BODY, Upload, validate  # noqa: E402
 
 
 class AgentReceiver:
-    def __init__(self, host, port, expect_entity_id):
+    def __init__(self, host, port, tls_context=None, **expect):
+        """expect: validate()'s agentless / expect_api_key, for an intake stand-in."""
         self.uploads = []
         self.cond = threading.Condition()
         receiver = self
@@ -29,7 +31,7 @@ class AgentReceiver:
                 n = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(min(n, MAX_BODY)) if n > 0 else b""
                 up = Upload(self.command, self.path, dict(self.headers.items()), body)
-                validate(up, expect_entity_id=expect_entity_id)
+                validate(up, expect_entity_id=up.headers.get("Datadog-Entity-ID"), **expect)
                 with receiver.cond:
                     receiver.uploads.append(up)
                     receiver.cond.notify_all()
@@ -39,6 +41,9 @@ class AgentReceiver:
                 self.wfile.write(b"{}")
 
         self.server = ThreadingHTTPServer((host, port), Handler)
+        if tls_context:
+            self.server.socket = tls_context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -50,9 +55,10 @@ class AgentReceiver:
         self.server.shutdown()
         self.server.server_close()
 
-    def wait_for(self, count, timeout):
+    def wait_until(self, done, timeout):
+        """Waits until done(uploads so far) is true or timeout; returns the uploads."""
         deadline = time.monotonic() + timeout
         with self.cond:
-            while len(self.uploads) < count and time.monotonic() < deadline:
-                self.cond.wait(max(0.05, deadline - time.monotonic()))
+            while not done(list(self.uploads)) and time.monotonic() < deadline:
+                self.cond.wait(max(0.05, min(1.0, deadline - time.monotonic())))
             return list(self.uploads)

@@ -1,5 +1,5 @@
 """What the e2e modules share: paths, the release's names, loud skips, and the installed
-release with its one running injector pod."""
+release whose injector pods the kubelet runs."""
 import base64
 import json
 import ssl
@@ -12,7 +12,6 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "cluster"))
 
-import e2e_kubelet  # noqa: E402
 from e2e_cluster import wait_until  # noqa: E402
 from podprof_testenv import BUILD, ROOT  # noqa: E402,F401 (re-exported to the e2e modules)
 
@@ -31,85 +30,69 @@ def require_artefacts(*rel):
         pytest.fail(f"{missing} not built in {BUILD}: run `make` first")
 
 
-class Release:
-    """The installed chart and its one running injector pod."""
+INJECTOR_SELECTOR = "app.kubernetes.io/instance=podprof,app.kubernetes.io/component=injector"
 
-    def __init__(self, cluster, images, workdir):
-        self.cluster, self.images, self.dir = cluster, images, Path(workdir)
-        self.runner = None
-        self.proc = None
-        self.pod = None
+
+def pod_ready(pod):
+    return any(c["type"] == "Ready" and c["status"] == "True"
+               for c in pod.get("status", {}).get("conditions", []))
+
+
+class Release:
+    """The installed chart: its injector Deployment's pods, their metrics and logs."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
 
     def injector_pods(self):
-        sel = "app.kubernetes.io/instance=podprof,app.kubernetes.io/component=injector"
-        return self.cluster.kubectl_json("get", "pods", "-n", RELEASE_NS, "-l", sel)["items"]
+        return self.cluster.kubectl_json("get", "pods", "-n", RELEASE_NS, "-l",
+                                         INJECTOR_SELECTOR)["items"]
+
+    def ready_pods(self):
+        return [p for p in self.injector_pods()
+                if pod_ready(p) and not p["metadata"].get("deletionTimestamp")]
 
     def ca(self):
         secret = self.cluster.kubectl_json("get", "secret", "podprof-injector-tls", "-n",
                                            RELEASE_NS)
-        path = self.dir / "ca.crt"
-        path.write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
-        return path
+        return base64.b64decode(secret["data"]["ca.crt"]).decode()
 
-    def start_injector(self, exclude=()):
-        """Runs an injector pod of the Deployment (not one of `exclude`) as the kubelet would,
-        probes /readyz like its readinessProbe, then reports it Ready so the endpoints
-        controller publishes it."""
-        pods = []
-
-        def created():
-            pods[:] = [p for p in self.injector_pods() if p["metadata"]["name"] not in exclude
-                       and not p["metadata"].get("deletionTimestamp")]
-            return pods
-        wait_until("injector pods created", created, 60)
-        pod = sorted(pods, key=lambda p: p["metadata"]["name"])[0]
-        pod = self.cluster.bind_and_report(pod, ready=False)
-        rootfs, config = self.images["podprof-injector"]
-        self.runner = e2e_kubelet.PodRunner(pod, self.dir / pod["metadata"]["name"],
-                                            self.cluster, netns=self.cluster.netns.name)
-        self.proc = self.runner.start("injector", str(rootfs), config)
-        ctx = ssl.create_default_context(cafile=str(self.ca()))
-        svc_name = f"podprof-injector.{RELEASE_NS}.svc"
-        ip = self.cluster.netns.ip
-
+    def wait_ready(self, replicas=2, timeout_s=180):
+        """Every replica Ready (its readinessProbe passed) and published as the Service's
+        endpoint, which is what the API server calls."""
         def ready():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"injector exited {self.proc.returncode}: "
-                                   f"{self.proc.log_path.read_text()[-2000:]}")
-            # Verify the certificate for the Service name, as the API server will.
-            ctx.check_hostname = False
-            with urllib.request.urlopen(f"https://{ip}:8443/readyz", timeout=2,
-                                        context=ctx) as r:
-                return r.status == 200
-        wait_until("injector /readyz", ready, 30)
-        self.pod = self.cluster.bind_and_report(pod, ready=True)
-        wait_until("the Service's endpoint", lambda: ip in json.dumps(
-            self.cluster.kubectl_json("get", "endpoints", "podprof-injector", "-n", RELEASE_NS)),
-            60)
-        self.svc_name = svc_name
-        self.ssl = ctx
+            pods = self.ready_pods()
+            if len(pods) != replicas:
+                return False
+            eps = json.dumps(self.cluster.kubectl_json("get", "endpoints", "podprof-injector",
+                                                       "-n", RELEASE_NS))
+            return all(p["status"]["podIP"] in eps for p in pods)
+        wait_until(f"{replicas} injector pods Ready behind the Service", ready, timeout_s, 1)
+        return self.ready_pods()
 
     def metric(self, series):
-        """The value of one series of the injector's /metrics (Prometheus text)."""
-        url = f"https://{self.cluster.netns.ip}:8443/metrics"
-        with urllib.request.urlopen(url, timeout=5, context=self.ssl) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith(series + " "):
-                    return float(line.split()[-1])
-        raise KeyError(f"{series} not in the injector's metrics")
+        """One series of the injector's /metrics (Prometheus text), summed over its pods: the
+        API server may call either."""
+        ctx = ssl.create_default_context(cadata=self.ca())
+        ctx.check_hostname = False  # pods are reached by address; the name is the Service's
+        total = 0.0
+        for pod in self.ready_pods():
+            url = f"https://{pod['status']['podIP']}:8443/metrics"
+            with urllib.request.urlopen(url, timeout=5, context=ctx) as r:
+                lines = [ln for ln in r.read().decode().splitlines()
+                         if ln.startswith(series + " ")]
+            if not lines:
+                raise KeyError(f"{series} not in the injector's metrics")
+            total += float(lines[0].split()[-1])
+        return total
 
     def upgrade(self, *set_args):
-        """helm upgrade, then what the rollout needs from the kubelet: a new pod running."""
-        before = {p["metadata"]["name"] for p in self.injector_pods()}
+        """helm upgrade, waiting like a user would for the rollout of the new injector pods."""
         self.cluster.helm("upgrade", RELEASE, str(ROOT / "charts" / "podprof"), "-n", RELEASE_NS,
-                          "--reuse-values", *set_args)
-        self.stop_injector()
-        self.start_injector(exclude=before)
-
-    def stop_injector(self):
-        if self.runner:
-            self.runner.stop_all()
-            self.runner = None
+                          "--reuse-values", "--wait", "--timeout", "180s", *set_args)
+        self.wait_ready()
 
     def log(self):
-        return self.proc.log_path.read_text(errors="replace") if self.proc else ""
+        r = self.cluster.kubectl("logs", "-n", RELEASE_NS, "-l", INJECTOR_SELECTOR,
+                                 "--prefix", "--tail", "40", check=False)
+        return r.stdout + r.stderr

@@ -1,10 +1,13 @@
 """Pods, namespaces and Deployments for the e2e tests, and the checks of what the API server
-stored: injected exactly as DESIGN.md §3 says, or untouched."""
+stored: injected exactly as DESIGN.md §3 says, or untouched. Every pod made here can run on the
+node: its image is the application image loaded into containerd and its command exists there."""
 import json
 import re
 import time
 
-from e2e_env import ROOT
+from e2e_env import ROOT, pod_ready
+from e2e_cluster import wait_until
+from e2e_node import APP_IMAGE_NAME, app_image_tag
 
 KEY = "profiling.datadoghq.com/enabled"
 SAMPLER_IMAGE = "ghcr.io/podprof/podprof-sampler:" + re.search(
@@ -12,6 +15,8 @@ SAMPLER_IMAGE = "ghcr.io/podprof/podprof-sampler:" + re.search(
 VERSION = SAMPLER_IMAGE.rsplit(":", 1)[1]
 PODPROF_CONTAINERS = {"podprof-init", "podprof-exporter"}
 PODPROF_VOLUMES = {"podprof", "podprof-spool", "podprof-podinfo"}
+APP_IMAGE = f"{APP_IMAGE_NAME}:{app_image_tag()}"
+IDLE = ["python3", "-c", "import time; time.sleep(3600)"]
 RESTRICTED_SC = {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                  "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
@@ -34,8 +39,8 @@ def pod_manifest(name, ns, annotations=None, labels=None, containers=None, **spe
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": ns, "annotations": annotations or {},
                          "labels": labels or {"app": name}},
-            "spec": {"containers": containers or [{"name": "app", "image": "python:3.12-slim",
-                                                   "command": ["python3", "app.py"]}],
+            "spec": {"containers": containers or [{"name": "app", "image": APP_IMAGE,
+                                                   "command": IDLE}],
                      **spec}}
 
 
@@ -52,7 +57,7 @@ def deployment(cluster, name, ns, annotations=None, labels=None):
                             "template": {"metadata": {"labels": {"app": name, **labels},
                                                       "annotations": annotations or {}},
                                          "spec": {"containers": [{
-                                             "name": "web", "image": "python:3.12-slim",
+                                             "name": "web", "image": APP_IMAGE,
                                              "command": ["python3", "-m", "http.server"]}]}}}})
     deadline = time.monotonic() + 60
     while True:
@@ -61,6 +66,45 @@ def deployment(cluster, name, ns, annotations=None, labels=None):
             return pods[0]
         assert time.monotonic() < deadline, f"Deployment {ns}/{name} made no pod"
         time.sleep(0.3)
+
+
+def wait_running(cluster, ns, name, timeout_s=120):
+    """The pod as stored once the kubelet reports it Ready."""
+    got = {}
+
+    def ready():
+        got["pod"] = cluster.kubectl_json("get", "pod", name, "-n", ns)
+        return pod_ready(got["pod"])
+    try:
+        wait_until(f"pod {ns}/{name} Ready", ready, timeout_s, 1)
+    except TimeoutError:
+        raise AssertionError(f"{ns}/{name} not Ready: {json.dumps(got.get('pod', {}).get('status'))}")
+    return got["pod"]
+
+
+def statuses(pod):
+    """{container name: status} over init and regular containers."""
+    st = pod["status"]
+    return {c["name"]: c for c in st.get("initContainerStatuses", []) +
+            st.get("containerStatuses", [])}
+
+
+def assert_podprof_ran(pod):
+    """What the kubelet reports for the injected containers: podprof-init ran to completion
+    before anything else started, the exporter (a native sidecar) started next and is still
+    running, never restarted."""
+    st = statuses(pod)
+    init = st["podprof-init"]["state"].get("terminated")
+    assert init and init["exitCode"] == 0 and init["reason"] == "Completed", st["podprof-init"]
+    exp = st["podprof-exporter"]
+    assert "running" in exp["state"] and exp["started"] is True, exp
+    assert exp["restartCount"] == 0, exp
+    exp_started = exp["state"]["running"]["startedAt"]
+    assert init["finishedAt"] <= exp_started, (init, exp)
+    for c in pod["status"]["containerStatuses"]:
+        started = (c["state"].get("running") or c["state"].get("terminated") or {})
+        assert exp_started <= started.get("startedAt", "~"), (exp, c)
+    return st
 
 
 def names(items):

@@ -1,12 +1,13 @@
 """The OCI images `make images` produces: layout and digests per the image-spec, user, entrypoint,
 files, that every ELF's shared libraries and loader are inside the image (read with readelf, not
-the ldd the builder used), that the programs run chrooted into the image as its user, and size."""
+the ldd the builder used), size; and, on the e2e node, that the kubelet runs each image's program
+as the image's user, and that the sampler image's exporter uploads with its own libraries."""
 import gzip
 import hashlib
 import io
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tarfile
@@ -14,9 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from e2e_agent import AgentReceiver
+from e2e_pods import APP_IMAGE, namespace
 from podprof_testenv import BUILD, ROOT
 
 SAMPLER_MAX_BYTES = 15 * 1024 * 1024
+VERSION = re.search(r'PODPROF_VERSION "([^"]+)"',
+                    (ROOT / "include/podprof/version.h").read_text()).group(1)
 LIB_DIRS = ["usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu", "usr/lib64", "lib64", "usr/lib",
             "lib"]
 
@@ -27,8 +32,7 @@ IMAGES = {
                         "run": ["/podprof/bin/podprof", "version"]},
     "podprof-injector": {"artefacts": ["bin/podprof-injector"],
                          "files": ["podprof/bin/podprof-injector"],
-                         "entrypoint": ["/podprof/bin/podprof-injector"],
-                         "run": ["/podprof/bin/podprof-injector", "version"]},
+                         "entrypoint": ["/podprof/bin/podprof-injector"]},
 }
 
 
@@ -155,12 +159,6 @@ def test_image_layout_user_entrypoint_files_libraries_size(image, tmp_path):
             found = [d for d in LIB_DIRS if inside(rootfs, f"/{d}/{lib}").is_file()]
             assert found, f"{elf.relative_to(rootfs)} needs {lib}, which is not in {name}"
 
-    # The loader and libraries in the image are enough: run the program chrooted, as its user.
-    r = subprocess.run([shutil.which("chroot"), f"--userspec={uid}:{gid}", str(rootfs), *spec["run"]],
-                       capture_output=True, text=True, timeout=30, env={})
-    assert r.returncode == 0, f"{spec['run']} in {name}: {r.stderr}"
-    assert r.stdout.strip(), "the version command printed nothing"
-
     compressed = desc["size"] + manifest["config"]["size"] + sum(len(b) for b in layers)
     unpacked = sum(len(r) for r in raw)
     print(f"\n{name}: {compressed / 1048576:.2f} MiB compressed, {unpacked / 1048576:.2f} MiB "
@@ -177,23 +175,57 @@ NOT_IN_SAMPLER = ("libgnutls", "librtmp", "libldap", "liblber", "libsasl2", "lib
                   "libbrotli", "libp11-kit", "libnettle", "libhogweed", "libgmp", "libtasn1")
 
 
-def make_cert(dirpath, name):
+def make_cert(dirpath, name, ip):
     key, crt = dirpath / f"{name}.key", dirpath / f"{name}.crt"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", f"/CN={name}", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=IP:{ip}",
                     "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True)
     return crt, key
 
 
-def test_sampler_image_uploads_with_its_own_libraries(tmp_path):
-    """The sampler image's slim libcurl (scripts/build_min_curl.sh) has none of the libraries the
-    exporter never uses, and `podprof export`, chrooted into the image as its user, uploads with
-    it: to an agent over HTTP and to an intake over verified TLS (OpenSSL, the image's CA file
-    path), each checked by the strict agent double."""
-    sys.path.insert(0, str(ROOT / "tests" / "exporter"))
-    from agent_double import AgentDouble, tls_server_context
-    from exporter_helpers import write_pair
+def image_ref(name):
+    """As the chart names it, and as the e2e node loaded it."""
+    return f"ghcr.io/podprof/{name}:{VERSION}"
 
+
+def run_pod(cluster, ns, name, spec, timeout_s=120):
+    """Creates a run-once pod and waits until it ended; returns the stored pod and its log."""
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                   "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                            **spec}})
+    r = cluster.kubectl("wait", f"pod/{name}", "-n", ns,
+                        "--for=jsonpath={.status.phase}=Succeeded", f"--timeout={timeout_s}s",
+                        check=False, timeout=timeout_s + 20)
+    pod = cluster.kubectl_json("get", "pod", name, "-n", ns)
+    log = cluster.kubectl("logs", name, "-n", ns, "--all-containers", check=False)
+    assert r.returncode == 0, (f"{name}: {json.dumps(pod['status'])}\n{log.stdout}{log.stderr}")
+    return pod, log.stdout
+
+
+@pytest.mark.parametrize("name", sorted(IMAGES))
+def test_the_kubelet_runs_the_image_as_its_user(cluster, name):
+    """The loader and libraries in the image are enough: its program runs from the image, with
+    the image's own entrypoint and user (runAsNonRoot is checked against it by the kubelet)."""
+    ns = namespace(cluster, "e2e-images")
+    pod, log = run_pod(cluster, ns, f"{name}-version", {
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "version", "image": image_ref(name), "args": ["version"],
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}}}]})
+    assert log.strip(), "the version command printed nothing"
+
+
+# What the exporter never uses and Debian's libcurl4 would bring along (GnuTLS through librtmp,
+# Kerberos, LDAP, SSH, IDN, PSL, HTTP/2, brotli).
+NOT_IN_SAMPLER = ("libgnutls", "librtmp", "libldap", "liblber", "libsasl2", "libgssapi", "libkrb5",
+                  "libk5crypto", "libssh", "libidn2", "libunistring", "libpsl", "libnghttp2",
+                  "libbrotli", "libp11-kit", "libnettle", "libhogweed", "libgmp", "libtasn1")
+
+
+def test_sampler_image_carries_a_slim_libcurl(tmp_path):
+    """The sampler image's libcurl (scripts/build_min_curl.sh) has none of the libraries the
+    exporter never uses."""
     layout = tmp_path / "layout"
     build("podprof-sampler", layout)
     index = json.loads((layout / "index.json").read_text())
@@ -205,34 +237,56 @@ def test_sampler_image_uploads_with_its_own_libraries(tmp_path):
     needed, _ = needed_and_interp(curl)
     assert set(needed) <= {"libssl.so.3", "libcrypto.so.3", "libz.so.1", "libc.so.6"}, needed
 
-    spool = rootfs / "tmp" / "spool"
-    spool.mkdir(parents=True)
-    spool.chmod(0o777)
-    crt, key = make_cert(tmp_path, "intake")
-    shutil.copy(crt, rootfs / "tmp" / "intake.crt")
-    as_user = [shutil.which("chroot"), "--userspec=65532:65532", str(rootfs),
-               "/podprof/bin/podprof", "export", "--spool", "/tmp/spool", "--once"]
 
-    def export(**env):
-        for p in spool.iterdir():
-            p.chmod(0o666)
-        return subprocess.run(as_user, capture_output=True, text=True, timeout=60,
-                              env={k: str(v) for k, v in env.items()})
+def test_sampler_image_uploads_with_its_own_libraries(cluster, tmp_path):
+    """`podprof export --once`, run by the kubelet from the sampler image as its user, uploads a
+    spooled profile with the image's slim libcurl: to an agent over HTTP and to an intake over
+    verified TLS (OpenSSL, a CA file mounted from a ConfigMap), each upload checked by the
+    strict validator."""
+    sys.path.insert(0, str(ROOT / "tests" / "exporter"))
+    from agent_double import tls_server_context
+    from exporter_helpers import write_pair
 
-    with AgentDouble() as agent:
-        write_pair(spool, seq=1)
-        r = export(DD_TRACE_AGENT_URL=agent.url, PODPROF_EXPORT_RESCAN_S=1)
-        assert r.returncode == 0, r.stderr
-        ups = agent.wait_for(1)
+    c = cluster
+    ns = namespace(c, "e2e-images")
+    host = c.node.host_ip
+    for seq in (1, 2):
+        (tmp_path / f"spool{seq}").mkdir()
+        write_pair(tmp_path / f"spool{seq}", seq=seq)
+        c.kubectl("create", "configmap", f"spool{seq}", "-n", ns,
+                  f"--from-file={tmp_path / f'spool{seq}'}")
+    crt, key = make_cert(tmp_path, "intake", host)
+    c.kubectl("create", "configmap", "intake-ca", "-n", ns, f"--from-file=intake.crt={crt}")
+
+    def exporter_pod(name, seq, env):
+        # The spool must be writable (the exporter removes what it sent): the app image's sh
+        # copies the ConfigMap's files into an emptyDir first; the sampler image has no shell.
+        return run_pod(c, ns, name, {
+            "initContainers": [{"name": "seed", "image": APP_IMAGE,
+                                "command": ["sh", "-c", "cp /seed/* /spool/ && chmod 666 /spool/*"],
+                                "volumeMounts": [{"name": "seed", "mountPath": "/seed"},
+                                                 {"name": "spool", "mountPath": "/spool"}]}],
+            "containers": [{"name": "export", "image": image_ref("podprof-sampler"),
+                            "args": ["export", "--spool", "/spool", "--once"],
+                            "env": [{"name": k, "value": str(v)} for k, v in env.items()],
+                            "volumeMounts": [{"name": "spool", "mountPath": "/spool"},
+                                             {"name": "ca", "mountPath": "/ca"}]}],
+            "volumes": [{"name": "seed", "configMap": {"name": f"spool{seq}"}},
+                        {"name": "spool", "emptyDir": {}},
+                        {"name": "ca", "configMap": {"name": "intake-ca"}}]})
+
+    with AgentReceiver(host, 0) as agent:
+        exporter_pod("export-agent", 1, {"DD_TRACE_AGENT_URL": f"http://{host}:{agent.port}",
+                                         "PODPROF_EXPORT_RESCAN_S": 1})
+        ups = agent.wait_until(lambda u: u, 30)
         assert len(ups) == 1 and ups[0].errors == [], [u.errors for u in ups]
-    with AgentDouble(tls_context=tls_server_context(crt, key), agentless=True,
-                     expect_api_key="k-img") as intake:
-        write_pair(spool, seq=2)
-        r = export(DD_PROFILING_AGENTLESS="true", DD_API_KEY="k-img",
-                   PODPROF_EXPORT_INTAKE_URL=f"https://127.0.0.1:{intake.port}/api/v2/profile",
-                   PODPROF_EXPORT_CA_FILE="/tmp/intake.crt")
-        assert r.returncode == 0, r.stderr
-        ups = intake.wait_for(1)
+    with AgentReceiver(host, 0, tls_context=tls_server_context(crt, key), agentless=True,
+                       expect_api_key="k-img") as intake:
+        exporter_pod("export-intake", 2, {
+            "DD_PROFILING_AGENTLESS": "true", "DD_API_KEY": "k-img",
+            "PODPROF_EXPORT_INTAKE_URL": f"https://{host}:{intake.port}/api/v2/profile",
+            "PODPROF_EXPORT_CA_FILE": "/ca/intake.crt"})
+        ups = intake.wait_until(lambda u: u, 30)
         assert len(ups) == 1 and ups[0].errors == [], [u.errors for u in ups]
 
 

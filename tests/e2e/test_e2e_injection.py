@@ -1,5 +1,7 @@
-"""The chart installed with helm on a real kube-apiserver, the injector reached through its
-Service: what the API server stores for real Deployments and Pods (DESIGN.md §3)."""
+"""The chart installed with helm on the one-node cluster, the injector pods reached through their
+Service: what the API server stores for real Deployments and Pods (DESIGN.md §3), and the pods
+that must run do."""
+import base64
 import copy
 import json
 import re
@@ -9,12 +11,11 @@ import uuid
 
 import pytest
 
-import e2e_kubelet
-
-from e2e_env import RELEASE_NS
-from e2e_pods import (KEY, PODPROF_CONTAINERS, PODPROF_VOLUMES, RESTRICTED_SC, assert_injected,
-                      assert_untouched, create, deployment, env_map, names, namespace,
-                      pod_manifest)
+from e2e_cluster import wait_until
+from e2e_env import RELEASE, RELEASE_NS
+from e2e_pods import (APP_IMAGE, IDLE, KEY, PODPROF_CONTAINERS, PODPROF_VOLUMES, RESTRICTED_SC,
+                      assert_injected, assert_podprof_ran, assert_untouched, create, deployment,
+                      env_map, names, namespace, pod_manifest, wait_running)
 
 @pytest.fixture(scope="module")
 def true_ns(release):
@@ -44,6 +45,7 @@ def test_annotated_deployment_in_true_namespace_is_injected(release, true_ns):
     # The app's own container keeps its command and image.
     web = pod["spec"]["containers"][0]
     assert web["command"] == ["python3", "-m", "http.server"]
+    assert_podprof_ran(wait_running(release.cluster, true_ns, pod["metadata"]["name"]))
     assert [c["name"] for c in pod["spec"]["containers"]] == ["web"]
 
 
@@ -83,7 +85,9 @@ def test_all_namespace_injects_unless_annotated_false(release, all_ns):
 
 def rich_pod(name, ns, annotations):
     """A pod with a native sidecar, an istio-style sidecar and many fields a careless
-    round-trip through old types would drop (DataDog/datadog-operator#1116)."""
+    round-trip through old types would drop (DataDog/datadog-operator#1116). It is only stored:
+    no scheduler serves its schedulerName, since its images (istio, fluent-bit, linkerd) cannot
+    be pulled here."""
     probe = {"httpGet": {"path": "/healthz/ready", "port": 15021}, "periodSeconds": 2,
              "failureThreshold": 30}
     return pod_manifest(
@@ -131,7 +135,7 @@ def rich_pod(name, ns, annotations):
         terminationGracePeriodSeconds=45,
         securityContext={"fsGroup": 2000, "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start",
                                                        "value": "0"}]},
-        priority=0, enableServiceLinks=False)
+        priority=0, enableServiceLinks=False, schedulerName="e2e-stored-only")
 
 
 def strip_injection(pod):
@@ -173,6 +177,7 @@ def comparable(pod):
               "name"):
         p["metadata"].pop(k, None)
     p.pop("status", None)
+    p["spec"].pop("nodeName", None)  # set by the scheduler, if it got there first
     text = json.dumps(p, sort_keys=True)
     return json.loads(re.sub(r"kube-api-access-[a-z0-9]{5}", "kube-api-access-X", text))
 
@@ -203,7 +208,7 @@ def test_pod_security_restricted_namespace_admits_the_injected_pod(release):
                    labels={"pod-security.kubernetes.io/enforce": "restricted",
                            "pod-security.kubernetes.io/enforce-version": "latest",
                            "pod-security.kubernetes.io/warn": "restricted"})
-    app = {"name": "app", "image": "python:3.12-slim", "command": ["python3", "app.py"],
+    app = {"name": "app", "image": APP_IMAGE, "command": IDLE,
            "securityContext": {**RESTRICTED_SC, "runAsUser": 1000}}
     manifest = pod_manifest("restricted", ns, annotations={KEY: "true"}, containers=[app],
                             securityContext={"runAsNonRoot": True,
@@ -211,6 +216,8 @@ def test_pod_security_restricted_namespace_admits_the_injected_pod(release):
     pod, warnings = create(c, manifest)
     assert_injected(pod, ["app"])
     assert "violate" not in warnings.lower(), warnings
+    # ... and runs: the runtime accepts every injected container's securityContext.
+    assert_podprof_ran(wait_running(c, ns, "restricted"))
     # The check is real: the same namespace rejects a pod that is not restricted.
     bad = pod_manifest("not-restricted", ns, annotations={KEY: "true"})
     r = c.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
@@ -241,53 +248,54 @@ srv = http.server.HTTPServer(("0.0.0.0", 9443), H)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(sys.argv[1], sys.argv[2])
 srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
-srv.timeout = 1
-for _ in range(600):
-    srv.handle_request()
+srv.serve_forever()
 '''
 
 
 @pytest.fixture
-def other_webhook(release, true_ns, tmp_path):
-    """Another mutating webhook that changes every pod after podprof (like a mesh injector),
-    so the API server reinvokes podprof (reinvocationPolicy IfNeeded)."""
+def other_webhook(release, tmp_path):
+    """Another mutating webhook, a pod behind its own Service, that changes every pod after
+    podprof (like a mesh injector), so the API server reinvokes podprof (reinvocationPolicy
+    IfNeeded). Yields a function returning what it saw (its log)."""
     c = release.cluster
+    ns = namespace(c, "e2e-other")
     svc = "other-webhook"
     key, crt = tmp_path / "tls.key", tmp_path / "tls.crt"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(crt), "-subj", f"/CN={svc}.{true_ns}.svc",
-                    "-addext", f"subjectAltName=DNS:{svc}.{true_ns}.svc"],
+                    "-keyout", str(key), "-out", str(crt), "-subj", f"/CN={svc}.{ns}.svc",
+                    "-addext", f"subjectAltName=DNS:{svc}.{ns}.svc"],
                    check=True, capture_output=True)
-    script = tmp_path / "other.py"
-    script.write_text(OTHER_WEBHOOK)
-    log = open(tmp_path / "other.log", "w")
-    proc = subprocess.Popen([*c.netns.exec_prefix(), "python3", str(script), str(crt), str(key)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    c.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc, "namespace": true_ns},
-             "spec": {"ports": [{"name": "https", "port": 443, "targetPort": 9443}]}})
-    c.apply({"apiVersion": "v1", "kind": "Endpoints",
-             "metadata": {"name": svc, "namespace": true_ns},
-             "subsets": [{"addresses": [{"ip": c.netns.ip}],
-                          "ports": [{"name": "https", "port": 9443}]}]})
-    ca = __import__("base64").b64encode(crt.read_bytes()).decode()
+    c.kubectl("create", "secret", "tls", svc, "-n", ns, f"--cert={crt}", f"--key={key}")
+    c.apply({"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": svc, "namespace": ns, "labels": {"app": svc}},
+             "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                 "name": "server", "image": APP_IMAGE,
+                 "command": ["python3", "-u", "-c", OTHER_WEBHOOK, "/tls/tls.crt", "/tls/tls.key"],
+                 "ports": [{"name": "https", "containerPort": 9443}],
+                 "readinessProbe": {"tcpSocket": {"port": 9443}, "periodSeconds": 1},
+                 "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": True}]}],
+                 "volumes": [{"name": "tls", "secret": {"secretName": svc}}]}})
+    c.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": svc, "namespace": ns},
+             "spec": {"selector": {"app": svc},
+                      "ports": [{"name": "https", "port": 443, "targetPort": "https"}]}})
+    wait_running(c, ns, svc)
+    ca = base64.b64encode(crt.read_bytes()).decode()
     c.apply({"apiVersion": "admissionregistration.k8s.io/v1",
              "kind": "MutatingWebhookConfiguration", "metadata": {"name": "zz-other-webhook"},
              "webhooks": [{"name": "other.e2e.podprof.test", "admissionReviewVersions": ["v1"],
                            "sideEffects": "None", "failurePolicy": "Fail", "timeoutSeconds": 5,
                            "reinvocationPolicy": "IfNeeded",
-                           "clientConfig": {"service": {"name": svc, "namespace": true_ns,
+                           "clientConfig": {"service": {"name": svc, "namespace": ns,
                                                         "port": 443}, "caBundle": ca},
                            "rules": [{"operations": ["CREATE"], "apiGroups": [""],
                                       "apiVersions": ["v1"], "resources": ["pods"]}],
                            "objectSelector": {"matchLabels": {"other-webhook": "wanted"}}}]})
     time.sleep(2)  # the API server's webhook configuration informer catches up
     try:
-        yield tmp_path / "other.log"
+        yield lambda: c.kubectl("logs", svc, "-n", ns).stdout
     finally:
         c.kubectl("delete", "mutatingwebhookconfiguration", "zz-other-webhook", check=False)
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+        c.kubectl("delete", "namespace", ns, "--wait=false", check=False)
 
 
 def test_reinvocation_does_not_inject_twice(release, true_ns, other_webhook):
@@ -303,7 +311,7 @@ def test_reinvocation_does_not_inject_twice(release, true_ns, other_webhook):
     assert [e["name"] for e in pod["spec"]["containers"][0]["env"]].count("LD_PRELOAD") == 1
     # The other webhook ran after podprof (it saw podprof-init), so the API server called
     # podprof again; that second call changed nothing.
-    seen = [json.loads(line) for line in other_webhook.read_text().splitlines()]
+    seen = [json.loads(line) for line in other_webhook().splitlines()]
     assert any("podprof-init" in s["inits"] for s in seen if s["name"] == "reinvoke-me"), seen
     assert release.metric(already) >= before + 1, "podprof was not reinvoked"
 
@@ -338,60 +346,28 @@ def test_plain_container_sidecar_mode_after_helm_upgrade(release, true_ns):
     assert names(assert_injected(pod, ["app"])) == ["podprof-init", "podprof-exporter"]
 
 
-SERVICE_PROXY = r'''
-import asyncio, sys
-listen_ip, port, target = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-async def pipe(r, w):
-    try:
-        while data := await r.read(65536):
-            w.write(data)
-            await w.drain()
-    finally:
-        w.close()
-async def conn(r, w):
-    tr, tw = await asyncio.open_connection(listen_ip, target)
-    await asyncio.gather(pipe(r, tw), pipe(tr, w), return_exceptions=True)
-async def main():
-    srv = await asyncio.start_server(conn, listen_ip, port)
-    async with srv:
-        await asyncio.sleep(300)
-asyncio.run(main())
-'''
+def test_helm_test_hook_passes(release):
+    """`helm test` for real: the kubelet runs the hook pod (the application image's sh and curl),
+    which reaches the webhook through the Service's ClusterIP (kube-proxy) over verified TLS."""
+    r = release.cluster.helm("test", RELEASE, "-n", RELEASE_NS, "--timeout", "180s",
+                             check=False, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    # The hook's script exits 0 only when /readyz and an AdmissionReview answered as expected.
+    assert re.search(r"TEST SUITE:\s+podprof-injector-test.*Phase:\s+Succeeded", r.stdout,
+                     re.S), r.stdout
 
 
-def test_helm_test_hook_passes(release, tmp_path):
-    """`helm test` for real: helm creates the hook pod and waits for it; the kubelet double runs
-    it (this host's sh and curl stand in for the test image, the Service name resolves to the
-    injector's endpoint as cluster DNS would, and a userspace proxy maps the Service port to the
-    container port as kube-proxy would) and reports how it ended."""
-    c = release.cluster
-    proxy = subprocess.Popen([*c.netns.exec_prefix(), "python3", "-c", SERVICE_PROXY, c.netns.ip,
-                              "443", "8443"], start_new_session=True)
-    out = open(tmp_path / "helm-test.log", "w")
-    helm = subprocess.Popen([str(c.bin / "helm"), "test", "podprof", "-n", RELEASE_NS,
-                             "--timeout", "120s"], env=c.env(), stdout=out,
-                            stderr=subprocess.STDOUT)
-    try:
-        name = "podprof-injector-test"
-        deadline = time.monotonic() + 60
-        while c.kubectl("get", "pod", name, "-n", RELEASE_NS, check=False).returncode != 0:
-            assert helm.poll() is None, (tmp_path / "helm-test.log").read_text()
-            assert time.monotonic() < deadline, "helm test created no pod"
-            time.sleep(0.3)
-        pod = c.bind_and_report(c.kubectl_json("get", "pod", name, "-n", RELEASE_NS),
-                                ready=False)
-        runner = e2e_kubelet.PodRunner(pod, tmp_path / "pod", c, netns=c.netns.name)
-        rc, log = runner.run("webhook-answers", "/", timeout=90,
-                             dns={f"podprof-injector.{RELEASE_NS}.svc": c.netns.ip})
-        phase = "Succeeded" if rc == 0 else "Failed"
-        c.kubectl("patch", "pod", name, "-n", RELEASE_NS, "--subresource=status",
-                  "--type=merge", "-p", json.dumps({"status": {"phase": phase}}))
-        assert helm.wait(120) == 0, (tmp_path / "helm-test.log").read_text() + log
-        assert rc == 0 and "webhook answers at" in log, log
-    finally:
-        if helm.poll() is None:
-            helm.kill()
-            helm.wait(10)
-        proxy.terminate()
-        proxy.wait(10)
-        out.close()
+def test_injector_runs_as_two_ready_pods_guarded_by_its_pdb(release):
+    """What `helm install --wait` left running: both replicas Ready on their readinessProbe and
+    published behind the Service, and the disruption controller counting them for the PDB."""
+    pods = release.wait_ready()
+    assert len(pods) == 2
+    for pod in pods:
+        [c] = pod["status"]["containerStatuses"]
+        assert c["ready"] and c["restartCount"] == 0, c
+
+    def pdb_counted():
+        st = release.cluster.kubectl_json("get", "pdb", "podprof-injector", "-n",
+                                          RELEASE_NS).get("status", {})
+        return st.get("currentHealthy") == 2 and st.get("disruptionsAllowed") == 1
+    wait_until("the PDB counting 2 healthy injector pods", pdb_counted, 60, 1)

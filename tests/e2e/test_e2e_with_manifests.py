@@ -1,12 +1,13 @@
 """The kubectl path of docs/kubernetes.md, commands run as written: the helm release is replaced
 by manifests/existing-secret/podprof.yaml, a Secret made with `podprof-injector certs` and the CA
-bundle patched in; the injector pod those manifests define then injects pods. Runs after the
-helm-based modules (it uninstalls the release)."""
+bundle patched in; the injector pods those manifests define roll out on the node and inject pods.
+Runs after the helm-based modules (it uninstalls the release)."""
 import json
 import re
 import subprocess
 import time
 
+from e2e_cluster import wait_until
 from e2e_env import BUILD, RELEASE, RELEASE_NS, ROOT, require_artefacts
 from e2e_pods import KEY, assert_injected, create, namespace, pod_manifest
 
@@ -22,12 +23,8 @@ def docs_block(after):
 def test_manifests_install_as_documented(release, tmp_path):
     require_artefacts("bin/podprof-injector")
     c = release.cluster
-    release.stop_injector()
-    c.helm("uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "60s")
-    # Pods bound to the node wait for their kubelet to confirm deletion; the double confirms.
-    c.kubectl("delete", "pods", "-n", RELEASE_NS, "--all", "--grace-period=0", "--force",
-              check=False)
-    gone = {p["metadata"]["name"] for p in release.injector_pods()}
+    c.helm("uninstall", RELEASE, "-n", RELEASE_NS, "--wait", "--timeout", "120s")
+    wait_until("the release's pods gone", lambda: not release.injector_pods(), 120, 1)
 
     (tmp_path / "manifests").symlink_to(ROOT / "manifests")
     env = c.env()
@@ -40,7 +37,9 @@ def test_manifests_install_as_documented(release, tmp_path):
 
     hook = c.kubectl_json("get", "mutatingwebhookconfiguration", "podprof")
     assert all(h["clientConfig"].get("caBundle") for h in hook["webhooks"])
-    release.start_injector(exclude=gone)
+    c.kubectl("rollout", "status", "deployment/podprof-injector", "-n", RELEASE_NS,
+              "--timeout=180s", timeout=200)
+    release.wait_ready()
     ns = namespace(c, "e2e-manifests", "true")
     deadline = time.monotonic() + 30
     while True:  # the API server's webhook client picks up the patched CA bundle

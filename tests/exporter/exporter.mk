@@ -4,22 +4,22 @@
 PY_TEST_DIRS += tests/exporter
 
 EXPORTER_UNIT := $(BUILD)/tests/exporter_unit
-EXPORTER_UNIT_OBJS := $(addprefix $(OBJ)/sampler/exporter/,labels.o tags.o retry.o spool_meta.o faults.o)
+EXPORTER_UNIT_OBJS := $(addprefix $(OBJ)/exporter/,labels.o tags.o retry.o spool_meta.o faults.o)
 UNIT_TESTS += $(EXPORTER_UNIT)
 
 $(EXPORTER_UNIT): tests/exporter/unit_exporter.c $(EXPORTER_UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CLI_CFLAGS) -o $@ $< $(EXPORTER_UNIT_OBJS) $(LDFLAGS_COMMON) -lcmocka -lcjson
+	$(CC) $(EXPORTER_CFLAGS) -o $@ $< $(EXPORTER_UNIT_OBJS) $(LDFLAGS_COMMON) -lcmocka -lcjson
 
 # libFuzzer over the parsers of untrusted text (labels file, metadata JSON, tag lists).
 # `make fuzz` runs it for FUZZ_SECONDS; the ASan suite runs a 10-second smoke.
 FUZZ_EXPORTER := $(BUILD)/fuzz/fuzz_exporter
-FUZZ_EXPORTER_SRCS := $(addprefix sampler/exporter/,labels.c tags.c spool_meta.c)
+FUZZ_EXPORTER_SRCS := $(addprefix exporter/,labels.c tags.c spool_meta.c)
 FUZZ_EXPORTER_SECONDS ?= 60
 
-$(FUZZ_EXPORTER): tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) $(wildcard sampler/exporter/*.h)
+$(FUZZ_EXPORTER): tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) $(wildcard exporter/*.h)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/exporter \
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iexporter \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-o $@ tests/exporter/fuzz_exporter.c $(FUZZ_EXPORTER_SRCS) -lcjson
 

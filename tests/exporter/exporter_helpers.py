@@ -24,8 +24,8 @@ def rfc3339(ns):
 
 
 def write_pair(spool, pid=4242, seq=1, prefix="profile", meta=None, stacks=STACKS, pprof=None):
-    """Writes <prefix>.<pid>.<seq>.pprof (gzip) then .json, as the sampler does (same keys as
-    sampler/lib/profile_output.c)."""
+    """Writes <prefix>.<pid>.<seq>.pprof (gzip) then .json, as the sampler does (the keys of
+    include/podprof/spool_format.h)."""
     spool = Path(spool)
     base = spool / f"{prefix}.{pid}.{seq}"
     start = time.time_ns() - 60_000_000_000

@@ -182,8 +182,8 @@ def proc_cpu_ticks(pid):
 
 
 def test_idle_and_uploading_footprint(spool):
-    """Prints the sidecar's RSS idle and after uploads, and its CPU ticks while idle (DESIGN §6
-    targets 8 / 24 MiB); it asserts only what must hold: idle means no busy loop."""
+    """Prints the sidecar's RSS idle and after uploads, and its CPU ticks while idle (the targets are
+    8 / 24 MiB); it asserts only what must hold: idle means no busy loop."""
     with AgentDouble() as agent:
         with Exporter(spool, DD_TRACE_AGENT_URL=agent.url, PODPROF_EXPORT_RESCAN_S=1) as ex:
             time.sleep(0.5)

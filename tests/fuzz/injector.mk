@@ -5,13 +5,15 @@
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_ADMISSION := $(FUZZ_DIR)/fuzz_admission
 FUZZ_DOCUMENTS := $(FUZZ_DIR)/fuzz_documents
-FUZZ_ADMISSION_SRCS := $(filter-out injector/main.c injector/server.c injector/tls.c \
-	injector/log.c injector/metrics.c $(wildcard injector/cmd_*.c),$(sort $(wildcard injector/*.c)))
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinjector \
+FUZZ_ADMISSION_SRCS := $(sort $(wildcard injector/mutate/*.c injector/config/*.c)) \
+	$(INJ_TABLE_SRCS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Iinjector/mutate \
+	-Iinjector/config \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_SECONDS ?= 60
 
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ADMISSION_SRCS) $(wildcard injector/*.h)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_ADMISSION_SRCS) \
+		$(wildcard injector/mutate/*.h injector/config/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_ADMISSION_SRCS) -lcjson -lyaml -lcrypto -lm
 

@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    pp_summary *s = pp_summary_new();
+    pp_summary *s = pp_summary_new(NULL);
     if (!s)
         return 0;
     char err[256];

@@ -56,12 +56,12 @@ BENCH_TARGETS += bench-sampler-overhead
 OUTPUT_FUZZ := $(BUILD)/fuzz/fuzz_pprof_summary
 OUTPUT_FUZZ_SECONDS ?= 60
 $(OUTPUT_FUZZ): tests/output/fuzz_pprof_summary.c sampler/cli/pprof_summary.c \
-		sampler/cli/pprof_summary.h $(GEN)/profile.pb-c.c
+		$(CLI_READER_SRCS) $(GEN)/profile.pb-c.c
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/cli -I$(GEN) \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
-		tests/output/fuzz_pprof_summary.c sampler/cli/pprof_summary.c $(GEN)/profile.pb-c.c \
-		-lprotobuf-c -lz
+	clang -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -O1 -Iinclude -Isampler/cli -Iexporter \
+		-I$(GEN) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/output/fuzz_pprof_summary.c sampler/cli/pprof_summary.c $(CLI_READER_SRCS) \
+		$(GEN)/profile.pb-c.c -lprotobuf-c -lz
 
 .PHONY: fuzz-pprof-summary fuzz-pprof-summary-smoke
 fuzz-pprof-summary: $(OUTPUT_FUZZ)

@@ -1,4 +1,5 @@
-"""docs/cli.md carries each subcommand's option table exactly as the binary generates it."""
+"""docs/cli.md carries each subcommand's option table, and the sample types table, exactly as the
+binary generates them."""
 import re
 import subprocess
 
@@ -8,6 +9,9 @@ from podprof_pprof import BUILD, ROOT
 
 BLOCK = re.compile(r"<!-- BEGIN generated: podprof (\w+) --help-markdown -->\n(.*?)"
                    r"<!-- END generated -->", re.S)
+TYPES = re.compile(r"<!-- BEGIN generated: podprof flamegraph --types-markdown -->\n(.*?)"
+                   r"<!-- END generated -->", re.S)
+COMMANDS = ["collapse", "diff", "export", "flamegraph", "install", "run", "top"]
 
 
 def doc_blocks():
@@ -15,11 +19,17 @@ def doc_blocks():
 
 
 def test_every_command_is_documented():
-    assert sorted(doc_blocks()) == ["install", "run", "top"]
+    assert sorted(doc_blocks()) == COMMANDS
 
 
-@pytest.mark.parametrize("command", ["install", "run", "top"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_doc_matches_the_option_table(command):
     out = subprocess.run([str(BUILD / "bin" / "podprof"), command, "--help-markdown"],
                          capture_output=True, text=True, check=True).stdout
     assert doc_blocks()[command] == out
+
+
+def test_doc_matches_the_sample_types_table():
+    out = subprocess.run([str(BUILD / "bin" / "podprof"), "flamegraph", "--types-markdown"],
+                         capture_output=True, text=True, check=True).stdout
+    assert TYPES.findall((ROOT / "docs" / "cli.md").read_text()) == [out]

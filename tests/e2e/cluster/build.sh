@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the e2e test cluster's binaries once and caches them outside the repository:
-# kube-apiserver, kube-controller-manager and kubectl from k8s.io/kubernetes, helm from
-# helm.sh/helm/v3, all through the Go module proxy; etcd comes from Debian's etcd-server.
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl from
+# k8s.io/kubernetes, helm from helm.sh/helm/v3, all through the Go module proxy; etcd comes from
+# Debian's etcd-server (containerd, runc and the CNI plugins are Debian packages too).
 #
 # k8s.io/kubernetes requires its staging modules at v0.0.0 (replaced by ./staging paths in its own
 # go.mod), which `go install pkg@version` refuses. So a scratch module requires
@@ -56,9 +57,13 @@ etcd_bin() {
     stamp etcd
 }
 
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+
+# The scratch module is tidied for exactly the commands it builds; its stamp lists them, so adding
+# a command re-tidies it.
 k8s_scratch_module() {
     local mod="$dir/src/kubernetes"
-    [ -f "$mod/go.sum.ok" ] && { echo "$mod"; return; }
+    [ "$(cat "$mod/go.sum.ok" 2>/dev/null)" = "${K8S_CMDS[*]}" ] && { echo "$mod"; return; }
     mkdir -p "$mod"
     local gomod
     gomod=$(cd "$mod" && go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" |
@@ -78,25 +83,19 @@ k8s_scratch_module() {
             while read -r m; do echo "	$m => $m v0.$minor"; done
         echo ")"
     } >"$mod/go.mod"
-    cat >"$mod/tools.go" <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-	_ "k8s.io/kubernetes/cmd/kubectl"
-)
-GO
+    {
+        printf '//go:build tools\n\npackage tools\n\nimport (\n'
+        for c in "${K8S_CMDS[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$c"; done
+        printf ')\n'
+    } >"$mod/tools.go"
     (cd "$mod" && go mod tidy -e >&2)
-    touch "$mod/go.sum.ok"
+    echo "${K8S_CMDS[*]}" >"$mod/go.sum.ok"
     echo "$mod"
 }
 
 k8s_bins() {
     local need=()
-    for b in kube-apiserver kube-controller-manager kubectl; do have "$b" || need+=("$b"); done
+    for b in "${K8S_CMDS[@]}"; do have "$b" || need+=("$b"); done
     [ ${#need[@]} -eq 0 ] && return
     local mod
     mod=$(k8s_scratch_module)

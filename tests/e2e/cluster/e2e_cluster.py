@@ -1,16 +1,17 @@
-"""A real Kubernetes control plane on loopback for the e2e tests: etcd, kube-apiserver and
-kube-controller-manager from the binaries tests/e2e/cluster/build.sh caches, plus a network
-namespace the webhook server runs in, so the API server reaches it through its Service the way
-it does in users' clusters (aggregator routing resolves a Service to an endpoint address, and
-endpoint addresses may not be loopback).
+"""A real one-node Kubernetes cluster for the e2e tests: etcd, kube-apiserver,
+kube-controller-manager and kube-scheduler from the binaries tests/e2e/cluster/build.sh caches,
+and one worker node (e2e_node.py: containerd, runc, a kubelet, kube-proxy, CNI bridge networking
+in a network namespace of its own). The API server listens on the node's address (the host end of
+the node's veth pair) so that the kubelet and kube-proxy reach it, and calls webhooks through
+their Services with aggregator routing: it resolves a Service to a ready endpoint, a pod address
+the host routes into the node's namespace.
 
 Everything lives in one temp dir; every wait is bounded; stop() tears down whatever started, and
 is safe to call after a failed start.
 
-    python3 tests/e2e/cluster/e2e_cluster.py up DIR     start and print a kubeconfig path (manual use)
-    python3 tests/e2e/cluster/e2e_cluster.py down DIR
+    python3 tests/e2e/cluster/e2e_cluster.py up DIR     start and print a kubeconfig path (manual
+                                                        use; Ctrl-C or SIGTERM tears it down)
 """
-import ipaddress
 import json
 import os
 import secrets
@@ -23,12 +24,13 @@ import urllib.request
 import ssl
 from pathlib import Path
 
+from daemons import Daemons
+from e2e_node import Node, sweep_dead_runs
+
 HERE = Path(__file__).resolve().parent
 K8S_VERSION = "1.30.14"
-# A private /30 inside 10.213.0.0/16 that only this test run's two ends use (host side first,
-# the pods' namespace second); chosen per process so concurrent runs do not collide.
-NETNS_NET = ipaddress.ip_network("10.213.0.0/16")
-NETNS_PREFIX = 30
+BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet",
+            "kube-proxy", "kubectl", "helm")
 SERVICE_CIDR = "10.214.0.0/24"
 START_TIMEOUT_S = 90
 
@@ -40,8 +42,7 @@ def cache_bin_dir():
 
 def cached_binaries_present(bin_dir=None):
     bin_dir = Path(bin_dir or cache_bin_dir())
-    names = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl", "helm")
-    return all((bin_dir / n).exists() and (bin_dir / f".{n}.ok").exists() for n in names)
+    return all((bin_dir / n).exists() and (bin_dir / f".{n}.ok").exists() for n in BINARIES)
 
 
 def free_port():
@@ -63,106 +64,29 @@ def wait_until(what, fn, timeout_s, interval_s=0.25):
     raise TimeoutError(f"{what} not ready after {timeout_s} s (last error: {last})")
 
 
-class NetNS:
-    """A network namespace joined to the host by a veth pair on a private /30."""
-
-    def __init__(self, tag):
-        self.name = f"podprof-e2e-{tag}"
-        self.host_if = f"ppe{tag}h"[:15]
-        self.ns_if = f"ppe{tag}n"[:15]
-        self.created = False
-        used = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True).stdout
-        subnets = list(NETNS_NET.subnets(new_prefix=NETNS_PREFIX))
-        start = int(tag) % len(subnets)
-        for i in range(len(subnets)):
-            net = subnets[(start + i) % len(subnets)]
-            host, pod = list(net.hosts())
-            if f" {host}/" not in used and f" {pod}/" not in used:
-                break
-        self.host_ip, self.ip = str(host), str(pod)
-
-    def _ip(self, *args):
-        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-    def create(self):
-        self.delete()
-        self._ip("netns", "add", self.name)
-        self.created = True
-        self._ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-        self._ip("link", "set", self.ns_if, "netns", self.name)
-        self._ip("addr", "add", f"{self.host_ip}/{NETNS_PREFIX}", "dev", self.host_if)
-        self._ip("link", "set", self.host_if, "up")
-        self._ip("-n", self.name, "addr", "add", f"{self.ip}/{NETNS_PREFIX}", "dev", self.ns_if)
-        self._ip("-n", self.name, "link", "set", self.ns_if, "up")
-        self._ip("-n", self.name, "link", "set", "lo", "up")
-
-    def exec_prefix(self):
-        return ["ip", "netns", "exec", self.name]
-
-    def delete(self):
-        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
-        self.created = False
-
-
 class Cluster:
     def __init__(self, workdir, bin_dir=None):
         self.dir = Path(workdir)
         self.bin = Path(bin_dir or cache_bin_dir())
-        self.procs = {}
-        self.logs = {}
+        self.daemons = Daemons(self.dir)
         self.token = secrets.token_hex(16)
-        self.netns = NetNS(f"{os.getpid() % 100000}")
+        self.node = Node(self.dir / "node", self.bin, str(os.getpid()))
         self.kubeconfig = self.dir / "kubeconfig"
         self.api_port = None
 
-    # --- processes -------------------------------------------------------------------------
-    def _spawn(self, name, argv, prefix=()):
-        log = open(self.dir / f"{name}.log", "w")
-        self.logs[name] = log
-        # A new session so stop() can signal the whole group (ip netns exec forks).
-        self.procs[name] = subprocess.Popen([*prefix, *argv], stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        return self.procs[name]
-
-    def _stop_proc(self, name, timeout_s=10):
-        p = self.procs.pop(name, None)
-        if p is None:
-            return
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(5)
-        log = self.logs.pop(name, None)
-        if log:
-            log.close()
-
-    def log_tail(self, name, n=30):
-        path = self.dir / f"{name}.log"
-        if not path.exists():
-            return ""
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-
-    def _alive(self, name):
-        p = self.procs[name]
-        if p.poll() is not None:
-            raise RuntimeError(f"{name} exited with {p.returncode}:\n{self.log_tail(name)}")
-
     # --- start -----------------------------------------------------------------------------
-    def start(self):
+    def start(self, images):
+        """images: {image name without tag: OCI layout directory} to load into the node."""
         self.dir.mkdir(parents=True, exist_ok=True)
+        sweep_dead_runs()
         try:
-            self.netns.create()
+            self.node.create_network()
             self._start_etcd()
             self._keys()
             self._start_apiserver()
             self._start_controller_manager()
+            self._start_scheduler()
+            self.node.start(self, images)
         except BaseException:
             self.stop()
             raise
@@ -171,7 +95,7 @@ class Cluster:
     def _start_etcd(self):
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
-        self._spawn("etcd", [
+        self.daemons.spawn("etcd", [
             str(self.bin / "etcd"), "--name", "e2e", "--data-dir", str(self.dir / "etcd"),
             "--listen-client-urls", self.etcd_url, "--advertise-client-urls", self.etcd_url,
             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
@@ -180,7 +104,7 @@ class Cluster:
             "--unsafe-no-fsync", "--log-level", "warn"])
 
         def healthy():
-            self._alive("etcd")
+            self.daemons.alive("etcd")
             with urllib.request.urlopen(self.etcd_url + "/health", timeout=2) as r:
                 return json.load(r).get("health") == "true"
         wait_until("etcd", healthy, START_TIMEOUT_S)
@@ -196,11 +120,11 @@ class Cluster:
 
     def _start_apiserver(self):
         self.api_port = free_port()
-        self.server = f"https://127.0.0.1:{self.api_port}"
-        self._spawn("kube-apiserver", [
+        self.server = f"https://{self.node.host_ip}:{self.api_port}"
+        self.daemons.spawn("kube-apiserver", [
             str(self.bin / "kube-apiserver"),
             "--etcd-servers", self.etcd_url,
-            "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1",
+            "--bind-address", self.node.host_ip, "--advertise-address", self.node.host_ip,
             "--secure-port", str(self.api_port), "--cert-dir", str(self.dir / "apiserver-certs"),
             "--token-auth-file", str(self.dir / "tokens.csv"),
             "--authorization-mode", "RBAC",
@@ -210,7 +134,9 @@ class Cluster:
             "--service-cluster-ip-range", SERVICE_CIDR,
             "--enable-admission-plugins", "MutatingAdmissionWebhook,ValidatingAdmissionWebhook",
             "--enable-aggregator-routing=true",
-            # No kubelet or kube-proxy: the loopback advertise address is never published.
+            # The node's name is not in any DNS: `kubectl logs` goes to its address.
+            "--kubelet-preferred-address-types", "InternalIP",
+            # Pods never call the API server: the `kubernetes` Service needs no endpoint.
             "--endpoint-reconciler-type", "none",
             "--allow-privileged=true",
             "--profiling=false"])
@@ -227,7 +153,7 @@ class Cluster:
         ctx.verify_mode = ssl.CERT_NONE
 
         def ready():
-            self._alive("kube-apiserver")
+            self.daemons.alive("kube-apiserver")
             req = urllib.request.Request(self.server + "/readyz",
                                          headers={"Authorization": f"Bearer {self.token}"})
             with urllib.request.urlopen(req, timeout=2, context=ctx) as r:
@@ -235,7 +161,7 @@ class Cluster:
         wait_until("kube-apiserver", ready, START_TIMEOUT_S, 0.5)
 
     def _start_controller_manager(self):
-        self._spawn("kube-controller-manager", [
+        self.daemons.spawn("kube-controller-manager", [
             str(self.bin / "kube-controller-manager"),
             "--kubeconfig", str(self.kubeconfig),
             "--authentication-kubeconfig", str(self.kubeconfig),
@@ -244,48 +170,23 @@ class Cluster:
             "--leader-elect=false",
             "--service-account-private-key-file", str(self.dir / "sa.key"),
             "--root-ca-file", str(self.dir / "apiserver-certs" / "apiserver.crt"),
-            # The one node is a kubelet double that never posts heartbeats: without this the
-            # node would be marked unreachable and its pods evicted mid-test.
-            "--controllers", "*,-nodelifecycle",
-            "--cluster-cidr", "10.215.0.0/16", "--service-cluster-ip-range", SERVICE_CIDR])
+            "--service-cluster-ip-range", SERVICE_CIDR])
 
         def sa_ready():
-            self._alive("kube-controller-manager")
+            self.daemons.alive("kube-controller-manager")
             r = self.kubectl("get", "serviceaccount", "default", "-n", "default", check=False)
             return r.returncode == 0
         wait_until("kube-controller-manager (default service account)", sa_ready,
                    START_TIMEOUT_S, 0.5)
 
-    def create_node(self, name="e2e-node"):
-        """The Node the kubelet double stands for, addressed at the host end of the veth pair."""
-        self.node = name
-        self.apply({"apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name,
-                                                          "kubernetes.io/os": "linux"}},
-                    "status": {"addresses": [{"type": "InternalIP",
-                                              "address": self.netns.host_ip}]}})
-        return name
-
-    def bind_and_report(self, pod, ready=True):
-        """What the scheduler and the kubelet would do: bind `pod` to the node, then report it
-        running with the network namespace's address (and Ready, so Services select it)."""
-        ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-        if not pod["spec"].get("nodeName"):
-            self.kubectl("create", "--raw", f"/api/v1/namespaces/{ns}/pods/{name}/binding",
-                         "-f", "-", input=json.dumps({
-                             "apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-                             "target": {"apiVersion": "v1", "kind": "Node", "name": self.node}}))
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        cond = "True" if ready else "False"
-        status = {"phase": "Running", "hostIP": self.netns.host_ip,
-                  "hostIPs": [{"ip": self.netns.host_ip}], "podIP": self.netns.ip,
-                  "podIPs": [{"ip": self.netns.ip}], "startTime": now,
-                  "conditions": [{"type": t, "status": cond, "lastTransitionTime": now}
-                                 for t in ("Initialized", "ContainersReady", "Ready",
-                                           "PodScheduled")]}
-        self.kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type=merge",
-                     "-p", json.dumps({"status": status}))
-        return self.kubectl_json("get", "pod", name, "-n", ns)
+    def _start_scheduler(self):
+        self.daemons.spawn("kube-scheduler", [
+            str(self.bin / "kube-scheduler"),
+            "--kubeconfig", str(self.kubeconfig),
+            "--authentication-kubeconfig", str(self.kubeconfig),
+            "--authorization-kubeconfig", str(self.kubeconfig),
+            "--bind-address", "127.0.0.1", "--secure-port", str(free_port()),
+            "--leader-elect=false"])
 
     # --- use -------------------------------------------------------------------------------
     def env(self):
@@ -325,33 +226,29 @@ class Cluster:
         # teardown short and leak processes or the namespace.
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         try:
-            for name in list(self.procs)[::-1]:
-                self._stop_proc(name)
-            self.netns.delete()
+            try:
+                self.node.stop()
+            finally:
+                self.daemons.stop_all()
+                self.node.net.delete()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("up", "down"):
+    if len(argv) != 3 or argv[1] != "up":
         print(__doc__, file=sys.stderr)
         return 2
-    workdir = Path(argv[2])
-    if argv[1] == "up":
-        c = Cluster(workdir).start()
-        pids = {n: p.pid for n, p in c.procs.items()}
-        (workdir / "pids.json").write_text(json.dumps({"pids": pids, "netns": c.netns.name,
-                                                       "host_if": c.netns.host_if}))
-        print(c.kubeconfig)
-        return 0
-    state = json.loads((workdir / "pids.json").read_text())
-    for pid in state["pids"].values():
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-    subprocess.run(["ip", "link", "del", state["host_if"]], capture_output=True)
-    subprocess.run(["ip", "netns", "del", state["netns"]], capture_output=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    c = Cluster(Path(argv[2]))
+    try:
+        c.start({})
+        print(c.kubeconfig, flush=True)
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        c.stop()
     return 0
 
 

@@ -2,6 +2,7 @@
  * our own containers never selected. */
 #include "containers.h"
 #include "fixtures.h"
+#include "pod_json.h"
 
 static const char *const pod_text =
     "{\"metadata\":{\"annotations\":{%s}},\"spec\":{\"containers\":["
