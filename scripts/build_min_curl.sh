@@ -31,27 +31,10 @@ fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-cat > "$WORK/src.sources" <<SOURCES
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SOURCES
-mkdir -p "$WORK/lists/partial"
-APT="-o Dir::Etc::SourceList=$WORK/src.sources -o Dir::Etc::SourceParts=/dev/null \
- -o Dir::State::Lists=$WORK/lists -o APT::Sandbox::User=root"
+"$(dirname "$0")/debian_source.sh" "$WORK" "curl=$VERSION" bookworm bookworm-updates \
+    bookworm-security
 cd "$WORK"
-# shellcheck disable=SC2086
-apt-get -q $APT update >&2
-# shellcheck disable=SC2086
-apt-get -q $APT source "curl=$VERSION" >&2
+dpkg-source -x curl_*.dsc >&2
 cd curl-*/
 # Debian's openssl flavour: every patch but the last two (GnuTLS and NSS flavours).
 for p in $(grep -v '^#' debian/patches/series | grep . | tail -n 2 | tac); do

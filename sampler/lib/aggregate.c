@@ -7,7 +7,12 @@
  *
  * Strings are never cleared while stacks may still point at them: when the string bound is hit,
  * new strings intern as "<string table full>" until the next reset, which then clears the table
- * and bumps the generation. */
+ * and bumps the generation.
+ *
+ * Every stored string is valid UTF-8, as pprof's string table must be (protobuf decoders and the
+ * Datadog intake reject anything else): bytes read from another thread's objects can be torn, and
+ * kernel thread names are arbitrary bytes, so a new string that is not valid UTF-8 is stored with
+ * each offending byte replaced by '?'. */
 #include "aggregate.h"
 
 #include <stdbool.h>
@@ -21,6 +26,8 @@
  * rarely reaches the bound in the middle of an interval. */
 #define PP_AGG_STR_CLEAR_NUM 3
 #define PP_AGG_STR_CLEAR_DEN 4
+/* The longest string kept; longer ones are cut (and repaired where the cut split a character). */
+#define PP_AGG_MAX_STRING 4096
 
 static const char DROPPED_STACKS_NAME[] = "<stacks dropped>";
 static const char STRING_TABLE_FULL[] = "<string table full>";
@@ -38,7 +45,7 @@ typedef struct agg_stack {
     uint32_t n_frames;
     uint64_t n_omitted;
     const pp_frame *frames;
-    int64_t cpu_ns, cpu_count, wall_ns, wall_count;
+    int64_t values[PP_V_COUNT];
 } agg_stack;
 
 typedef struct agg_string {
@@ -202,6 +209,52 @@ static bool strings_init(pp_agg *agg)
                      &agg->dropped_name_id);
 }
 
+/* Length of the valid UTF-8 sequence at s[i..len) (1 to 4), 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
+{
+    unsigned char c = s[i];
+    if (c < 0x80)
+        return 1;
+    size_t n;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, cp = c & 0x1F, min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3, cp = c & 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len - i < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[i + k] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+/* Replaces, in place, every byte that does not start a valid UTF-8 sequence with '?'; returns
+ * whether anything was replaced. */
+static bool utf8_repair(unsigned char *s, size_t len)
+{
+    bool changed = false;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(s, i, len);
+        if (n == 0) {
+            s[i++] = '?';
+            changed = true;
+        } else {
+            i += n;
+        }
+    }
+    return changed;
+}
+
 pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
 {
     if (len == 0)
@@ -210,6 +263,17 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
     pp_str id;
     if (str_lookup(agg, s, len, hash, &id))
         return id;
+    unsigned char repaired[PP_AGG_MAX_STRING];
+    bool cut = len > sizeof repaired; /* longer than any name or path the sampler reads */
+    if (cut)
+        len = sizeof repaired;
+    memcpy(repaired, s, len);
+    if (utf8_repair(repaired, len) || cut) {
+        s = (const char *)repaired;
+        hash = hash_bytes(s, len);
+        if (str_lookup(agg, s, len, hash, &id))
+            return id;
+    }
     if (agg->str_full || str_bytes_used(agg) + str_cost(len) > agg->max_string_bytes ||
         len >= UINT32_MAX - agg->str_used) {
         agg->str_full = true;
@@ -306,15 +370,13 @@ static uint32_t *stack_slot(pp_agg *agg, const pp_sample_key *key, uint64_t hash
     return &agg->stack_slots[i];
 }
 
-static void add_values(agg_stack *s, int64_t cpu_ns, int64_t wall_ns)
+static void add_values(agg_stack *s, const int64_t *values)
 {
-    s->cpu_ns += cpu_ns;
-    s->cpu_count += 1;
-    s->wall_ns += wall_ns;
-    s->wall_count += 1;
+    for (int i = 0; i < PP_V_COUNT; i++)
+        s->values[i] += values[i];
 }
 
-static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
+static long add_to_fold(pp_agg *agg, const int64_t *values)
 {
     agg->dropped++;
     if (!agg->has_fold) {
@@ -326,40 +388,44 @@ static void add_to_fold(pp_agg *agg, int64_t cpu_ns, int64_t wall_ns)
         agg->fold.n_frames = 1;
         agg->has_fold = true;
     }
-    add_values(&agg->fold, cpu_ns, wall_ns);
+    add_values(&agg->fold, values);
+    return -1;
 }
 
 void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns)
+{
+    int64_t values[PP_V_COUNT] = {[PP_V_CPU_NS] = cpu_ns,
+                                  [PP_V_CPU_SAMPLES] = 1,
+                                  [PP_V_WALL_NS] = wall_ns,
+                                  [PP_V_WALL_SAMPLES] = 1};
+    pp_agg_add_values(agg, key, values);
+}
+
+long pp_agg_add_values(pp_agg *agg, const pp_sample_key *key, const int64_t *values)
 {
     uint64_t hash = stack_hash(key);
     bool found;
     uint32_t *slot = stack_slot(agg, key, hash, &found);
     if (found) {
-        add_values(&agg->stacks[*slot - 1], cpu_ns, wall_ns);
-        return;
+        add_values(&agg->stacks[*slot - 1], values);
+        return (long)*slot - 1;
     }
     if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
-        agg->frames_stored + key->n_frames > agg->max_frames_stored) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+        agg->frames_stored + key->n_frames > agg->max_frames_stored)
+        return add_to_fold(agg, values);
     if (agg->n_stacks == agg->stacks_cap) {
         size_t cap = agg->stacks_cap * 2;
         if (cap > agg->max_stacks)
             cap = agg->max_stacks;
         agg_stack *stacks = realloc(agg->stacks, cap * sizeof *stacks);
-        if (!stacks) {
-            add_to_fold(agg, cpu_ns, wall_ns);
-            return;
-        }
+        if (!stacks)
+            return add_to_fold(agg, values);
         agg->stacks = stacks;
         agg->stacks_cap = cap;
     }
     pp_frame *frames = arena_frames(agg, key->n_frames);
-    if (!frames) {
-        add_to_fold(agg, cpu_ns, wall_ns);
-        return;
-    }
+    if (!frames)
+        return add_to_fold(agg, values);
     if (key->n_frames)
         memcpy(frames, key->frames, key->n_frames * sizeof *frames);
     agg->frames_stored += key->n_frames;
@@ -372,9 +438,9 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
     s->n_frames = (uint32_t)key->n_frames;
     s->n_omitted = key->n_omitted;
     s->frames = frames;
-    s->cpu_ns = s->cpu_count = s->wall_ns = s->wall_count = 0;
-    add_values(s, cpu_ns, wall_ns);
+    memcpy(s->values, values, sizeof s->values);
     *slot = (uint32_t)index + 1;
+    return (long)index;
 }
 
 static pp_sample_key key_of(const agg_stack *s)
@@ -397,8 +463,21 @@ void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx)
         if (i == agg->n_stacks && !agg->has_fold)
             break;
         pp_sample_key key = key_of(s);
-        fn(ctx, &key, s->cpu_ns, s->cpu_count, s->wall_ns, s->wall_count);
+        fn(ctx, &key, s->values);
     }
+}
+
+int pp_agg_stack_key(const pp_agg *agg, long index, pp_sample_key *key)
+{
+    if (index < 0 || (size_t)index >= agg->n_stacks)
+        return -1;
+    *key = key_of(&agg->stacks[index]);
+    return 0;
+}
+
+size_t pp_agg_stack_count(const pp_agg *agg)
+{
+    return agg->n_stacks;
 }
 
 void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
@@ -406,7 +485,7 @@ void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
     bool changed = false;
     for (size_t i = 0; i < agg->n_stacks; i++) {
         agg_stack *s = &agg->stacks[i];
-        pp_str name = rename(ctx, s->thread_id, s->thread_name);
+        pp_str name = rename(ctx, s->thread_id, s->native_thread_id, s->thread_name);
         if (name != s->thread_name) {
             s->thread_name = name;
             pp_sample_key key = key_of(s);

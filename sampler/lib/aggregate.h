@@ -41,17 +41,39 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len);
 const char *pp_agg_string(const pp_agg *agg, pp_str id);
 uint64_t pp_agg_generation(const pp_agg *agg);
 
-/* Adds one observation of a stack. Values are added to whatever the stack already holds. */
+/* The values a stack carries, one per sample type the library can write, in the order of the
+ * profile's sample types. A profile writes the subset that is enabled (pprof_writer.h). */
+typedef enum {
+    PP_V_CPU_NS,
+    PP_V_CPU_SAMPLES,
+    PP_V_WALL_NS,
+    PP_V_WALL_SAMPLES,
+    PP_V_ALLOC_SPACE,   /* bytes the sampled allocations stand for */
+    PP_V_ALLOC_SAMPLES, /* allocations they stand for */
+    PP_V_HEAP_SPACE,    /* live bytes they stand for at the profile's end */
+    PP_V_HEAP_LIVE,     /* live allocations they stand for */
+    PP_V_COUNT
+} pp_value_index;
+
+/* Adds one observation of a stack: one CPU and one wall sample with these durations. */
 void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t wall_ns);
 
-/* Visits every stack with its summed values (cpu_ns, cpu_samples, wall_ns, wall_samples). */
-typedef void (*pp_agg_visit_fn)(void *ctx, const pp_sample_key *key, int64_t cpu_ns,
-                                int64_t cpu_count, int64_t wall_ns, int64_t wall_count);
+/* Adds values[0..PP_V_COUNT) to whatever the stack already holds. Returns the stack's index (stable
+ * until the next reset), or -1 when it was folded into "<stacks dropped>". */
+long pp_agg_add_values(pp_agg *agg, const pp_sample_key *key, const int64_t *values);
+
+/* The key of the stack at index (as pp_agg_add_values returned it); 0, or -1 when out of range. */
+int pp_agg_stack_key(const pp_agg *agg, long index, pp_sample_key *key);
+size_t pp_agg_stack_count(const pp_agg *agg);
+
+/* Visits every stack with its summed values (PP_V_COUNT of them). */
+typedef void (*pp_agg_visit_fn)(void *ctx, const pp_sample_key *key, const int64_t *values);
 void pp_agg_foreach(const pp_agg *agg, pp_agg_visit_fn fn, void *ctx);
 
-/* Lets rename(ctx, thread_id, name) replace the thread name of every stack (before a flush, for
- * names learnt late). Stacks that become equal stay separate entries. */
-typedef pp_str (*pp_agg_rename_fn)(void *ctx, uint64_t thread_id, pp_str name);
+/* Lets rename(ctx, thread_id, native_thread_id, name) replace the thread name of every stack
+ * (before a flush, for names learnt late). Stacks that become equal stay separate entries. */
+typedef pp_str (*pp_agg_rename_fn)(void *ctx, uint64_t thread_id, uint64_t native_thread_id,
+                                   pp_str name);
 void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx);
 
 /* Empties the stacks (not the strings) after a flush. */

@@ -16,7 +16,7 @@
 #define SLOTS 8192
 #define SET_BITS 12 /* SLOTS / 2 sets */
 /* Largest code object header copied (py_layout's co_size). */
-#define HEADER_MAX 256
+#define HEADER_MAX PP_COPY_CODE
 /* Prefetching headers: bytes copied per batch, gaps between neighbours included. */
 #define SCRATCH_BYTES (PP_READ_BATCH * (HEADER_MAX + PP_MERGE_GAP))
 
@@ -69,6 +69,12 @@ static int32_t field_i32(const uint8_t *h, int32_t off)
     int32_t v;
     memcpy(&v, h + off, sizeof v);
     return v;
+}
+
+/* What may change in a live code object and is read fresh with its header. */
+static void refresh(const pp_py_layout *l, pp_code_info *e, const uint8_t *h)
+{
+    e->tlbc = l->co_tlbc >= 0 ? field_ptr(h, l->co_tlbc) : 0;
 }
 
 static int intern_string(pp_code_cache *c, uintptr_t addr, pp_str *out)
@@ -131,6 +137,7 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
         e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
         e->checked_pass = c->pass;
+        refresh(l, e, h);
         return e;
     }
     if (e->addr != addr && set[1].checked_pass < set[0].checked_pass)
@@ -143,7 +150,11 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
                           .linetable_ptr = linetable,
                           .firstlineno = firstlineno,
                           .firsttraceable =
-                              l->co_firsttraceable >= 0 ? field_i32(h, l->co_firsttraceable) : 0};
+                              l->co_firsttraceable >= 0 ? field_i32(h, l->co_firsttraceable) : 0,
+                          .nunits = -1};
+    if (l->co_nunits >= 0)
+        memcpy(&fresh.nunits, h + l->co_nunits, sizeof fresh.nunits);
+    refresh(l, &fresh, h);
     if (intern_string(c, name, &fresh.name) != 0 ||
         intern_string(c, filename, &fresh.filename) != 0)
         return NULL;

@@ -23,6 +23,8 @@ typedef struct pp_code_info {
     /* what the sampler needs */
     pp_str name, filename;
     int32_t firsttraceable; /* code units, 3.11+ */
+    int64_t nunits;         /* code units of bytecode, -1 when unknown (before 3.11) */
+    uintptr_t tlbc;         /* the thread-local bytecode copies (_PyCodeArray *), 0: none */
     uint8_t *linetable;
     uint32_t linetable_len;
     uint64_t checked_pass; /* the sampling pass in which the identity was last verified */

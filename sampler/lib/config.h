@@ -13,6 +13,10 @@ typedef struct pp_config {
     int max_frames;            /* DD_PROFILING_MAX_FRAMES (64) */
     double max_time_usage_pct; /* DD_PROFILING_MAX_TIME_USAGE_PCT (1) */
     int log_level;             /* DD_PROFILING_LOG_LEVEL: 0 error, 1 warn, 2 info, 3 debug */
+    bool memory_enabled;       /* DD_PROFILING_MEMORY_ENABLED (true) */
+    bool heap_enabled;         /* DD_PROFILING_HEAP_ENABLED (true) */
+    int heap_sample_size;      /* DD_PROFILING_HEAP_SAMPLE_SIZE (bytes; 0 = derived from RAM) */
+    bool memory_mem_domain_enabled; /* DD_PROFILING_MEMORY_MEM_DOMAIN_ENABLED (false) */
     /* Strings are owned by the config (NULL when unset). */
     char *output_prefix; /* DD_PROFILING_OUTPUT_PPROF; NULL: profile_output.c picks the temp dir */
     char *service, *env, *version, *tags, *profiling_tags; /* DD_SERVICE ... DD_PROFILING_TAGS */

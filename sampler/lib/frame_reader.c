@@ -5,7 +5,8 @@
 
 #include "safe_read.h"
 
-#define FRAME_OWNED_BY_GENERATOR 1
+/* A code reference that cannot be one: the frame was read while being written. */
+#define TORN_CODE ((uintptr_t)1)
 
 static uintptr_t get_ptr(const uint8_t *b, int32_t off)
 {
@@ -22,7 +23,8 @@ int pp_walk_buf_init(pp_walk_buf *b, size_t cap)
     b->code = calloc(cap, sizeof *b->code);
     b->where = calloc(cap, sizeof *b->where);
     b->owner = calloc(cap, sizeof *b->owner);
-    if (!b->frames || !b->code || !b->where || !b->owner) {
+    b->tlbc = calloc(cap, sizeof *b->tlbc);
+    if (!b->frames || !b->code || !b->where || !b->owner || !b->tlbc) {
         pp_walk_buf_free(b);
         return -1;
     }
@@ -35,17 +37,36 @@ void pp_walk_buf_free(pp_walk_buf *b)
     free(b->code);
     free(b->where);
     free(b->owner);
+    free(b->tlbc);
     memset(b, 0, sizeof *b);
 }
 
+/* Where the bytecode the frame executes starts: the code object's own copy, or on free-threaded
+ * builds with thread-local bytecode the copy of index tlbc. 0 when unreadable. */
+static uintptr_t bytecode_start(const pp_py_layout *l, const pp_code_info *ci, uintptr_t code,
+                                int32_t tlbc)
+{
+    if (tlbc == 0 || l->co_tlbc < 0)
+        return code + (uintptr_t)l->co_code; /* entries[0] is the code object's own bytecode */
+    int64_t size;
+    uintptr_t entry;
+    pp_field f[] = {{l->tlbc_size, sizeof size, &size},
+                    {l->tlbc_entries + tlbc * (int32_t)sizeof(uintptr_t), sizeof entry, &entry}};
+    if (tlbc < 0 || tlbc > 4096 || !ci->tlbc || pp_read_fields(ci->tlbc, f, 2) != 0 || tlbc >= size)
+        return 0;
+    return entry;
+}
+
 /* Resolves raw frame i into b->frames[*n]; returns 1 when emitted, 0 when skipped, -1 on read
- * failure. */
+ * failure or a torn frame. */
 static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, size_t i,
                    pp_frame *out)
 {
     const pp_py_layout *l = &rt->layout;
     uintptr_t code = b->code[i];
-    uint8_t header[256];
+    if (code == TORN_CODE)
+        return -1;
+    uint8_t header[PP_COPY_CODE];
     const pp_code_info *ci = pp_code_cache_verified(cache, code);
     if (!ci) {
         /* not prefetched: unreadable, not a code object, or evicted by another in this stack */
@@ -55,16 +76,23 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
         ci = pp_code_cache_get(cache, code, header);
     }
     if (!ci)
-        /* 3.13: f_executable may be None or another non-code object; not a Python frame. */
-        return l->frame_model == PP_FRAMES_INTERPRETER && l->minor >= 13 ? 0 : -1;
+        /* 3.13+: f_executable may be None or another non-code object; not a Python frame. */
+        return l->code_ref == PP_CODE_PTR ? -1 : 0;
+    if (b->name && b->name[i] != ci->name_ptr)
+        return -1; /* not the code object that ran when the stack was recorded */
     long offset;
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti = (int32_t)(uint32_t)b->where[i];
         offset = lasti < 0 ? -1 : (long)lasti * l->lasti_unit;
     } else {
-        uintptr_t start = code + (uintptr_t)l->co_code;
+        uintptr_t start = bytecode_start(l, ci, code, b->tlbc[i]);
+        if (!start)
+            return -1;
         offset = ((long)b->where[i] - (long)start) / 2;
-        if (b->owner[i] != FRAME_OWNED_BY_GENERATOR && offset < ci->firsttraceable)
+        /* -1: 3.11/3.12 prev_instr before the first instruction */
+        if (offset < -1 || (ci->nunits >= 0 && offset >= ci->nunits))
+            return -1; /* the instruction pointer of another code object: torn */
+        if (b->owner[i] != (uint8_t)l->owner_generator && offset < ci->firsttraceable)
             return 0; /* frame still being set up (_PyFrame_IsIncomplete) */
     }
     out->name = ci->name;
@@ -73,10 +101,29 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
     return 1;
 }
 
-/* Copies what resolving needs out of the frame at fr into raw slot i. */
-static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, size_t i)
+/* The code object a frame's code field refers to; TORN_CODE when it cannot be one. */
+static uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
 {
-    b->code[i] = get_ptr(fr, l->fr_code);
+    if (l->code_ref != PP_CODE_STACKREF)
+        return ref;
+    /* A frame being pushed or popped: its _PyStackRef is NULL or holds a tagged int. */
+    if (ref == l->ref_null || (ref & l->ref_int_tag) == l->ref_int_tag)
+        return TORN_CODE;
+    return ref & ~l->ref_tag_bits;
+}
+
+/* Copies what resolving needs out of the frame at fr into raw slot i. */
+static void keep_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, const uint8_t *fr,
+                     pp_walk_buf *b, size_t i)
+{
+    b->code[i] = code_of(l, get_ptr(fr, l->fr_code));
+    b->tlbc[i] = 0;
+    if (b->name) {
+        int32_t off = l->co_qualname >= 0 ? l->co_qualname : l->co_name;
+        if (!b->code[i] || b->code[i] == TORN_CODE ||
+            read(ctx, &b->name[i], b->code[i] + (uintptr_t)off, sizeof b->name[i]))
+            b->name[i] = 0;
+    }
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti;
         memcpy(&lasti, fr + l->fr_instr, sizeof lasti);
@@ -85,28 +132,28 @@ static void keep_raw(const pp_py_layout *l, const uint8_t *fr, pp_walk_buf *b, s
     } else {
         b->where[i] = get_ptr(fr, l->fr_instr);
         b->owner[i] = fr[l->fr_owner];
+        if (l->fr_tlbc_index >= 0)
+            memcpy(&b->tlbc[i], fr + l->fr_tlbc_index, sizeof b->tlbc[i]);
     }
 }
 
-pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
-                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+                           pp_walk_buf *b, size_t *raw, size_t *omitted)
 {
-    const pp_py_layout *l = &rt->layout;
-    uint8_t fr[128];
-    size_t raw = 0;
-    *n = 0;
+    uint8_t fr[PP_COPY_FRAME];
+    *raw = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
     uintptr_t checkpoint = 0;
     size_t power = 1, since = 0;
     for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
-        if ((size_t)l->fr_size > sizeof fr ||
-            pp_snapshot_read(snap, fr, top, (size_t)l->fr_size) != 0)
+        if ((size_t)l->fr_size > sizeof fr || read(ctx, fr, top, (size_t)l->fr_size) != 0)
             return PP_WALK_READ_FAILED;
-        int shim = l->owner_cstack >= 0 && fr[l->fr_owner] == (uint8_t)l->owner_cstack;
+        /* C-entry shim frames (3.12, 3.13), interpreter-owned entry frames (3.14+) */
+        int shim = l->owner_shim_min >= 0 && fr[l->fr_owner] >= (uint8_t)l->owner_shim_min;
         if (!shim) {
-            if (raw < b->cap)
-                keep_raw(l, fr, b, raw++);
+            if (*raw < b->cap)
+                keep_raw(l, read, ctx, fr, b, (*raw)++);
             else
                 (*omitted)++;
         }
@@ -122,12 +169,37 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
+    return PP_WALK_OK;
+}
+
+pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
+                               size_t raw, const pp_frame *unknown, size_t *n)
+{
+    *n = 0;
     pp_code_cache_prefetch(cache, b->code, raw);
     for (size_t i = 0; i < raw; i++) {
         int r = resolve(rt, cache, b, i, &b->frames[*n]);
-        if (r < 0)
+        if (r < 0 && !unknown)
             return PP_WALK_READ_FAILED;
+        if (r < 0) {
+            b->frames[*n] = *unknown;
+            r = 1;
+        }
         *n += (size_t)r;
     }
     return PP_WALK_OK;
+}
+
+static int snapshot_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return pp_snapshot_read(ctx, dst, addr, len);
+}
+
+pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
+                              uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted)
+{
+    size_t raw = 0;
+    *n = 0;
+    pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);
 }

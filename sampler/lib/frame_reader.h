@@ -1,7 +1,12 @@
 /* Walks one thread's Python frames, leaf first, from its top frame: the PyFrameObject chain
- * (3.8-3.10) or the _PyInterpreterFrame chain (3.11+), skipping C-entry shim frames and frames
- * that have not started yet. Bounded: at most max frames are resolved, the rest are only counted,
- * and the walk stops at PP_HARD_WALK_LIMIT frames or on a cycle. */
+ * (3.8-3.10) or the _PyInterpreterFrame chain (3.11+), skipping C-entry shim and interpreter
+ * frames and frames that have not started yet. Bounded: at most max frames are resolved, the rest
+ * are only counted, and the walk stops at PP_HARD_WALK_LIMIT frames or on a cycle.
+ *
+ * Threads run while they are read (on free-threaded builds truly in parallel), so a frame may be
+ * read half-written: a code reference that is not one (NULL or a tagged int), or an instruction
+ * pointer outside its code object's bytecode, fails the walk (the sample is dropped and
+ * counted) rather than being attributed to the wrong line or function. */
 #ifndef PODPROF_SAMPLER_FRAME_READER_H
 #define PODPROF_SAMPLER_FRAME_READER_H
 
@@ -17,7 +22,7 @@
 
 typedef enum {
     PP_WALK_OK = 0,
-    PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read */
+    PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read, or was torn */
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
 } pp_walk_result;
 
@@ -28,6 +33,11 @@ typedef struct pp_walk_buf {
     uintptr_t *code;  /* code object */
     uintptr_t *where; /* instruction pointer (3.11+) or f_lasti (3.8-3.10) */
     uint8_t *owner;   /* frame owner (3.11+) */
+    int32_t *tlbc;    /* index of the thread-local bytecode copy (free-threaded 3.14+) */
+    /* Optional (NULL: unused): the code object's name pointer when the frame was recorded. A
+     * stack named later than it was recorded checks it, so a code object freed in between and
+     * another allocated at its address is not mistaken for the original. */
+    uintptr_t *name;
 } pp_walk_buf;
 
 int pp_walk_buf_init(pp_walk_buf *b, size_t cap);
@@ -38,5 +48,19 @@ void pp_walk_buf_free(pp_walk_buf *b);
  * costs a few reads rather than two per frame. */
 pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
                               uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted);
+
+/* The two halves of pp_walk_frames, for a thread that walks its own stack (it owns its frames,
+ * so it reads them with plain loads and leaves naming them to the sampler thread).
+ * pp_walk_raw follows the chain from top with read(ctx, dst, addr, len) (0 on success) and keeps
+ * what naming needs in b->code/where/owner[0..*raw) (and b->name, when given, read from each
+ * code object); b->frames is not used. */
+typedef int (*pp_frame_read_fn)(void *ctx, void *dst, uintptr_t addr, size_t len);
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+                           pp_walk_buf *b, size_t *raw, size_t *omitted);
+/* Names raw frames b->code/where/owner[0..raw) into b->frames[0..*n) through the code cache. A
+ * frame whose code object cannot be read fails the walk, or, when unknown is given, is named
+ * *unknown (a stack recorded earlier may outlive a module body's code object). */
+pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
+                               size_t raw, const pp_frame *unknown, size_t *n);
 
 #endif

@@ -1,6 +1,7 @@
-/* Instruction offset -> source line, for the three line-table formats of CPython 3.8-3.13: the
- * lnotab of 3.8-3.9 and the linetable of 3.10 (CPython's Objects/lnotab_notes.txt), and the
- * location table of 3.11+ (Objects/locations.md). Pure functions over a copied table. */
+/* Instruction offset -> source line, for the three line-table formats of CPython 3.8-3.15: the
+ * lnotab of 3.8-3.9 and the linetable of 3.10 (PEP 626; CPython's Objects/lnotab_notes.txt), and
+ * the location table of 3.11+ (PEP 657; Objects/locations.md, InternalDocs/locations.md from
+ * 3.14). Pure functions over a copied table. */
 #ifndef PODPROF_SAMPLER_LINETABLE_H
 #define PODPROF_SAMPLER_LINETABLE_H
 

@@ -26,11 +26,36 @@ enum {
     S_THREAD_ID,
     S_THREAD_NATIVE_ID,
     S_THREAD_NAME,
+    S_ALLOC_SPACE,
+    S_ALLOC_SAMPLES,
+    S_HEAP_SPACE,
+    S_HEAP_LIVE_SAMPLES,
+    S_BYTES,
     S_FIXED_COUNT
 };
 static const char *const fixed_strings[S_FIXED_COUNT] = {
-    "",      "cpu-time",  "cpu-samples",      "wall-time",   "wall-samples", "nanoseconds",
-    "count", "thread id", "thread native id", "thread name",
+    "",
+    "cpu-time",
+    "cpu-samples",
+    "wall-time",
+    "wall-samples",
+    "nanoseconds",
+    "count",
+    "thread id",
+    "thread native id",
+    "thread name",
+    "alloc-space",
+    "alloc-samples",
+    "heap-space",
+    "heap-live-samples",
+    "bytes",
+};
+
+/* (type, unit) of each aggregate value, in the order of pp_value_index. */
+static const int value_types[PP_V_COUNT][2] = {
+    {S_CPU_TIME, S_NANOSECONDS}, {S_CPU_SAMPLES, S_COUNT},       {S_WALL_TIME, S_NANOSECONDS},
+    {S_WALL_SAMPLES, S_COUNT},   {S_ALLOC_SPACE, S_BYTES},       {S_ALLOC_SAMPLES, S_COUNT},
+    {S_HEAP_SPACE, S_BYTES},     {S_HEAP_LIVE_SAMPLES, S_COUNT},
 };
 
 /* uint64 -> nonzero uint32, open addressing; used for every "have we emitted this yet" question. */
@@ -143,6 +168,8 @@ typedef struct writer {
     uint64_t *loc_ids; /* every sample's location ids, back to back */
     size_t n_loc_ids, loc_ids_cap;
     int64_t *values;
+    int types[PP_V_COUNT]; /* the aggregate values written, in order */
+    size_t n_types;
     Perftools__Profiles__Label *labels;
     Perftools__Profiles__Label **label_ptrs;
     size_t n_labels;
@@ -237,17 +264,15 @@ typedef struct count_ctx {
     size_t samples, loc_ids;
 } count_ctx;
 
-static void count_visit(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                        int64_t wall_ns, int64_t wall_count)
+static void count_visit(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
-    (void)cpu_ns, (void)cpu_count, (void)wall_ns, (void)wall_count;
+    (void)values;
     count_ctx *c = ctx;
     c->samples++;
     c->loc_ids += key->n_frames + (key->n_omitted ? 1 : 0);
 }
 
-static void sample_visit(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                         int64_t wall_ns, int64_t wall_count)
+static void sample_visit(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
     writer *w = ctx;
     if (w->failed)
@@ -268,12 +293,10 @@ static void sample_visit(void *ctx, const pp_sample_key *key, int64_t cpu_ns, in
     }
     w->n_loc_ids += s->n_location_id;
 
-    s->value = &w->values[4 * w->n_samples];
-    s->n_value = 4;
-    s->value[0] = cpu_ns;
-    s->value[1] = cpu_count;
-    s->value[2] = wall_ns;
-    s->value[3] = wall_count;
+    s->value = &w->values[w->n_types * w->n_samples];
+    s->n_value = w->n_types;
+    for (size_t i = 0; i < w->n_types; i++)
+        s->value[i] = values[w->types[i]];
 
     if (key->thread_id || key->native_thread_id) {
         Perftools__Profiles__Label *l = &w->labels[w->n_labels];
@@ -367,7 +390,10 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
     w.samples = calloc(ns, sizeof *w.samples);
     w.sample_ptrs = calloc(ns, sizeof *w.sample_ptrs);
     w.loc_ids = calloc(counts.loc_ids ? counts.loc_ids : 1, sizeof *w.loc_ids);
-    w.values = calloc(4 * ns, sizeof *w.values);
+    for (int i = 0; i < PP_V_COUNT; i++)
+        if (i < PP_V_ALLOC_SPACE || (info->value_mask & (1u << i)))
+            w.types[w.n_types++] = i;
+    w.values = calloc(w.n_types * ns, sizeof *w.values);
     w.labels = calloc(3 * ns, sizeof *w.labels);
     w.label_ptrs = calloc(3 * ns, sizeof *w.label_ptrs);
     if (w.failed || !w.samples || !w.sample_ptrs || !w.loc_ids || !w.values || !w.labels ||
@@ -406,16 +432,12 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
         location_ptrs[i] = l;
     }
 
-    Perftools__Profiles__ValueType types[4], period_type;
-    Perftools__Profiles__ValueType *type_ptrs[4];
-    static const int type_names[4][2] = {{S_CPU_TIME, S_NANOSECONDS},
-                                         {S_CPU_SAMPLES, S_COUNT},
-                                         {S_WALL_TIME, S_NANOSECONDS},
-                                         {S_WALL_SAMPLES, S_COUNT}};
-    for (int i = 0; i < 4; i++) {
+    Perftools__Profiles__ValueType types[PP_V_COUNT], period_type;
+    Perftools__Profiles__ValueType *type_ptrs[PP_V_COUNT];
+    for (size_t i = 0; i < w.n_types; i++) {
         perftools__profiles__value_type__init(&types[i]);
-        types[i].type = type_names[i][0];
-        types[i].unit = type_names[i][1];
+        types[i].type = value_types[w.types[i]][0];
+        types[i].unit = value_types[w.types[i]][1];
         type_ptrs[i] = &types[i];
     }
     perftools__profiles__value_type__init(&period_type);
@@ -424,7 +446,7 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
 
     Perftools__Profiles__Profile p;
     perftools__profiles__profile__init(&p);
-    p.n_sample_type = 4;
+    p.n_sample_type = w.n_types;
     p.sample_type = type_ptrs;
     p.n_sample = w.n_samples;
     p.sample = w.sample_ptrs;

@@ -43,6 +43,12 @@ static pp_wake_word wake;     /* the sampler thread sleeps on it */
 static pp_wake_word finished; /* exit waits on it for the sampler thread's end */
 static atomic_int sampler_done;
 
+/* Wakes the sampler thread early (the memory hooks' ring is filling); callable from any thread. */
+static void wake_sampler(void)
+{
+    pp_wake_up(&wake);
+}
+
 /* Sleeps until deadline (CLOCK_MONOTONIC ns) or a wake-up; returns the stop reason. */
 static int sleep_until(int64_t deadline)
 {
@@ -144,7 +150,7 @@ static void *sampler_main(void *arg)
     int ddtrace_checked = pp_ddtrace_profiler_active();
     if (ddtrace_checked && (stand_down = ddtrace_decides()))
         goto out;
-    s = pp_sampler_new(&cfg, &rt);
+    s = pp_sampler_new(&cfg, &rt, wake_sampler);
     if (!s) {
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
@@ -159,8 +165,10 @@ static void *sampler_main(void *arg)
     int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
-        if (now < next)
+        if (now < next) {
+            pp_sampler_drain(s); /* woken early: allocation samples are piling up */
             continue;
+        }
         if (!ddtrace_checked && now >= ddtrace_at) {
             ddtrace_at = now + DDTRACE_CHECK_NS;
             if ((ddtrace_checked = pp_ddtrace_profiler_active()) &&

@@ -24,6 +24,9 @@ typedef struct pp_flush_info {
     const char *runtime_id;     /* uuid4 per process (new after fork) */
     const pp_counter *counters; /* the sampler's own counters */
     size_t n_counters;
+    /* Bit i set: the aggregate value i (pp_value_index) beyond CPU and wall is written as a
+     * sample type. CPU and wall always are. */
+    uint32_t value_mask;
 } pp_flush_info;
 
 /* Returns 0 on success (or nothing to write), -1 with one logged line on failure (the aggregate is

@@ -6,9 +6,6 @@
 #include "pystring.h"
 #include "safe_read.h"
 
-#define TPFLAGS_INLINE_VALUES (1UL << 2) /* 3.13 */
-#define TPFLAGS_MANAGED_DICT (1UL << 4)  /* 3.11+ */
-
 /* Where a keys object keeps its entries, how big each is and how many are in use. */
 typedef struct {
     uintptr_t entries;
@@ -16,28 +13,31 @@ typedef struct {
     int has_hash; /* entries are {hash, key, value}, else {key, value} */
 } keys_view;
 
+#define KEYS_HEADER_MAX PP_COPY_KEYS
+
 static int read_keys(const pp_py_layout *l, uintptr_t keys, keys_view *kv)
 {
-    uint8_t h[40];
-    if (pp_read(h, keys, sizeof h) != 0)
+    uint8_t h[KEYS_HEADER_MAX];
+    if (l->dk_indices <= 0 || l->dk_indices > KEYS_HEADER_MAX ||
+        pp_read(h, keys, (size_t)l->dk_indices) != 0)
         return -1;
     int64_t nentries;
-    if (l->minor <= 10) {
+    memcpy(&nentries, h + l->dk_nentries, sizeof nentries);
+    if (l->keys_format == PP_KEYS_SIZE) {
         int64_t size;
-        memcpy(&size, h + 8, 8);
-        memcpy(&nentries, h + 32, 8);
+        memcpy(&size, h + l->dk_size, sizeof size);
         if (size <= 0 || size > (1 << 26))
             return -1;
+        /* indices are 1, 2, 4 or 8 bytes wide, by table size */
         size_t ib = size <= 0xff ? 1 : size <= 0xffff ? 2 : 4;
-        kv->entries = keys + 40 + (uintptr_t)size * ib;
+        kv->entries = keys + (uintptr_t)l->dk_indices + (uintptr_t)size * ib;
         kv->has_hash = 1;
     } else {
-        uint8_t log2_index_bytes = h[9], kind = h[10];
-        memcpy(&nentries, h + 24, 8);
+        uint8_t log2_index_bytes = h[l->dk_log2_index_bytes], kind = h[l->dk_kind];
         if (log2_index_bytes > 30)
             return -1;
-        kv->entries = keys + 32 + ((uintptr_t)1 << log2_index_bytes);
-        kv->has_hash = kind == 0;
+        kv->entries = keys + (uintptr_t)l->dk_indices + ((uintptr_t)1 << log2_index_bytes);
+        kv->has_hash = kind == 0; /* DICT_KEYS_GENERAL */
     }
     if (nentries < 0 || nentries > PP_MAX_DICT_ENTRIES)
         return -1;
@@ -49,8 +49,7 @@ static int read_keys(const pp_py_layout *l, uintptr_t keys, keys_view *kv)
 /* The array of values of a split table (what ma_values or a managed pointer points to). */
 static uintptr_t split_values_array(const pp_py_layout *l, uintptr_t values)
 {
-    /* 3.13's PyDictValues starts with 4 bytes of sizes and flags before the array. */
-    return l->minor >= 13 ? values + 8 : values;
+    return values + (uintptr_t)l->dv_values;
 }
 
 /* Items from a keys object, with values either in the entries or in a split values array. */
@@ -85,10 +84,11 @@ out:
 
 long pp_dict_items(const pp_py_layout *l, uintptr_t dict, pp_dict_item *out, size_t max)
 {
-    uintptr_t d[6];
-    if (!dict || pp_read(d, dict, sizeof d) != 0)
+    uintptr_t keys, values;
+    pp_field f[] = {{l->dict_keys, sizeof keys, &keys}, {l->dict_values, sizeof values, &values}};
+    if (!dict || pp_read_fields(dict, f, 2) != 0)
         return -1;
-    return keys_items(l, d[4], d[5], out, max); /* ma_keys, ma_values */
+    return keys_items(l, keys, values, out, max);
 }
 
 static uintptr_t find_str(const pp_py_layout *l, const pp_dict_item *items, long n,
@@ -120,26 +120,61 @@ uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *nam
 
 int pp_read_pylong(const pp_py_layout *l, uintptr_t addr, uint64_t *out)
 {
-    uint64_t h[5];
-    if (pp_read(h, addr, sizeof h) != 0)
+    uint64_t size;
+    uint32_t digits[3];
+    pp_field f[] = {{l->long_size, sizeof size, &size}, {l->long_digits, sizeof digits, digits}};
+    if (pp_read_fields(addr, f, 2) != 0)
         return -1;
     uint64_t ndigits;
-    if (l->minor >= 12) {
-        if ((h[2] & 3) == 2) /* negative */
+    if (l->long_format == PP_LONG_LV_TAG) {
+        if ((size & 3) == 2) /* negative */
             return -1;
-        ndigits = h[2] >> 3;
+        ndigits = size >> 3;
     } else {
-        if ((int64_t)h[2] < 0)
+        if ((int64_t)size < 0)
             return -1;
-        ndigits = h[2];
+        ndigits = size;
     }
     if (ndigits > 3)
         return -1;
-    const uint32_t *digits = (const uint32_t *)&h[3];
-    uint64_t v = 0;
+    uint64_t v = 0, mask = ((uint64_t)1 << l->long_shift) - 1;
     for (uint64_t i = ndigits; i-- > 0;)
-        v = (v << 30) | (digits[i] & 0x3fffffff);
+        v = (v << l->long_shift) | (digits[i] & mask);
     *out = v;
+    return 0;
+}
+
+/* The dict and the split values (one of them, or neither) holding obj's attributes, for a type
+ * with a managed dict. */
+static int managed_attrs(const pp_py_layout *l, uintptr_t obj, uint64_t flags, int64_t basicsize,
+                         uintptr_t *dict, uintptr_t *values)
+{
+    uintptr_t ptr;
+    if (pp_read_ptr(obj + (uintptr_t)(intptr_t)l->obj_dict_ptr, &ptr) != 0)
+        return -1;
+    switch (l->managed_dict) {
+    case PP_MANAGED_VALUES_PTR:
+        *dict = ptr;
+        if (!ptr && pp_read_ptr(obj + (uintptr_t)(intptr_t)l->obj_values_ptr, values) != 0)
+            return -1;
+        break;
+    case PP_MANAGED_TAGGED:
+        if (ptr & 1)
+            *values = ptr + 1; /* stored as the values pointer minus 1 */
+        else
+            *dict = ptr;
+        break;
+    case PP_MANAGED_INLINE: {
+        *dict = ptr;
+        uint8_t valid;
+        if (!ptr && (flags & (uint64_t)l->tpflag_inline_values) && basicsize > 0 &&
+            pp_read(&valid, obj + (uintptr_t)basicsize + (uintptr_t)l->dv_valid, 1) == 0 && valid)
+            *values = obj + (uintptr_t)basicsize;
+        break;
+    }
+    case PP_MANAGED_NONE:
+        break;
+    }
     return 0;
 }
 
@@ -150,30 +185,16 @@ uintptr_t pp_instance_attr(const pp_py_layout *l, uintptr_t obj, const char *nam
         return 0;
     uint64_t flags;
     int64_t dictoffset, basicsize;
-    if (pp_read(&flags, type + (uintptr_t)l->tp_flags, 8) != 0 ||
-        pp_read(&dictoffset, type + (uintptr_t)l->tp_dictoffset, 8) != 0 ||
-        pp_read(&basicsize, type + (uintptr_t)l->tp_basicsize, 8) != 0)
+    pp_field f[] = {{l->tp_flags, sizeof flags, &flags},
+                    {l->tp_dictoffset, sizeof dictoffset, &dictoffset},
+                    {l->tp_basicsize, sizeof basicsize, &basicsize}};
+    if (pp_read_fields(type, f, 3) != 0)
         return 0;
     uintptr_t dict = 0, values = 0;
-    if (l->minor >= 11 && (flags & (TPFLAGS_MANAGED_DICT | TPFLAGS_INLINE_VALUES))) {
-        uintptr_t pre[2]; /* obj[-4], obj[-3] */
-        if (pp_read(pre, obj - 32, sizeof pre) != 0)
+    uint64_t managed = (uint64_t)l->tpflag_managed_dict | (uint64_t)l->tpflag_inline_values;
+    if (l->managed_dict != PP_MANAGED_NONE && (flags & managed)) {
+        if (managed_attrs(l, obj, flags, basicsize, &dict, &values) != 0)
             return 0;
-        if (l->minor == 11) {
-            dict = pre[1];
-            values = dict ? 0 : pre[0];
-        } else if (l->minor == 12) {
-            if (pre[1] & 1)
-                values = pre[1] + 1; /* stored as the values pointer minus 1 */
-            else
-                dict = pre[1];
-        } else {
-            dict = pre[1];
-            uint8_t valid[4];
-            if (!dict && (flags & TPFLAGS_INLINE_VALUES) && basicsize > 0 &&
-                pp_read(valid, obj + (uintptr_t)basicsize, sizeof valid) == 0 && valid[3])
-                values = obj + (uintptr_t)basicsize;
-        }
     } else if (dictoffset > 0) {
         if (pp_read_ptr(obj + (uintptr_t)dictoffset, &dict) != 0)
             return 0;

@@ -1,6 +1,6 @@
-/* Reading plain Python objects without the GIL: dict items (combined and split tables, every
- * keys layout of 3.8-3.13), ints, and an instance attribute (instance dicts, 3.11-3.12 managed
- * dicts and values, 3.13 inline values). Bounded like every other read. */
+/* Reading plain Python objects without the GIL: dict items (combined and split tables, both keys
+ * layouts), ints, and an instance attribute (instance dicts, managed dicts and values, inline
+ * values), each in the shape the layout row names. Bounded like every other read. */
 #ifndef PODPROF_SAMPLER_PY_OBJECTS_H
 #define PODPROF_SAMPLER_PY_OBJECTS_H
 

@@ -34,7 +34,7 @@ size_t pp_utf8_put(uint32_t cp, char *out)
 long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
 {
     /* Only the PyASCIIObject part first: a short ASCII str may end right there. */
-    unsigned char hdr[64];
+    unsigned char hdr[PP_COPY_STR];
     if ((size_t)l->str_ascii_size > sizeof hdr ||
         pp_read(hdr, addr, (size_t)l->str_ascii_size) != 0)
         return -1;
@@ -42,7 +42,9 @@ long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
     uint32_t state;
     memcpy(&length, hdr + l->str_length, sizeof length);
     memcpy(&state, hdr + l->str_state, sizeof state);
-    unsigned kind = state >> 2 & 7, compact = state >> 5 & 1, ascii = state >> 6 & 1;
+    /* kind (3 bits), compact, ascii: consecutive bits of state, from str_kind_shift */
+    uint32_t bits = state >> l->str_kind_shift;
+    unsigned kind = bits & 7, compact = bits >> 3 & 1, ascii = bits >> 4 & 1;
     if (length < 0 || (kind != 1 && kind != 2 && kind != 4) || (ascii && kind != 1))
         return -1;
     uintptr_t data;
@@ -57,6 +59,9 @@ long pp_read_pystring(const pp_py_layout *l, uintptr_t addr, char *out)
     if (kind == 1 && ascii) {
         if (pp_read(out, data, chars) != 0)
             return -1;
+        for (size_t i = 0; i < chars; i++)
+            if ((unsigned char)out[i] >= 0x80)
+                return -1; /* not the ASCII str it claims to be: freed or being rewritten */
         out[chars] = '\0';
         return (long)chars;
     }

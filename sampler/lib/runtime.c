@@ -79,14 +79,17 @@ int pp_runtime_resolve(pp_runtime *rt)
     int major = 0, minor = 0, micro = 0;
     uint64_t debug[PP_DEBUG_OFFSETS_WORDS];
     uint32_t hex = 0;
-    int have_layout = 0;
+    int have_layout = 0, free_threaded = 0;
+    /* The struct is read whole; a shorter one of an older version ends inside _PyRuntime. */
     if (pp_read(debug, rt->runtime, sizeof debug) == 0 && memcmp(debug, "xdebugpy", 8) == 0) {
         /* 3.13+: the interpreter publishes its own layout. */
-        if (pp_py_layout_from_debug_offsets(debug, PP_DEBUG_OFFSETS_WORDS, &rt->layout, &hex) !=
-            0) {
+        pp_layout_status st = pp_py_layout_from_debug_offsets(debug, PP_DEBUG_OFFSETS_WORDS,
+                                                              &rt->layout, &hex, &free_threaded);
+        if (st != PP_LAYOUT_OK) {
             pp_log(PP_LOG_WARN,
-                   "CPython %u.%u (_Py_DebugOffsets%s) is not supported; not profiling",
-                   hex >> 24 & 0xff, hex >> 16 & 0xff, debug[2] ? ", free-threaded" : "");
+                   "CPython %u.%u%s (_Py_DebugOffsets%s) is not supported; not profiling",
+                   hex >> 24 & 0xff, hex >> 16 & 0xff, free_threaded ? "t" : "",
+                   st == PP_LAYOUT_BAD_OFFSETS ? ": implausible offsets" : "");
             return -1;
         }
         have_layout = 1;
@@ -110,8 +113,9 @@ int pp_runtime_resolve(pp_runtime *rt)
     rt->hexversion = hex;
     snprintf(rt->version, sizeof rt->version, "%d.%d.%d", major, minor, micro);
     if (!have_layout) {
+        /* Without _Py_DebugOffsets only the rows of versions that have none apply. */
         const pp_py_layout *row = pp_py_layout_for(major, minor);
-        if (!row || minor >= 13) {
+        if (!row) {
             pp_log(PP_LOG_WARN, "CPython version %s is not supported; not profiling",
                    hex ? rt->version : "unknown");
             return -1;

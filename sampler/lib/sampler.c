@@ -10,7 +10,9 @@
 #include "aggregate.h"
 #include "code_cache.h"
 #include "frame_reader.h"
+#include "inproc_hooks.h"
 #include "log.h"
+#include "memory_profile.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
@@ -75,6 +77,7 @@ struct pp_sampler {
     uint64_t profile_passes;
     uint64_t counters[C_COUNT];
     char runtime_id[37];
+    uint32_t value_mask; /* sample types beyond CPU and wall (pp_flush_info) */
 };
 
 int64_t pp_now_ns(int clock)
@@ -101,7 +104,7 @@ static void make_runtime_id(char out[37])
              r[14], r[15]);
 }
 
-pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
+pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wake)(void))
 {
     pp_sampler *s = calloc(1, sizeof *s);
     if (!s)
@@ -115,7 +118,9 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
     if (!s->codes || !s->names || !s->clocks || !s->memo ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
-        pp_snapshot_init(&s->snapshot) != 0) {
+        pp_snapshot_init(&s->snapshot, (pp_chunk_layout){rt->layout.ck_previous, rt->layout.ck_size,
+                                                         rt->layout.ck_top, rt->layout.ck_data}) !=
+            0) {
         pp_sampler_free(s);
         return NULL;
     }
@@ -128,7 +133,30 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt)
     s->profile_start_mono = now;
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
+    s->value_mask = pp_memory_start(cfg, rt, wake);
+    /* Every profile family that runs inside the interpreter has registered its installer by now
+     * (a fork child inherits them installed: nothing to resolve again). */
+    if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
+        pp_inproc_resolve(rt) != 0)
+        s->value_mask = 0;
     return s;
+}
+
+static pp_str memory_thread_name(void *ctx, uint64_t thread_id, int32_t native_id)
+{
+    pp_sampler *s = ctx;
+    const char *name = pp_thread_name(s->names, thread_id, native_id, s->now_ns);
+    return pp_agg_intern(s->agg, name, strlen(name));
+}
+
+static void memory_drain(pp_sampler *s, int heap_too)
+{
+    if (!s->value_mask)
+        return;
+    pp_memory_namer n = {&s->rt, s->codes, &s->walk, s->agg, memory_thread_name, s};
+    pp_memory_drain(&n);
+    if (heap_too)
+        pp_memory_add_heap(&n);
 }
 
 void pp_sampler_free(pp_sampler *s)
@@ -245,6 +273,11 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     s->counters[C_SAMPLES]++;
 }
 
+void pp_sampler_drain(pp_sampler *s)
+{
+    memory_drain(s, 0);
+}
+
 void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
 {
     s->pass++;
@@ -258,6 +291,8 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     if (pp_runtime_state(&s->rt, &interp_head) != 1)
         return; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
+    pp_inproc_schedule(); /* cheap once done */
+    memory_drain(s, 0);
     pp_thread_walk_stats st;
     if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
@@ -311,10 +346,11 @@ int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns)
     return (double)(now_ns - s->profile_start_mono) >= s->cfg->upload_interval_s * 1e9;
 }
 
-static pp_str late_thread_name(void *ctx, uint64_t thread_id, pp_str name)
+static pp_str late_thread_name(void *ctx, uint64_t thread_id, uint64_t native_thread_id,
+                               pp_str name)
 {
     pp_sampler *s = ctx;
-    const char *late = pp_thread_late_name(s->names, thread_id);
+    const char *late = pp_thread_late_name(s->names, thread_id, (int32_t)native_thread_id);
     return late ? pp_agg_intern(s->agg, late, strlen(late)) : name;
 }
 
@@ -326,10 +362,23 @@ void pp_sampler_flush(pp_sampler *s)
     int64_t now_mono = pp_now_ns(CLOCK_MONOTONIC);
     int64_t end_real = pp_now_ns(CLOCK_REALTIME);
     double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
+    memory_drain(s, 1);
     s->counters[C_CODE_CACHE_MISSES] = pp_code_cache_misses(s->codes);
-    pp_counter counters[C_COUNT];
+    pp_counter counters[C_COUNT + 7];
+    size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
-        counters[i] = (pp_counter){counter_names[i], s->counters[i]};
+        counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
+    if (s->value_mask) {
+        pp_memory_counters m;
+        pp_memory_counters_get(&m);
+        counters[n_counters++] = (pp_counter){"alloc_hooks_installed", (uint64_t)m.hooks_installed};
+        counters[n_counters++] = (pp_counter){"alloc_samples", m.alloc_samples};
+        counters[n_counters++] = (pp_counter){"alloc_samples_dropped", m.alloc_dropped};
+        counters[n_counters++] = (pp_counter){"alloc_samples_unnamed", m.unnamed};
+        counters[n_counters++] = (pp_counter){"heap_tracked", m.heap_tracked};
+        counters[n_counters++] = (pp_counter){"heap_tracking_dropped", m.heap_dropped};
+        counters[n_counters++] = (pp_counter){"heap_live", m.heap_live};
+    }
     pp_flush_info info = {.start_ns = s->profile_start_real,
                           .end_ns = end_real,
                           .period_ns = s->base_interval_ns,
@@ -338,7 +387,8 @@ void pp_sampler_flush(pp_sampler *s)
                           .python_version = s->rt.version,
                           .runtime_id = s->runtime_id,
                           .counters = counters,
-                          .n_counters = C_COUNT};
+                          .n_counters = n_counters,
+                          .value_mask = s->value_mask};
     pp_profile_flush(s->cfg, s->agg, &info);
     pp_agg_reset_stacks(s->agg);
     pp_thread_names_settled(s->names);

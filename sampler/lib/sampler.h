@@ -10,11 +10,15 @@
 
 typedef struct pp_sampler pp_sampler;
 
-pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt);
+/* wake: makes the sampler thread's sleep return early (used when allocation samples pile up). */
+pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wake)(void));
 void pp_sampler_free(pp_sampler *s);
 
 /* One pass: a stack, CPU delta and wall delta per thread. now_ns: CLOCK_MONOTONIC. */
 void pp_sampler_pass(pp_sampler *s, int64_t now_ns);
+
+/* Between passes: names the allocation samples recorded so far. */
+void pp_sampler_drain(pp_sampler *s);
 
 /* Re-tunes the interval against DD_PROFILING_MAX_TIME_USAGE_PCT (call after each pass). */
 void pp_sampler_adapt(pp_sampler *s, int64_t now_ns);

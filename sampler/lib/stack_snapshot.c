@@ -6,12 +6,13 @@
 #include "safe_read.h"
 #include "spread_hash.h"
 
-/* _PyStackChunk: previous, size (bytes, header included), top (index into data), data[]. */
-#define CHUNK_HEADER 24
+/* Largest _PyStackChunk header read. */
+#define CHUNK_HEADER_MAX 64
 
-int pp_snapshot_init(pp_stack_snapshot *s)
+int pp_snapshot_init(pp_stack_snapshot *s, pp_chunk_layout chunk)
 {
     memset(s, 0, sizeof *s);
+    s->chunk = chunk;
     s->buf = malloc(PP_SNAPSHOT_MAX_BYTES);
     s->hints = calloc(PP_SNAPSHOT_HINT_SLOTS, sizeof *s->hints);
     if (!s->buf || !s->hints) {
@@ -106,25 +107,34 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
         return;
     if (thread)
         copy_remembered(s);
-    if (!chunk || top <= chunk + CHUNK_HEADER || top - chunk > PP_SNAPSHOT_MAX_BYTES)
+    const pp_chunk_layout *cl = &s->chunk;
+    if (!chunk || cl->data <= 0 || cl->data > CHUNK_HEADER_MAX ||
+        top <= chunk + (uintptr_t)cl->data || top - chunk > PP_SNAPSHOT_MAX_BYTES)
         return;
     /* The current chunk is live up to datastack_top. */
     size_t first = s->used;
     if (copy_range(s, chunk, (size_t)(top - chunk), 1) != 0)
         return;
     uintptr_t previous;
-    memcpy(&previous, s->buf + first, sizeof previous);
+    memcpy(&previous, s->buf + first + cl->previous, sizeof previous);
     /* Older chunks: live up to their saved top index. */
     for (int n = 1; previous && n < PP_SNAPSHOT_MAX_CHUNKS; n++) {
-        uint64_t header[3];
-        if (pp_read(header, previous, sizeof header) != 0)
+        uint8_t header[CHUNK_HEADER_MAX];
+        if (pp_read(header, previous, (size_t)cl->data) != 0)
             return;
-        uint64_t size = header[1], used = CHUNK_HEADER + header[2] * sizeof(void *);
+        uint64_t size, top_index;
+        uintptr_t older;
+        memcpy(&older, header + cl->previous, sizeof older);
+        memcpy(&size, header + cl->size, sizeof size);
+        memcpy(&top_index, header + cl->top, sizeof top_index);
+        if (top_index > PP_SNAPSHOT_MAX_BYTES)
+            return;
+        uint64_t used = (uint64_t)cl->data + top_index * sizeof(void *);
         if (used > size || copy_range(s, previous, (size_t)used, 1) != 0)
             return;
-        if (header[0] == previous)
+        if (older == previous)
             return;
-        previous = header[0];
+        previous = older;
     }
 }
 

@@ -33,6 +33,13 @@ typedef struct pp_snapshot_hint {
     pp_span spans[PP_SNAPSHOT_HINT_SPANS];
 } pp_snapshot_hint;
 
+/* Where a _PyStackChunk keeps its fields (from the layout row; 3.11+): byte offsets of the
+ * previous chunk, the chunk's size in bytes (header included), the top index (in words, into
+ * data) and the data. */
+typedef struct pp_chunk_layout {
+    int32_t previous, size, top, data;
+} pp_chunk_layout;
+
 typedef struct pp_stack_snapshot {
     struct {
         uintptr_t start;
@@ -46,9 +53,10 @@ typedef struct pp_stack_snapshot {
     size_t n_touched;
     uint64_t thread;         /* the thread being walked (0: none) */
     pp_snapshot_hint *hints; /* PP_SNAPSHOT_HINT_SLOTS */
+    pp_chunk_layout chunk;
 } pp_stack_snapshot;
 
-int pp_snapshot_init(pp_stack_snapshot *s);
+int pp_snapshot_init(pp_stack_snapshot *s, pp_chunk_layout chunk);
 void pp_snapshot_free(pp_stack_snapshot *s);
 
 /* Starts the walk of thread (any nonzero id stable for the thread's life): remembers what the

@@ -27,8 +27,6 @@
 #define MISS_TRIES 8
 #define MISS_REFRESH_NS 5000000LL
 #define NAME_MAX_BYTES 64
-/* PyModuleObject.md_dict */
-#define MODULE_DICT 16
 
 typedef struct {
     int32_t tid;
@@ -39,7 +37,8 @@ typedef struct {
 
 typedef struct {
     uint64_t ident;
-    uint64_t gen; /* the table read that listed it; older: the thread has left `threading` */
+    uint64_t gen;      /* the table read that listed it; older: the thread has left `threading` */
+    int32_t native_id; /* Thread._native_id, read only for idents that fell back (0: unread) */
     char name[NAME_MAX_BYTES];
 } py_entry;
 
@@ -118,7 +117,7 @@ static uintptr_t find_active(const pp_thread_names *t)
         pp_read_ptr(interp + (uintptr_t)l->is_modules, &modules) != 0 || !modules)
         return 0;
     threading = pp_dict_get_str(l, modules, "threading", PP_MAX_DICT_ENTRIES);
-    if (!threading || pp_read_ptr(threading + MODULE_DICT, &dict) != 0)
+    if (!threading || pp_read_ptr(threading + (uintptr_t)l->mod_dict, &dict) != 0)
         return 0;
     return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
 }
@@ -127,6 +126,16 @@ static uintptr_t find_active(const pp_thread_names *t)
 static uint64_t ident_hash(uint64_t ident)
 {
     return pp_spread(ident, 32);
+}
+
+static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident);
+
+/* Thread._native_id of a Thread object, 0 when unknown. */
+static int32_t thread_native_id(const pp_py_layout *l, uintptr_t thread)
+{
+    uint64_t v;
+    uintptr_t obj = pp_instance_attr(l, thread, "_native_id");
+    return obj && pp_read_pylong(l, obj, &v) == 0 && v <= INT32_MAX ? (int32_t)v : 0;
 }
 
 static void refresh_python_names(pp_thread_names *t)
@@ -161,6 +170,11 @@ static void refresh_python_names(pp_thread_names *t)
                 t->py_used += e->ident == 0;
                 e->ident = ident;
                 e->gen = t->py_gen;
+                /* An ident labelled with a fallback name may since belong to another thread
+                 * (pthread_t values are reused): the late name is only given to the same one. */
+                const miss_entry *m = miss_slot(t, ident);
+                e->native_id =
+                    m->ident == ident && m->fell_back ? thread_native_id(l, t->items[i].value) : 0;
                 /* truncate on a UTF-8 character boundary */
                 size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
                 while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
@@ -206,17 +220,23 @@ static const char *os_name(pp_thread_names *t, int32_t tid, int64_t now_ns)
     return e->name;
 }
 
-/* The name of ident; current: only if the last table read listed it. */
-static const char *python_name(const pp_thread_names *t, uint64_t ident, int current)
+static const py_entry *python_entry(const pp_thread_names *t, uint64_t ident)
 {
     for (uint32_t k = 0; ident && k < PY_SLOTS; k++) {
         const py_entry *e = &t->py[(ident_hash(ident) + k) % PY_SLOTS];
         if (e->ident == ident)
-            return !current || e->gen == t->py_gen ? e->name : NULL;
+            return e;
         if (e->ident == 0)
             break;
     }
     return NULL;
+}
+
+/* The name of ident if the last table read listed it. */
+static const char *python_name(const pp_thread_names *t, uint64_t ident)
+{
+    const py_entry *e = python_entry(t, ident);
+    return e && e->gen == t->py_gen ? e->name : NULL;
 }
 
 static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident)
@@ -226,7 +246,7 @@ static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident)
 
 const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int64_t now_ns)
 {
-    const char *name = python_name(t, ident, 1);
+    const char *name = python_name(t, ident);
     if (name)
         return name;
     miss_entry *m = miss_slot(t, ident);
@@ -242,7 +262,7 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
         m->tries++;
         refresh_python_names(t);
         t->py_read_at = now_ns;
-        if ((name = python_name(t, ident, 1)) != NULL)
+        if ((name = python_name(t, ident)) != NULL)
             return name;
     }
     t->py_missed = 1;
@@ -262,12 +282,15 @@ int pp_thread_names_settle(pp_thread_names *t, int reread)
     return 1;
 }
 
-const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident)
+const char *pp_thread_late_name(pp_thread_names *t, uint64_t ident, int32_t tid)
 {
     const miss_entry *m = miss_slot(t, ident);
+    if (m->ident != ident || !m->fell_back)
+        return NULL;
     /* A thread that has left `threading` since (it ended before the flush) keeps the name it had
      * in the last table read that listed it. */
-    return m->ident == ident && m->fell_back ? python_name(t, ident, 0) : NULL;
+    const py_entry *e = python_entry(t, ident);
+    return e && e->native_id == tid ? e->name : NULL;
 }
 
 void pp_thread_names_settled(pp_thread_names *t)

@@ -28,9 +28,10 @@ const char *pp_thread_name(pp_thread_names *names, uint64_t ident, int32_t tid, 
  * flush, re-reads the table (if reread: not while the interpreter finalizes, the last table read
  * is used then) and returns 1: pp_thread_late_name may have answers. */
 int pp_thread_names_settle(pp_thread_names *names, int reread);
-/* The Python name of a thread that got a fallback name since the last flush, if now known (valid
- * until the next call into this module), else NULL. */
-const char *pp_thread_late_name(pp_thread_names *names, uint64_t ident);
+/* The Python name of a thread (ident, kernel tid) that got a fallback name since the last flush,
+ * if now known (valid until the next call into this module), else NULL. The tid tells two
+ * threads apart that had the same ident one after the other (pthread_t values are reused). */
+const char *pp_thread_late_name(pp_thread_names *names, uint64_t ident, int32_t tid);
 /* After the flush: forget which threads got fallbacks. */
 void pp_thread_names_settled(pp_thread_names *names);
 

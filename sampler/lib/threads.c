@@ -11,22 +11,33 @@ static uintptr_t get_ptr(const uint8_t *b, int32_t off)
     return v;
 }
 
-/* PyThreadState prefix copied: the fields in py_layout (3.8: thread_id at 176) and, in the same
- * read when they are this close, the data-stack pointers (3.11: 296). Every PyThreadState of
- * those versions is larger. */
-#define TSTATE_MIN_COPY 192
-#define TSTATE_MAX_COPY 320
+/* The PyThreadState prefix holding every field read is copied in one read (the data-stack
+ * pointers too when they are this close). Every PyThreadState of the supported versions is
+ * larger than what is copied. */
+#define TSTATE_MAX_COPY PP_COPY_TSTATE
+
+static size_t field_end(int32_t off, size_t size)
+{
+    return off >= 0 ? (size_t)off + size : 0;
+}
 
 static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_thread_view *t,
                        uintptr_t *next)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t b[TSTATE_MAX_COPY];
+    const int32_t ptr_fields[] = {l->ts_next, l->ts_interp, l->ts_thread_id, l->ts_frame};
+    size_t copy = field_end(l->ts_native_id, sizeof(int32_t));
+    for (size_t i = 0; i < sizeof ptr_fields / sizeof ptr_fields[0]; i++)
+        if (field_end(ptr_fields[i], sizeof(uintptr_t)) > copy)
+            copy = field_end(ptr_fields[i], sizeof(uintptr_t));
+    if (copy > sizeof b)
+        return -1;
     int32_t ds = l->ts_datastack_chunk;
-    int ds_inline = ds >= 0 && (size_t)ds + 2 * sizeof(uintptr_t) <= sizeof b;
-    size_t copy = ds_inline && (size_t)ds + 2 * sizeof(uintptr_t) > TSTATE_MIN_COPY
-                      ? (size_t)ds + 2 * sizeof(uintptr_t)
-                      : TSTATE_MIN_COPY;
+    size_t ds_end = field_end(ds, 2 * sizeof(uintptr_t));
+    int ds_inline = ds >= 0 && ds_end <= sizeof b;
+    if (ds_inline && ds_end > copy)
+        copy = ds_end;
     if (pp_read(b, ts, copy) != 0)
         return -1;
     *next = get_ptr(b, l->ts_next);

@@ -41,10 +41,15 @@ def make_chain():
     return ns["level_0"]
 
 
-def worker(top, rounds, chunk, ids, done, index):
+def worker(top, rounds, chunk, ids, done, index, start, first_done):
     ids[index] = threading.get_native_id()
+    start.wait()  # every worker begins together
     for r in range(rounds):
         top(chunk, leaf_a if r % 2 == 0 else leaf_b)
+    with first_done["lock"]:
+        if not any(done):
+            # the steady phase ends when the first worker does: the load changes after that
+            first_done["at"] = (time.perf_counter(), others_cpu(set(ids) | {first_done["main"]}))
     done[index] = True
 
 
@@ -79,19 +84,24 @@ def main():
     chunk = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     top = make_chain()
     ids, done = [0] * THREADS, [False] * THREADS
-    threads = [threading.Thread(target=worker, args=(top, rounds, chunk, ids, done, i),
+    start = threading.Barrier(THREADS + 1)
+    first_done = {"lock": threading.Lock(), "at": None, "main": threading.get_native_id()}
+    threads = [threading.Thread(target=worker,
+                                args=(top, rounds, chunk, ids, done, i, start, first_done),
                                 name=f"worker-{i}") for i in range(THREADS)]
     # $BENCH_STEADY_AFTER_S: the other threads' CPU is also measured from that long after the
-    # start, when whatever they do once (a profiler's start-up, its first look at the code) is past.
+    # workers start together, when whatever they do once (a profiler's start-up, its first look at
+    # the code) is past, until the first worker ends.
     steady_after = float(os.environ.get("BENCH_STEADY_AFTER_S", "0"))
-    cpu0 = time.process_time()
-    t0 = time.perf_counter()
     for t in threads:
         t.start()
+    start.wait()
+    cpu0 = time.process_time()
+    t0 = time.perf_counter()
     steady = None
     if steady_after > 0:
         time.sleep(steady_after)
-        if all(ids) and not any(done):
+        if not any(done):
             mine = set(ids) | {threading.get_native_id()}
             steady = (time.perf_counter(), others_cpu(mine))
     for t in threads:
@@ -102,13 +112,15 @@ def main():
         sys.exit("sampler_workload: a worker thread failed")
     cpu = time.process_time() - cpu0
     mine = set(ids) | {threading.get_native_id()}
+    if steady and first_done["at"][0] <= steady[0]:
+        steady = None  # a worker ended while the steady phase was being entered
     others = others_cpu(mine)
     result = {
         "elapsed_s": elapsed,
         "process_cpu_s": cpu,
         "other_threads_cpu_s": others,
-        "steady_elapsed_s": end - steady[0] if steady else None,
-        "steady_other_threads_cpu_s": others - steady[1] if steady else None,
+        "steady_elapsed_s": first_done["at"][0] - steady[0] if steady else None,
+        "steady_other_threads_cpu_s": first_done["at"][1] - steady[1] if steady else None,
         "vmhwm_kb": status_kb("VmHWM"),
         "threads": len(os.listdir("/proc/self/task")),
     }

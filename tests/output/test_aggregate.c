@@ -44,8 +44,7 @@ typedef struct seen {
     int n;
 } seen;
 
-static void collect(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                    int64_t wall_ns, int64_t wall_count)
+static void collect(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
     seen *s = ctx;
     assert_true(s->n < 64);
@@ -54,15 +53,44 @@ static void collect(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t
     assert_true(key->n_frames <= 8);
     memcpy(e->frames, key->frames, key->n_frames * sizeof *key->frames);
     e->key.frames = e->frames;
-    e->cpu_ns = cpu_ns;
-    e->cpu_count = cpu_count;
-    e->wall_ns = wall_ns;
-    e->wall_count = wall_count;
+    e->cpu_ns = values[PP_V_CPU_NS];
+    e->cpu_count = values[PP_V_CPU_SAMPLES];
+    e->wall_ns = values[PP_V_WALL_NS];
+    e->wall_count = values[PP_V_WALL_SAMPLES];
 }
 
 static pp_str str(pp_agg *agg, const char *s)
 {
     return pp_agg_intern(agg, s, strlen(s));
+}
+
+/* Bytes torn from another thread's objects, or a kernel thread name, are never stored as
+ * invalid UTF-8: pprof decoders reject such a string table. */
+static void test_strings_are_valid_utf8(void **state)
+{
+    (void)state;
+    pp_agg *agg = pp_agg_new(100, 1 << 16);
+    assert_non_null(agg);
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\xd1"
+         "abc",
+         "?abc"},                     /* lead byte, no continuation */
+        {"ab\xe2\x82", "ab??"},       /* cut short at the end */
+        {"\xc0\x80x", "??x"},         /* overlong NUL */
+        {"\xed\xa0\x80", "???"},      /* a UTF-16 surrogate */
+        {"\xf4\x90\x80\x80", "????"}, /* beyond U+10FFFF */
+        {"\x80\xbf", "??"},           /* stray continuations */
+        {"f\xc3\xbcr \xf0\x9f\x90\x8d", "f\xc3\xbcr \xf0\x9f\x90\x8d"}, /* valid */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        pp_str id = str(agg, cases[i].in);
+        assert_string_equal(pp_agg_string(agg, id), cases[i].out);
+        assert_int_equal(str(agg, cases[i].in), id);  /* the same bytes, the same string */
+        assert_int_equal(str(agg, cases[i].out), id); /* and the repaired text is that string */
+    }
+    pp_agg_free(agg);
 }
 
 static void test_interning(void **state)
@@ -313,9 +341,10 @@ typedef struct {
     pp_str to;
 } rename_rule;
 
-static pp_str rename_one(void *ctx, uint64_t thread_id, pp_str name)
+static pp_str rename_one(void *ctx, uint64_t thread_id, uint64_t native_thread_id, pp_str name)
 {
     const rename_rule *r = ctx;
+    (void)native_thread_id;
     return thread_id == r->thread_id ? r->to : name;
 }
 
@@ -373,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_steady_state_does_not_allocate),
         cmocka_unit_test(test_rename_threads),
         cmocka_unit_test(test_bad_limits),
+        cmocka_unit_test(test_strings_are_valid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

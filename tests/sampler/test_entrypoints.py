@@ -21,6 +21,7 @@ import pytest
 from podprof_testenv import SANITIZED
 from pprof_decode import decode
 from test_sampler import PYTHONS, WORKLOADS, names, preload_env
+from interpreters import slowdown
 
 import entry_deps
 
@@ -33,8 +34,10 @@ SERVER_PYTHONS = ["3.8.18", "3.12.1", "debian"]
 # uWSGI compiles against one interpreter: a pyenv CPython with a shared libpython.
 UWSGI_PYTHON = PYTHONS["3.12.1"]
 SERVICE = {"DD_SERVICE": "entry-svc", "DD_ENV": "entry-env", "DD_VERSION": "1.2.3"}
-# Bounds on a server's start and on its end after SIGTERM: past them the test fails.
+# Bounds on a server's start, on a request and on its end after SIGTERM, for a GIL build (a
+# free-threaded one gets interpreters.slowdown times more): past them the test fails.
 READY_TIMEOUT = 60
+REQUEST_TIMEOUT = 30
 STOP_TIMEOUT = 40
 
 # GCC 12's libasan has no fork interceptor (see test_sampler.test_lifecycle): under ASan only the
@@ -101,6 +104,7 @@ class Server:
 
     def __init__(self, argv, env, port, out, cwd=WORKLOADS):
         self.port = port
+        self.slow = slowdown(argv[0])
         self.log = out / "server.log"
         self.proc = subprocess.Popen([str(a) for a in argv], env=env, cwd=cwd,
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
@@ -110,7 +114,7 @@ class Server:
         return self.log.read_text(errors="replace")
 
     def wait_ready(self):
-        deadline = time.monotonic() + READY_TIMEOUT
+        deadline = time.monotonic() + READY_TIMEOUT * self.slow
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail("server exited with %s:\n%s" % (self.proc.returncode, self.output()))
@@ -120,10 +124,12 @@ class Server:
             except OSError:
                 time.sleep(0.05)
         self.kill()
-        pytest.fail("server not listening after %ds:\n%s" % (READY_TIMEOUT, self.output()))
+        pytest.fail("server not listening after %ds:\n%s" % (READY_TIMEOUT * self.slow,
+                                                              self.output()))
 
     def get(self, path):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=REQUEST_TIMEOUT * self.slow)
         try:
             conn.request("GET", path)
             resp = conn.getresponse()
@@ -150,7 +156,7 @@ class Server:
         for t in threads:
             t.start()
         for t in threads:
-            t.join(120)
+            t.join(120 * self.slow)
         assert not errors, (errors, self.output())
         assert len(served) == requests // clients * clients
         return served
@@ -163,16 +169,16 @@ class Server:
         """SIGTERM, as the kubelet sends: the server must end by itself, in time."""
         self.proc.send_signal(signal.SIGTERM)
         try:
-            rc = self.proc.wait(STOP_TIMEOUT)
+            rc = self.proc.wait(STOP_TIMEOUT * self.slow)
         except subprocess.TimeoutExpired:
             self.kill()
-            pytest.fail("server still running %ds after SIGTERM:\n%s" % (STOP_TIMEOUT,
+            pytest.fail("server still running %ds after SIGTERM:\n%s" % (STOP_TIMEOUT * self.slow,
                                                                          self.output()))
         out = self.output()
         for bad in ("Segmentation fault", "SIGSEGV", "SIGABRT", "AddressSanitizer", "core dumped"):
             assert bad not in out, out
         # a worker still exiting (process group) has not written its profile yet
-        deadline = time.monotonic() + STOP_TIMEOUT
+        deadline = time.monotonic() + STOP_TIMEOUT * self.slow
         while time.monotonic() < deadline:
             try:
                 os.killpg(self.proc.pid, 0)
@@ -233,8 +239,11 @@ GUNICORN_CASES = ([("sync", v) for v in ALL_PYTHONS]
 def test_gunicorn(mode, version, tmp_path, pure_site):
     python = PYTHONS[version]
     port = free_port()
+    # the worker timeout (a worker silent for longer is killed) and the graceful one, for a busy
+    # machine
     argv = [python, "-m", "gunicorn", "--workers", "2", "--bind", "127.0.0.1:%d" % port,
-            "--graceful-timeout", "10", "--chdir", WORKLOADS]
+            "--timeout", 30 * slowdown(python), "--graceful-timeout", 10 * slowdown(python),
+            "--chdir", WORKLOADS]
     if mode == "gthread":
         argv += ["--worker-class", "gthread", "--threads", "4"]
     if mode == "sync-preload":
@@ -262,7 +271,7 @@ def test_gunicorn(mode, version, tmp_path, pure_site):
 def run_uvicorn(python, tmp_path, pure_site, **extra):
     port = free_port()
     argv = [python, "-m", "uvicorn", "--host", "127.0.0.1", "--port", port, "--app-dir", WORKLOADS,
-            "--timeout-graceful-shutdown", "10", "entry_app:asgi_app"]
+            "--timeout-graceful-shutdown", 10 * slowdown(python), "entry_app:asgi_app"]
     return Server(argv, env_for(tmp_path, pure_site, **extra), port, tmp_path)
 
 

@@ -1,6 +1,7 @@
-"""libpodprof.so preloaded into every pyenv CPython and Debian's python3: what it writes is
-decoded by an independent decoder (pprof_decode.py) and by `go tool pprof`, and checked against
-what the workloads are known to do."""
+"""libpodprof.so preloaded into every CPython of interpreters.py (pyenv 3.8-3.13, Debian's python3,
+3.14 and 3.15 in a Debian sid chroot, free-threaded 3.13t): what it writes is decoded by an
+independent decoder (pprof_decode.py) and by `go tool pprof`, and checked against what the
+workloads are known to do."""
 import json
 import re
 import os
@@ -15,14 +16,11 @@ from podprof_testenv import BUILD, SANITIZED, asan_runtime_preload
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pprof_decode import decode  # noqa: E402
+from interpreters import all_pythons, slowdown  # noqa: E402
 
 LIB = BUILD / "lib" / "libpodprof.so"
 WORKLOADS = Path(__file__).resolve().parent / "workloads"
-PYENV = Path(subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-             or Path.home() / ".pyenv")
-PYTHONS = {v: PYENV / "versions" / v / "bin" / "python3"
-           for v in ("3.8.18", "3.9.18", "3.10.13", "3.11.7", "3.12.1", "3.13.0")}
-PYTHONS["debian"] = Path("/usr/bin/python3")
+PYTHONS = all_pythons()
 GO = "/usr/local/go/bin/go"
 
 
@@ -40,8 +38,9 @@ def preload_env(tmp_path, **extra):
 
 
 def run(python, args, tmp_path, timeout=60, **extra):
+    """Runs python with the library preloaded; timeout is for a GIL build (see slowdown)."""
     return subprocess.run([str(python)] + [str(a) for a in args], env=preload_env(tmp_path, **extra),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout * slowdown(python))
 
 
 def profiles(tmp_path, pid=None):

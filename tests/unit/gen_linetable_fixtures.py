@@ -2,7 +2,8 @@
 
 For many real code objects (stdlib modules compiled by this interpreter) it prints the raw line
 table and the line CPython itself reports for every instruction offset: PyCode_Addr2Line on
-3.8/3.9, co_lines() on 3.10, co_positions() on 3.11+. Runs under every CPython 3.8-3.13.
+3.8/3.9, co_lines() on 3.10, co_positions() on 3.11+. Runs under every CPython 3.8-3.15 and the
+free-threaded builds.
 
 Format, one record per code object:
     code <format> <firstlineno> <hex table>

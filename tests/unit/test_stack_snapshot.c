@@ -50,7 +50,7 @@ static void test_walks(void **state)
     for (long i = 0; i < 4 * page; i++)
         m[i] = (uint8_t)i;
     pp_stack_snapshot s;
-    assert_int_equal(pp_snapshot_init(&s), 0);
+    assert_int_equal(pp_snapshot_init(&s, (pp_chunk_layout){0, 8, 16, 24}), 0);
     uint8_t out[64];
 
     /* first walk of thread 7: reads on pages 0 and 2, copied on demand */

@@ -1,0 +1,224 @@
+/* Allocator wrappers and the allocating thread's own stack capture (alloc_hooks.h). */
+#include "alloc_hooks.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "byte_sampling.h"
+#include "frame_reader.h"
+#include "inproc_hooks.h"
+#include "log.h"
+
+typedef struct domain_hook {
+    pp_mem_allocator orig; /* the allocator wrapped, called for everything */
+    uint8_t domain;
+} domain_hook;
+
+static domain_hook domains[3];
+static pp_alloc_hooks_options opts;
+static pp_py_layout layout;
+static const pp_capi *capi;
+static pp_alloc_ring *ring;
+static pp_live_heap *heap;
+static atomic_int installed;
+static atomic_uint_fast64_t seed_counter;
+static uint64_t seed_base;
+
+/* Per thread: bytes left before the next sample point. initial-exec: the library is loaded at
+ * start-up (LD_PRELOAD), so its TLS is static and an access is one instruction. */
+typedef struct thread_sampling {
+    int64_t until;
+    uint64_t rng;
+    int32_t tid;
+    uint8_t seeded;
+} thread_sampling;
+static __thread thread_sampling tls __attribute__((tls_model("initial-exec")));
+
+static int64_t draw(void)
+{
+    return (int64_t)(pp_exp_draw(&tls.rng, opts.mean_bytes) + 0.5);
+}
+
+/* The countdown crossed zero: does a sample point fall in this allocation? */
+static __attribute__((noinline)) int crossed(void)
+{
+    if (!tls.seeded) {
+        /* A thread's first allocation: its first point is a full draw from its first byte. */
+        tls.seeded = 1;
+        tls.rng = seed_base ^ (uint64_t)(uintptr_t)&tls ^
+                  atomic_fetch_add(&seed_counter, 0x9e3779b97f4a7c15ULL);
+        tls.until += draw();
+        if (tls.until > 0)
+            return 0;
+    }
+    /* Memoryless: the next point is a fresh draw from the end of this allocation. */
+    tls.until = draw();
+    return 1;
+}
+
+static inline int count(size_t size)
+{
+    tls.until -= (int64_t)size;
+    return __builtin_expect(tls.until <= 0, 0) ? crossed() : 0;
+}
+
+/* This thread's own frames: plain loads (the GIL holder's frames cannot change under it). */
+static int own_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    (void)ctx;
+    if (addr < 4096)
+        return -1;
+    memcpy(dst, (const void *)addr, len);
+    return 0;
+}
+
+static uintptr_t own_top_frame(uintptr_t ts)
+{
+    uintptr_t frame;
+    memcpy(&frame, (const void *)(ts + (uintptr_t)layout.ts_frame), sizeof frame);
+    if (layout.ts_cframe_frame >= 0 && frame) /* 3.11, 3.12: through _PyCFrame */
+        memcpy(&frame, (const void *)(frame + (uintptr_t)layout.ts_cframe_frame), sizeof frame);
+    return frame;
+}
+
+static __attribute__((noinline)) void sampled(const domain_hook *d, void *p, size_t size)
+{
+    pp_alloc_record *rec = pp_alloc_ring_claim(ring);
+    if (!rec)
+        return;
+    rec->ptr = (uintptr_t)p;
+    rec->size = size;
+    rec->domain = d->domain;
+    rec->thread_id = (uint64_t)pthread_self();
+    uintptr_t ts = (uintptr_t)capi->tstate_current();
+    int32_t tid = 0;
+    if (ts && layout.ts_native_id >= 0)
+        memcpy(&tid, (const void *)(ts + (uintptr_t)layout.ts_native_id), sizeof tid);
+    if (tid <= 0) {
+        if (!tls.tid) /* once per thread, on versions whose thread state lacks it */
+            tls.tid = (int32_t)syscall(SYS_gettid);
+        tid = tls.tid;
+    }
+    rec->native_id = tid;
+    size_t raw = 0, omitted = 0;
+    uintptr_t top = ts ? own_top_frame(ts) : 0;
+    pp_walk_buf b = {.cap = ring->max_frames,
+                     .code = rec->code,
+                     .where = rec->where,
+                     .owner = rec->owner,
+                     .tlbc = rec->tlbc,
+                     .name = rec->name};
+    if (top && pp_walk_raw(&layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
+        raw = omitted = 0;
+    rec->n_raw = (uint32_t)raw;
+    rec->n_omitted = (uint32_t)omitted;
+    rec->heap_slot = heap ? (int32_t)pp_live_heap_insert(heap, (uintptr_t)p, size, rec->seq) : -1;
+    pp_alloc_ring_publish(ring, rec);
+}
+
+static void *hook_malloc(void *ctx, size_t size)
+{
+    const domain_hook *d = ctx;
+    void *p = d->orig.malloc(d->orig.ctx, size);
+    if (p && count(size))
+        sampled(d, p, size);
+    return p;
+}
+
+static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    const domain_hook *d = ctx;
+    void *p = d->orig.calloc(d->orig.ctx, nelem, elsize);
+    if (p && count(nelem * elsize))
+        sampled(d, p, nelem * elsize);
+    return p;
+}
+
+static void *hook_realloc(void *ctx, void *ptr, size_t new_size)
+{
+    const domain_hook *d = ctx;
+    /* Untracked before the block can be handed to another thread; a failed realloc (the old
+     * block still live) then goes untracked, which only loses one sample. */
+    if (ptr && heap)
+        pp_live_heap_remove(heap, (uintptr_t)ptr);
+    void *p = d->orig.realloc(d->orig.ctx, ptr, new_size);
+    if (p && count(new_size))
+        sampled(d, p, new_size);
+    return p;
+}
+
+static void hook_free(void *ctx, void *ptr)
+{
+    const domain_hook *d = ctx;
+    if (ptr && heap)
+        pp_live_heap_remove(heap, (uintptr_t)ptr);
+    d->orig.free(d->orig.ctx, ptr);
+}
+
+static int wrap(const pp_capi *api, int domain)
+{
+    domain_hook *d = &domains[domain];
+    d->domain = (uint8_t)domain;
+    api->mem_get_allocator(domain, &d->orig);
+    if (!d->orig.malloc || !d->orig.calloc || !d->orig.realloc || !d->orig.free)
+        return -1;
+    pp_mem_allocator hook = {d, hook_malloc, hook_calloc, hook_realloc, hook_free};
+    api->mem_set_allocator(domain, &hook);
+    return 0;
+}
+
+static int install(const pp_capi *api, void *ctx)
+{
+    (void)ctx;
+    capi = api;
+    if (wrap(api, PP_MEM_DOMAIN_OBJ) != 0 ||
+        (opts.mem_domain && wrap(api, PP_MEM_DOMAIN_MEM) != 0)) {
+        pp_log(PP_LOG_WARN, "the interpreter's allocator cannot be wrapped; no memory profiles");
+        return -1;
+    }
+    atomic_store(&installed, 1);
+    return 0;
+}
+
+static void ring_after_fork(void)
+{
+    if (ring)
+        pp_alloc_ring_reset(ring);
+}
+
+int pp_alloc_hooks_setup(const pp_runtime *rt, const pp_alloc_hooks_options *opt)
+{
+    opts = *opt;
+    layout = rt->layout;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
+                (uint64_t)getpid() << 40;
+    ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames);
+    heap = opts.heap ? pp_live_heap_new(opts.heap_slots) : NULL;
+    if (!ring || (opts.heap && !heap)) {
+        pp_log(PP_LOG_WARN, "out of memory for the memory profiles; not recording allocations");
+        return -1;
+    }
+    pthread_atfork(NULL, NULL, ring_after_fork);
+    return pp_inproc_register("allocator", install, NULL);
+}
+
+pp_alloc_ring *pp_alloc_hooks_ring(void)
+{
+    return ring;
+}
+
+pp_live_heap *pp_alloc_hooks_heap(void)
+{
+    return heap;
+}
+
+int pp_alloc_hooks_installed(void)
+{
+    return atomic_load(&installed);
+}

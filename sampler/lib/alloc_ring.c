@@ -1,0 +1,94 @@
+/* The sampled-allocation ring (alloc_ring.h). A cell whose turn equals the position is free for
+ * that position's producer; turn == position + 1 means published; the consumer hands the cell
+ * to the next lap with turn = position + cap. */
+#include "alloc_ring.h"
+
+#include <stdlib.h>
+
+pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
+{
+    size_t c = 16;
+    while (c < cap)
+        c *= 2;
+    pp_alloc_ring *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cap = c;
+    r->max_frames = max_frames;
+    r->cells = calloc(c, sizeof *r->cells);
+    uintptr_t *code = calloc(c * max_frames, sizeof *code);
+    uintptr_t *where = calloc(c * max_frames, sizeof *where);
+    uintptr_t *name = calloc(c * max_frames, sizeof *name);
+    uint8_t *owner = calloc(c * max_frames, sizeof *owner);
+    int32_t *tlbc = calloc(c * max_frames, sizeof *tlbc);
+    if (!r->cells || !code || !where || !name || !owner || !tlbc) {
+        free(r->cells);
+        free(code);
+        free(where);
+        free(name);
+        free(owner);
+        free(tlbc);
+        free(r);
+        return NULL;
+    }
+    for (size_t i = 0; i < c; i++) {
+        r->cells[i].code = code + i * max_frames;
+        r->cells[i].where = where + i * max_frames;
+        r->cells[i].name = name + i * max_frames;
+        r->cells[i].owner = owner + i * max_frames;
+        r->cells[i].tlbc = tlbc + i * max_frames;
+    }
+    pp_alloc_ring_reset(r);
+    return r;
+}
+
+void pp_alloc_ring_reset(pp_alloc_ring *r)
+{
+    for (size_t i = 0; i < r->cap; i++)
+        atomic_store(&r->cells[i].turn, i);
+    atomic_store(&r->head, 0);
+    r->tail = 0;
+}
+
+pp_alloc_record *pp_alloc_ring_claim(pp_alloc_ring *r)
+{
+    uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+    for (;;) {
+        pp_alloc_record *c = &r->cells[pos & (r->cap - 1)];
+        uint64_t turn = atomic_load_explicit(&c->turn, memory_order_acquire);
+        int64_t dif = (int64_t)(turn - pos);
+        if (dif == 0) {
+            if (atomic_compare_exchange_weak_explicit(&r->head, &pos, pos + 1, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                c->seq = pos;
+                if (r->filling && (pos & (r->cap / 4 - 1)) == 0 && pos)
+                    r->filling();
+                return c;
+            }
+        } else if (dif < 0) {
+            atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+            return NULL;
+        } else {
+            pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+        }
+    }
+}
+
+void pp_alloc_ring_publish(pp_alloc_ring *r, pp_alloc_record *rec)
+{
+    (void)r;
+    atomic_store_explicit(&rec->turn, rec->seq + 1, memory_order_release);
+}
+
+pp_alloc_record *pp_alloc_ring_peek(pp_alloc_ring *r)
+{
+    pp_alloc_record *c = &r->cells[r->tail & (r->cap - 1)];
+    uint64_t turn = atomic_load_explicit(&c->turn, memory_order_acquire);
+    return turn == r->tail + 1 ? c : NULL;
+}
+
+void pp_alloc_ring_release(pp_alloc_ring *r, pp_alloc_record *rec)
+{
+    atomic_store_explicit(&rec->turn, r->tail + r->cap, memory_order_release);
+    r->tail++;
+}

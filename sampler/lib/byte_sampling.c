@@ -1,0 +1,74 @@
+/* Byte-distance sampling arithmetic (byte_sampling.h). */
+#include "byte_sampling.h"
+
+#include <string.h>
+
+#define LN2 0.69314718055994530942
+#define SQRT2 1.41421356237309504880
+
+uint64_t pp_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double pp_ln(double x)
+{
+    /* x = m * 2^e with m in [sqrt(1/2), sqrt(2)); ln m = 2 atanh(t), t = (m-1)/(m+1), |t| < 0.18,
+     * so 14 odd terms of the series reach double precision. */
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    if (m > SQRT2) {
+        m /= 2;
+        e++;
+    }
+    double t = (m - 1) / (m + 1), t2 = t * t, sum = 0, power = t;
+    for (int k = 1; k < 30; k += 2) {
+        sum += power / k;
+        power *= t2;
+    }
+    return 2 * sum + e * LN2;
+}
+
+double pp_expm1_neg(double x)
+{
+    if (x < 0.5) {
+        /* sum over n >= 1 of (-x)^n / n!: no cancellation for small x */
+        double term = -x, sum = 0;
+        for (int n = 2; n < 30 && term != 0; n++) {
+            sum += term;
+            term *= -x / n;
+        }
+        return sum;
+    }
+    if (x > 745)
+        return -1;
+    /* exp(-x) = 2^-k exp(-r), r = x - k ln 2 in [0, ln 2) */
+    int k = (int)(x / LN2);
+    double r = x - k * LN2, term = 1, e = 0;
+    for (int n = 1; n < 30; n++) {
+        e += term;
+        term *= -r / n;
+    }
+    for (int i = 0; i < k; i++)
+        e *= 0.5;
+    return e - 1;
+}
+
+double pp_exp_draw(uint64_t *state, double mean)
+{
+    /* u uniform in (0, 1]: 53 random bits, never 0 */
+    double u = (double)((pp_rng_next(state) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    return -pp_ln(u) * mean;
+}
+
+double pp_sample_probability(double size, double mean)
+{
+    return -pp_expm1_neg(size / mean);
+}

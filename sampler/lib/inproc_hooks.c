@@ -1,0 +1,187 @@
+/* Resolving the C API and running the installers of in-process hooks (inproc_hooks.h). */
+#include "inproc_hooks.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "elf_symbols.h"
+#include "log.h"
+
+/* How long the pending call may wait for the main thread before a helper thread asks for the
+ * GIL instead: the main thread may sit in C (joining workers, waiting on a socket), and 3.12
+ * only notices a call queued from a thread without a thread state at its next GIL switch. */
+#define NUDGE_AFTER_NS 200000000LL
+
+enum {
+    F_ADD_PENDING,
+    F_GET_ALLOC,
+    F_SET_ALLOC,
+    F_TSTATE,
+    F_TSTATE_OLD,
+    F_GIL_ENSURE,
+    F_GIL_RELEASE,
+    F_FINALIZING,
+    F_FINALIZING_OLD,
+    F_COUNT
+};
+static const char *const fn_names[F_COUNT] = {"Py_AddPendingCall",
+                                              "PyMem_GetAllocator",
+                                              "PyMem_SetAllocator",
+                                              "PyThreadState_GetUnchecked",
+                                              "_PyThreadState_UncheckedGet",
+                                              "PyGILState_Ensure",
+                                              "PyGILState_Release",
+                                              "Py_IsFinalizing",
+                                              "_Py_IsFinalizing"};
+
+static struct {
+    const char *name;
+    pp_inproc_install_fn install;
+    void *ctx;
+} hooks[PP_INPROC_MAX_HOOKS];
+static size_t n_hooks;
+
+static pp_capi capi;
+static int (*add_pending_call)(int (*fn)(void *), void *arg);
+static int (*gil_ensure)(void);
+static void (*gil_release)(int);
+static int (*is_finalizing)(void);
+static atomic_int state = PP_INPROC_IDLE;
+static atomic_int claimed; /* the installers ran, or are running */
+static int64_t queued_at;
+static int nudged;
+
+int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx)
+{
+    if (n_hooks == PP_INPROC_MAX_HOOKS)
+        return -1;
+    hooks[n_hooks].name = name;
+    hooks[n_hooks].install = install;
+    hooks[n_hooks].ctx = ctx;
+    n_hooks++;
+    return 0;
+}
+
+size_t pp_inproc_registered(void)
+{
+    return n_hooks;
+}
+
+int pp_inproc_resolve(const pp_runtime *rt)
+{
+    uintptr_t addrs[F_COUNT] = {0};
+    if (!rt->found_by_elf)
+        for (int i = 0; i < F_COUNT; i++)
+            addrs[i] = (uintptr_t)dlsym(RTLD_DEFAULT, fn_names[i]);
+    /* Only one of the two thread-state getters exists in a given version. */
+    if (!addrs[F_ADD_PENDING] || !addrs[F_GET_ALLOC] || !addrs[F_SET_ALLOC] ||
+        (!addrs[F_TSTATE] && !addrs[F_TSTATE_OLD]) || !addrs[F_GIL_ENSURE])
+        pp_elf_lookup(fn_names, addrs, F_COUNT);
+    uintptr_t tstate = addrs[F_TSTATE] ? addrs[F_TSTATE] : addrs[F_TSTATE_OLD];
+    if (!addrs[F_ADD_PENDING] || !addrs[F_GET_ALLOC] || !addrs[F_SET_ALLOC] || !tstate) {
+        pp_log(PP_LOG_WARN, "CPython's C API (Py_AddPendingCall, PyMem_SetAllocator) not found; "
+                            "no in-process profiles");
+        atomic_store(&state, PP_INPROC_FAILED);
+        return -1;
+    }
+    /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
+    add_pending_call = (int (*)(int (*)(void *), void *))addrs[F_ADD_PENDING];
+    capi.mem_get_allocator = (void (*)(int, pp_mem_allocator *))addrs[F_GET_ALLOC];
+    capi.mem_set_allocator = (void (*)(int, pp_mem_allocator *))addrs[F_SET_ALLOC];
+    capi.tstate_current = (void *(*)(void))tstate;
+    if (addrs[F_GIL_ENSURE] && addrs[F_GIL_RELEASE]) {
+        gil_ensure = (int (*)(void))addrs[F_GIL_ENSURE];
+        gil_release = (void (*)(int))addrs[F_GIL_RELEASE];
+    }
+    uintptr_t fin = addrs[F_FINALIZING] ? addrs[F_FINALIZING] : addrs[F_FINALIZING_OLD];
+    is_finalizing = fin ? (int (*)(void))fin : NULL;
+    return 0;
+}
+
+/* With the GIL held: the pending call (main thread, between two bytecodes), or the helper. */
+static int run_installers(void *arg)
+{
+    (void)arg;
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&claimed, &expected, 1))
+        return 0;
+    for (size_t i = 0; i < n_hooks; i++) {
+        if (hooks[i].install(&capi, hooks[i].ctx) == 0)
+            pp_log(PP_LOG_DEBUG, "%s hooks installed", hooks[i].name);
+    }
+    atomic_store(&state, PP_INPROC_DONE);
+    return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Takes the GIL as a thread of its own (so the sampler never waits for it) and runs the
+ * installers unless the pending call did first. PyGILState_Ensure may end this thread when the
+ * interpreter is finalizing: it owns nothing, so that is harmless. */
+static void *helper_main(void *arg)
+{
+    (void)arg;
+    if (is_finalizing && is_finalizing())
+        return NULL;
+    int g = gil_ensure();
+    run_installers(NULL);
+    gil_release(g);
+    return NULL;
+}
+
+static void nudge(void)
+{
+    nudged = 1;
+    if (!gil_ensure || atomic_load(&claimed))
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &attr, helper_main, NULL) != 0)
+        pp_log(PP_LOG_DEBUG, "no helper thread for the hooks; waiting for the main thread");
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+pp_inproc_state pp_inproc_schedule(void)
+{
+    int s = atomic_load(&state);
+    if (s == PP_INPROC_QUEUED && !nudged && now_ns() - queued_at > NUDGE_AFTER_NS)
+        nudge();
+    if (s != PP_INPROC_IDLE)
+        return (pp_inproc_state)s;
+    if (n_hooks == 0) {
+        atomic_store(&state, PP_INPROC_NOTHING);
+        return PP_INPROC_NOTHING;
+    }
+    if (!add_pending_call) {
+        atomic_store(&state, PP_INPROC_FAILED);
+        return PP_INPROC_FAILED;
+    }
+    atomic_store(&state, PP_INPROC_QUEUED);
+    queued_at = now_ns();
+    /* Needs neither a thread state nor the GIL (Doc/c-api/init.rst); -1 when the queue is full. */
+    if (add_pending_call(run_installers, NULL) != 0) {
+        int expected = PP_INPROC_QUEUED;
+        atomic_compare_exchange_strong(&state, &expected, PP_INPROC_IDLE);
+    }
+    return (pp_inproc_state)atomic_load(&state);
+}
+
+pp_inproc_state pp_inproc_current(void)
+{
+    return (pp_inproc_state)atomic_load(&state);
+}

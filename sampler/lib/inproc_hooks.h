@@ -1,0 +1,79 @@
+/* Installing hooks that run inside the interpreter, on application threads (allocator wrappers
+ * today; lock, GIL and exception observers plug in the same way).
+ *
+ * The sampler reads the interpreter from outside; a hook needs the interpreter's own C API. This
+ * module resolves the few C-API functions hooks may call, the same way the runtime symbols are
+ * found (dlsym, else the ELF symbol tables on disk: a statically linked python3 works too), and
+ * runs every registered installer once, on the main thread with the GIL held, from a
+ * Py_AddPendingCall callback that the sampler thread queues once the interpreter is initialized.
+ * When the main thread does not reach it soon (it sits in C, joining workers or waiting on I/O;
+ * and 3.12 only notices such a call at its next GIL switch), a short-lived helper thread takes
+ * the GIL with PyGILState_Ensure and runs them instead; whichever comes first runs them, once.
+ *
+ * Rules every hook follows, because it runs inside someone else's interpreter:
+ * - it never allocates through the allocator it wraps and never calls Python code or an API
+ *   that may allocate, run code or release the GIL;
+ * - it never takes a lock the application can hold, and never blocks;
+ * - its code and state live in this library, which is never unloaded, so a hook stays callable
+ *   after Py_Finalize (a hook is never removed: the interpreter may still hold its pointers);
+ * - fork children inherit installed hooks as they are; state shared with the sampler thread is
+ *   made consistent again by the owner's pthread_atfork handlers.
+ * Usage: pp_inproc_register() before the sampler thread calls pp_inproc_resolve() and then
+ * pp_inproc_schedule() on each pass until it reports PP_INPROC_DONE. */
+#ifndef PODPROF_SAMPLER_INPROC_HOOKS_H
+#define PODPROF_SAMPLER_INPROC_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime.h"
+
+/* CPython's PyMemAllocatorEx and domains (Include/cpython/pymem.h; identical in 3.8-3.13). */
+typedef struct pp_mem_allocator {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr);
+} pp_mem_allocator;
+
+enum { PP_MEM_DOMAIN_RAW = 0, PP_MEM_DOMAIN_MEM = 1, PP_MEM_DOMAIN_OBJ = 2 };
+
+/* The C-API functions a hook or installer may call. */
+typedef struct pp_capi {
+    void (*mem_get_allocator)(int domain, pp_mem_allocator *allocator);
+    void (*mem_set_allocator)(int domain, pp_mem_allocator *allocator);
+    /* The calling thread's PyThreadState, NULL when it has none; never fails, never allocates
+     * (PyThreadState_GetUnchecked, _PyThreadState_UncheckedGet before 3.13). */
+    void *(*tstate_current)(void);
+} pp_capi;
+
+/* An installer: runs once with the GIL held on the main thread; returns 0 when installed, -1
+ * (after one log line) when not. */
+typedef int (*pp_inproc_install_fn)(const pp_capi *api, void *ctx);
+
+#define PP_INPROC_MAX_HOOKS 8
+
+/* Adds an installer (before pp_inproc_schedule; not thread-safe). -1 when the table is full. */
+int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx);
+
+/* How many installers are registered. */
+size_t pp_inproc_registered(void);
+
+/* Resolves the C API of the runtime rt found. -1 (one log line) when a function is missing. */
+int pp_inproc_resolve(const pp_runtime *rt);
+
+typedef enum {
+    PP_INPROC_IDLE,    /* nothing queued yet (or the pending-call queue was full: try again) */
+    PP_INPROC_QUEUED,  /* waiting for the main thread to run Python code */
+    PP_INPROC_DONE,    /* every installer ran */
+    PP_INPROC_FAILED,  /* the C API could not be resolved */
+    PP_INPROC_NOTHING, /* no installer registered */
+} pp_inproc_state;
+
+/* From the sampler thread, once the interpreter is initialized: queues the installers. Cheap
+ * when there is nothing left to do. */
+pp_inproc_state pp_inproc_schedule(void);
+pp_inproc_state pp_inproc_current(void);
+
+#endif

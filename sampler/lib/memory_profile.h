@@ -1,0 +1,52 @@
+/* The sampler thread's half of the memory profiles: it names the stacks the allocator hooks
+ * recorded (alloc_hooks.h) and turns them into the four memory sample types, in the order of
+ * Datadog's profiler: alloc-space/bytes and alloc-samples/count for every sampled allocation of
+ * the profile's interval, heap-space/bytes and heap-live-samples/count for the sampled allocations
+ * still live at its end. Each is weighted by the inverse of its chance of being sampled
+ * (byte_sampling.h), so sums estimate the true bytes and counts.
+ *
+ * The stacks of live allocations outlive profiles (and the sampler of a fork parent), so they are
+ * kept in a store of their own, with its own strings, which a fork child inherits consistent: the
+ * sampler holds a lock only while it changes the store, and pthread_atfork takes it around fork. */
+#ifndef PODPROF_SAMPLER_MEMORY_PROFILE_H
+#define PODPROF_SAMPLER_MEMORY_PROFILE_H
+
+#include <stdint.h>
+
+#include "aggregate.h"
+#include "code_cache.h"
+#include "config.h"
+#include "frame_reader.h"
+#include "runtime.h"
+
+/* Sets the hooks up and registers their installer; once per process (a fork child keeps the
+ * parent's). filling (may be NULL) is called from an allocating thread when recorded samples
+ * pile up: it should wake the sampler thread to drain them (one write to a pipe). Returns the
+ * sample types it adds as a pp_flush_info value_mask (0: none). */
+uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void));
+
+/* What naming a recorded stack needs from the sampler. */
+typedef struct pp_memory_namer {
+    const pp_runtime *rt;
+    pp_code_cache *codes; /* interns into agg */
+    pp_walk_buf *walk;    /* room for max_frames resolved frames */
+    pp_agg *agg;          /* the profile being built */
+    pp_str (*thread_name)(void *ctx, uint64_t thread_id, int32_t native_id);
+    void *ctx;
+} pp_memory_namer;
+
+/* Each pass: names what the hooks recorded since the last drain and adds the allocation values to
+ * the profile. */
+void pp_memory_drain(const pp_memory_namer *n);
+
+/* At a profile's end (after a drain): adds the live-heap values of every tracked allocation. */
+void pp_memory_add_heap(const pp_memory_namer *n);
+
+/* Counters for the profile's metadata. */
+typedef struct pp_memory_counters {
+    uint64_t alloc_samples, alloc_dropped, heap_tracked, heap_dropped, heap_live, unnamed;
+    int hooks_installed;
+} pp_memory_counters;
+void pp_memory_counters_get(pp_memory_counters *c);
+
+#endif
