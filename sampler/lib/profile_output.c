@@ -461,10 +461,9 @@ static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flu
 
 /* ---- flush ---- */
 
-static void count_stack(void *ctx, const pp_sample_key *key, int64_t cpu_ns, int64_t cpu_count,
-                        int64_t wall_ns, int64_t wall_count)
+static void count_stack(void *ctx, const pp_sample_key *key, const int64_t *values)
 {
-    (void)key, (void)cpu_ns, (void)cpu_count, (void)wall_ns, (void)wall_count;
+    (void)key, (void)values;
     (*(size_t *)ctx)++;
 }
 
