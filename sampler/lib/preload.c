@@ -3,6 +3,7 @@
  * at its default disposition) and a fresh sampler in fork children. Between passes the sampler
  * thread sleeps on a futex (wake_word.c) and holds no descriptor. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "own_fd.h"
 #include "ddtrace_profiler.h"
 #include "late_interpreter.h"
 #include "log.h"
@@ -47,6 +49,36 @@ static atomic_int sampler_done;
 static void wake_sampler(void)
 {
     pp_wake_up(&wake);
+}
+
+/* 1 when the sampler thread is the last thread of the process. A process whose threads have all
+ * ended by returning (a child forked from a non-main thread whose SystemExit ends that thread, a
+ * C main calling pthread_exit) ends with its last thread: the sampler must not be what keeps it
+ * alive. Read from /proc/self/stat, opened and closed here: the state of the main thread (field
+ * 3, 'Z' once it has ended) and num_threads (field 20), which still counts an ended main thread;
+ * the name before them, in parentheses, may hold anything. 0 when it cannot be read. */
+static int last_thread_left(void)
+{
+    pp_own_fd f = PP_OWN_FD_NONE;
+    if (pp_own_open(&f, "/proc/self/stat", O_RDONLY, 0) != 0)
+        return 0;
+    char buf[1024];
+    ssize_t n = pread(f.fd, buf, sizeof buf - 1, 0);
+    pp_own_close(&f);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    char main_state = p[2];
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' '); /* ends on the space before field 20 */
+    if (!p)
+        return 0;
+    long threads = strtol(p + 1, NULL, 10);
+    /* the sampler is never the main thread: alone, or beside a main thread that has ended */
+    return main_state == 'Z' ? threads == 2 : threads == 1;
 }
 
 /* Sleeps until deadline (CLOCK_MONOTONIC ns) or a wake-up; returns the stop reason. */
@@ -175,7 +207,10 @@ static void *sampler_main(void *arg)
                 (stand_down = ddtrace_decides()))
                 break;
         }
-        pp_sampler_pass(s, now);
+        /* no Python thread, or nothing readable: process_vm_readv names the process by its main
+         * thread, and fails once that has ended */
+        if (pp_sampler_pass(s, now) <= 0 && last_thread_left())
+            break; /* flush, then let the process end with its own status */
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
         if (next <= pp_now_ns(CLOCK_MONOTONIC)) {
