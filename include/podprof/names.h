@@ -43,7 +43,7 @@
 #define PP_ENV_TIMELINE_ENABLED "DD_PROFILING_TIMELINE_ENABLED"
 #define PP_ENV_ENABLE_CODE_PROVENANCE "DD_PROFILING_ENABLE_CODE_PROVENANCE"
 /* Test hooks of the library: force the pipe fallback of its reads, and the ELF symbol lookup. */
-#define PP_ENV_TEST_FORCE_PIPE_READS "PODPROF_TEST_FORCE_PIPE_READS"
+#define PP_ENV_TEST_FORCE_PROC_MEM_READS "PODPROF_TEST_FORCE_PROC_MEM_READS"
 #define PP_ENV_TEST_FORCE_ELF_SYMBOLS "PODPROF_TEST_FORCE_ELF_SYMBOLS"
 
 /* ---- the environment of the exporter (`podprof export`, and `podprof run` when it uploads) ----

@@ -7,8 +7,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "own_fd.h"
+
 /* Executables larger than this are not scanned (keeps start-up bounded). */
-#define MAX_ELF_BYTES ((off_t)512 << 20)
+#define MAX_ELF_BYTES ((int64_t)512 << 20)
 
 static int in_file(size_t size, uint64_t off, uint64_t len)
 {
@@ -44,18 +46,18 @@ static size_t scan_table(const unsigned char *img, size_t size, const Elf64_Shdr
 size_t pp_elf_lookup_file(const char *path, uintptr_t bias, const char *const *names,
                           uintptr_t *addrs, size_t n)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    /* Mapped, never read with read(2): a number the application took over meanwhile is mapped
+     * read-only and private at worst, which fails the checks below. */
+    pp_own_fd f;
+    if (pp_own_open(&f, path, O_RDONLY, 0) != 0)
         return 0;
-    /* lseek, not fstat: fstat is a GLIBC_2.33 symbol, above the 2.17 baseline. */
-    off_t end = lseek(fd, 0, SEEK_END);
-    if (end < (off_t)sizeof(Elf64_Ehdr) || end > MAX_ELF_BYTES) {
-        close(fd);
+    if (f.size < (int64_t)sizeof(Elf64_Ehdr) || f.size > MAX_ELF_BYTES || !pp_own_check(&f)) {
+        pp_own_close(&f);
         return 0;
     }
-    size_t size = (size_t)end;
-    const unsigned char *img = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
+    size_t size = (size_t)f.size;
+    const unsigned char *img = mmap(NULL, size, PROT_READ, MAP_PRIVATE, f.fd, 0);
+    pp_own_close(&f);
     if (img == MAP_FAILED)
         return 0;
     const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;

@@ -12,17 +12,13 @@ __asm__(".symver dlsym,dlsym@GLIBC_2.2.5");
 __asm__(".symver dlvsym,dlvsym@GLIBC_2.2.5");
 __asm__(".symver dladdr,dladdr@GLIBC_2.2.5");
 __asm__(".symver dlerror,dlerror@GLIBC_2.2.5");
+__asm__(".symver dlclose,dlclose@GLIBC_2.2.5");
 __asm__(".symver dl_iterate_phdr,dl_iterate_phdr@GLIBC_2.2.5");
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
 __asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
 __asm__(".symver pthread_getcpuclockid,pthread_getcpuclockid@GLIBC_2.2.5");
 __asm__(".symver pthread_atfork,pthread_atfork@GLIBC_2.2.5");
 __asm__(".symver pthread_sigmask,pthread_sigmask@GLIBC_2.2.5");
-__asm__(".symver sem_init,sem_init@GLIBC_2.2.5");
-__asm__(".symver sem_timedwait,sem_timedwait@GLIBC_2.2.5");
-__asm__(".symver sem_post,sem_post@GLIBC_2.2.5");
-__asm__(".symver sem_wait,sem_wait@GLIBC_2.2.5");
-__asm__(".symver sem_destroy,sem_destroy@GLIBC_2.2.5");
 #endif
 
 #endif

@@ -1,11 +1,10 @@
 /* Life cycle of the library inside a process: the ELF constructor decides whether to do anything
  * at all, starts the sampler thread, and arranges a last flush at exit (atexit, and a SIGTERM left
- * at its default disposition) and a fresh sampler in fork children. */
+ * at its default disposition) and a fresh sampler in fork children. Between passes the sampler
+ * thread sleeps on a futex (wake_word.c) and holds no descriptor. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "own_fd.h"
+#include "ddtrace_profiler.h"
 #include "late_interpreter.h"
 #include "log.h"
 #include "podprof/names.h"
@@ -24,12 +25,15 @@
 #include "sampler.h"
 #include "sigterm_default.h"
 #include "thread_clock.h"
+#include "wake_word.h"
 
 /* How long exit waits for the sampler thread's last flush. */
-#define EXIT_FLUSH_TIMEOUT_S 3
+#define EXIT_FLUSH_TIMEOUT_NS (3 * 1000000000LL)
 /* Polling the interpreter's initialized flag: first and largest sleep. */
 #define INIT_POLL_MIN_NS 2000000LL
 #define INIT_POLL_MAX_NS 100000000LL
+/* How often the sampler looks for ddtrace's profiler in the process. */
+#define DDTRACE_CHECK_NS 1000000000LL
 
 enum { STOP_NONE = 0, STOP_EXIT = 1, STOP_SIGTERM = 2 };
 
@@ -37,45 +41,77 @@ static pp_config cfg;
 static pp_runtime rt;
 static atomic_int running; /* a sampler thread exists */
 static atomic_int stop_reason;
-static atomic_int sigterm_installed;
-static int wake_fd[2] = {-1, -1};
-static sem_t done;
+static pp_wake_word wake;     /* the sampler thread sleeps on it */
+static pp_wake_word finished; /* exit waits on it for the sampler thread's end */
+static atomic_int sampler_done;
 
-static void wake(void)
+/* Wakes the sampler thread early (the memory hooks' ring is filling); callable from any thread. */
+static void wake_sampler(void)
 {
-    char c = 1;
-    if (wake_fd[1] >= 0 && write(wake_fd[1], &c, 1) < 0) {
-        /* pipe full: the sampler is already awake */
-    }
+    pp_wake_up(&wake);
+}
+
+/* 1 when the sampler thread is the last thread of the process. A process whose threads have all
+ * ended by returning (a child forked from a non-main thread whose SystemExit ends that thread, a
+ * C main calling pthread_exit) ends with its last thread: the sampler must not be what keeps it
+ * alive. Read from /proc/self/stat, opened and closed here: the state of the main thread (field
+ * 3, 'Z' once it has ended) and num_threads (field 20), which still counts an ended main thread;
+ * the name before them, in parentheses, may hold anything. 0 when it cannot be read. */
+static int last_thread_left(void)
+{
+    pp_own_fd f = PP_OWN_FD_NONE;
+    if (pp_own_open(&f, "/proc/self/stat", O_RDONLY, 0) != 0)
+        return 0;
+    char buf[1024];
+    ssize_t n = pread(f.fd, buf, sizeof buf - 1, 0);
+    pp_own_close(&f);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    char main_state = p[2];
+    for (int field = 2; p && field < 20; field++)
+        p = strchr(p + 1, ' '); /* ends on the space before field 20 */
+    if (!p)
+        return 0;
+    long threads = strtol(p + 1, NULL, 10);
+    /* the sampler is never the main thread: alone, or beside a main thread that has ended */
+    return main_state == 'Z' ? threads == 2 : threads == 1;
 }
 
 /* Sleeps until deadline (CLOCK_MONOTONIC ns) or a wake-up; returns the stop reason. */
 static int sleep_until(int64_t deadline)
 {
-    int64_t left = deadline - pp_now_ns(CLOCK_MONOTONIC);
-    if (left > 0) {
-        struct pollfd p = {wake_fd[0], POLLIN, 0};
-        struct timespec ts = {left / 1000000000, left % 1000000000};
-        if (ppoll(&p, 1, &ts, NULL) > 0) {
-            char sink[64];
-            while (read(wake_fd[0], sink, sizeof sink) > 0) {
-            }
-        }
-    }
+    pp_safe_read_release(); /* no descriptor of ours while we sleep */
+    uint32_t seen = pp_wake_seen(&wake);
+    int reason = atomic_load(&stop_reason);
+    if (reason != STOP_NONE)
+        return reason;
+    pp_wake_wait(&wake, seen, deadline);
     return atomic_load(&stop_reason);
 }
 
+/* The kept SIGTERM handler (sigterm_default.c runs it only where SIGTERM would otherwise have
+ * its default action). */
 static void on_sigterm(int sig)
 {
     int saved = errno;
-    if (!atomic_load(&running) || atomic_load(&stop_reason) == STOP_SIGTERM) {
-        /* nothing to flush, or a second SIGTERM: die now */
-        pp_sigterm_really_default();
+    int reason = STOP_NONE;
+    if (!atomic_load(&running)) {
+        /* nothing to flush: the default action, now */
+        pp_sigterm_release();
         raise(sig);
-    } else {
-        atomic_store(&stop_reason, STOP_SIGTERM);
-        wake();
+    } else if (atomic_compare_exchange_strong(&stop_reason, &reason, STOP_SIGTERM)) {
+        pp_wake_up(&wake); /* flush, then end by the signal (reraise_sigterm) */
+    } else if (reason == STOP_SIGTERM) {
+        /* a second SIGTERM: die now */
+        pp_sigterm_release();
+        raise(sig);
     }
+    /* STOP_EXIT: the application is already exiting with a status it chose, and exit waits for
+     * the last flush (bounded); the signal must not replace that status. */
     errno = saved;
 }
 
@@ -83,15 +119,35 @@ static void on_sigterm(int sig)
  * a SIG_DFL it sets later keeps ours (sigterm_default.c). */
 static void install_sigterm(void)
 {
-    if (pp_sigterm_keep(on_sigterm) == 0)
-        atomic_store(&sigterm_installed, 1);
+    pp_sigterm_keep(on_sigterm);
 }
 
-/* After the last flush on SIGTERM: the process must still end by that signal. */
+/* After the last flush on SIGTERM: the process must still end by that signal, unless the
+ * application installed a handler of its own since, which then runs. */
 static void reraise_sigterm(void)
 {
-    pp_sigterm_really_default();
+    pp_sigterm_release();
     kill(getpid(), SIGTERM);
+}
+
+/* ddtrace's profiler started in this process. When it uploads by itself
+ * (DD_PROFILING_OUTPUT_PPROF unset) the process must not be profiled twice: the library stands
+ * down. When DD_PROFILING_OUTPUT_PPROF is set, ddtrace writes its profiles there and uploads
+ * nothing, so only the library's reach the exporter: it keeps profiling. Either way one line says
+ * what happens. Returns 1 to stand down. */
+static int ddtrace_decides(void)
+{
+    if (cfg.output_prefix && cfg.output_prefix[0]) {
+        pp_log(PP_LOG_WARN, "ddtrace's profiler also runs in this process; with "
+                            "DD_PROFILING_OUTPUT_PPROF set it writes its profiles there and "
+                            "uploads none, so podprof keeps profiling (the process pays for both)");
+        return 0;
+    }
+    pp_log(PP_LOG_WARN,
+           "ddtrace's profiler runs in this process and uploads its profiles; "
+           "podprof stands down (no podprof profile from pid %ld)",
+           (long)getpid());
+    return 1;
 }
 
 static int wait_for_interpreter(void)
@@ -114,28 +170,47 @@ static void *sampler_main(void *arg)
 {
     (void)arg;
     pp_sampler *s = NULL;
+    int stand_down = 0;
     if (pp_thread_clock_init() != 0) {
         pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
         goto out;
     }
     if (pp_runtime_resolve(&rt) != 0 || wait_for_interpreter() != 0)
         goto out;
-    s = pp_sampler_new(&cfg, &rt, wake);
+    /* ddtrace-run starts ddtrace's profiler while the interpreter initializes: decided here,
+     * before the first sample; a profiler started later is noticed within DDTRACE_CHECK_NS. */
+    int ddtrace_checked = pp_ddtrace_profiler_active();
+    if (ddtrace_checked && (stand_down = ddtrace_decides()))
+        goto out;
+    s = pp_sampler_new(&cfg, &rt, wake_sampler);
     if (!s) {
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
     }
-    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s", rt.version, cfg.sample_rate_hz,
-           rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "");
+    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s%s", rt.version, cfg.sample_rate_hz,
+           rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "",
+           pp_safe_read_mode() == PP_READ_PROC_MEM
+               ? " (process_vm_readv refused: reading through /proc/self/mem)"
+               : "");
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
+    int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
         if (now < next) {
             pp_sampler_drain(s); /* woken early: allocation samples are piling up */
             continue;
         }
-        pp_sampler_pass(s, now);
+        if (!ddtrace_checked && now >= ddtrace_at) {
+            ddtrace_at = now + DDTRACE_CHECK_NS;
+            if ((ddtrace_checked = pp_ddtrace_profiler_active()) &&
+                (stand_down = ddtrace_decides()))
+                break;
+        }
+        /* no Python thread, or nothing readable: process_vm_readv names the process by its main
+         * thread, and fails once that has ended */
+        if (pp_sampler_pass(s, now) <= 0 && last_thread_left())
+            break; /* flush, then let the process end with its own status */
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
         if (next <= pp_now_ns(CLOCK_MONOTONIC)) {
@@ -145,14 +220,19 @@ static void *sampler_main(void *arg)
         if (pp_sampler_flush_due(s, now))
             pp_sampler_flush(s);
     }
-    pp_sampler_flush(s);
+    if (!stand_down)
+        pp_sampler_flush(s);
 out:
     /* The sampler's memory is not freed: a racing exit path may still be looking at it, and the
-     * process is ending anyway. */
+     * process is ending anyway (or, standing down, the few hundred KiB stay with it). */
     (void)s;
+    pp_safe_read_release();
+    if (stand_down)
+        pp_sigterm_release(); /* SIGTERM is the application's again */
     atomic_store(&running, 0);
     int reason = atomic_load(&stop_reason);
-    sem_post(&done);
+    atomic_store(&sampler_done, 1);
+    pp_wake_up(&finished);
     if (reason == STOP_SIGTERM)
         reraise_sigterm();
     return NULL;
@@ -160,10 +240,8 @@ out:
 
 static int start_sampler(void)
 {
-    if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
-    sem_init(&done, 0, 0);
     atomic_store(&stop_reason, STOP_NONE);
+    atomic_store(&sampler_done, 0);
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -192,27 +270,24 @@ static void on_exit_flush(void)
      * flush that stop started, or the process ends in the middle of writing its profile. */
     int expected = STOP_NONE;
     atomic_compare_exchange_strong(&stop_reason, &expected, STOP_EXIT);
-    wake();
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += EXIT_FLUSH_TIMEOUT_S;
-    while (sem_timedwait(&done, &deadline) != 0 && errno == EINTR) {
+    pp_wake_up(&wake);
+    int64_t deadline = pp_now_ns(CLOCK_MONOTONIC) + EXIT_FLUSH_TIMEOUT_NS;
+    for (;;) {
+        uint32_t seen = pp_wake_seen(&finished);
+        if (atomic_load(&sampler_done) || pp_now_ns(CLOCK_MONOTONIC) >= deadline)
+            return;
+        pp_wake_wait(&finished, seen, deadline);
     }
 }
 
 /* In a fork child the sampler thread is gone, and it may have been stopped in the middle of
  * anything: its memory is abandoned (never freed or reused) and a new sampler starts, with its
- * own pid, pipe and runtime id. */
+ * own pid and runtime id. */
 static void on_fork_child(void)
 {
     int was_running = atomic_load(&running);
     atomic_store(&running, 0);
-    if (wake_fd[0] >= 0) {
-        close(wake_fd[0]);
-        close(wake_fd[1]);
-        wake_fd[0] = wake_fd[1] = -1;
-    }
-    if (!was_running || pp_safe_read_init() != 0)
+    if (pp_safe_read_init() != 0 || !was_running) /* also drops the parent's descriptor */
         return;
     start_sampler();
 }
@@ -236,7 +311,9 @@ static void start_profiling(void)
 /* From the dlopen that loaded a libpython, after it returned. */
 static void on_late_interpreter(void)
 {
-    if (pp_runtime_find(&rt, 0) == 0)
+    int found = pp_runtime_find(&rt, 0);
+    pp_safe_read_release();
+    if (found == 0)
         start_profiling();
 }
 
@@ -244,12 +321,18 @@ __attribute__((constructor)) static void podprof_init(void)
 {
     if (!env_true(PP_ENV_PROFILING_ENABLED))
         return; /* inert: nothing parsed, nothing started */
-    if (pp_safe_read_init() != 0)
+    if (pp_safe_read_init() != 0) {
+        pp_log(PP_LOG_WARN, "neither process_vm_readv nor /proc/self/mem can read this process's "
+                            "memory; not profiling");
         return;
-    /* Tests exercise the fallback path of a process where process_vm_readv is refused. */
-    if (env_true(PP_ENV_TEST_FORCE_PIPE_READS) && pp_safe_read_force(PP_READ_PIPE) != 0)
+    }
+    /* Tests exercise the fallback path without the seccomp filter that would refuse
+     * process_vm_readv. */
+    if (env_true(PP_ENV_TEST_FORCE_PROC_MEM_READS) && pp_safe_read_force(PP_READ_PROC_MEM) != 0)
         return;
-    if (pp_runtime_find(&rt, env_true(PP_ENV_TEST_FORCE_ELF_SYMBOLS)) != 0) {
+    int found = pp_runtime_find(&rt, env_true(PP_ENV_TEST_FORCE_ELF_SYMBOLS));
+    pp_safe_read_release();
+    if (found != 0) {
         /* Not CPython (a shell, a subprocess target ...), or not yet: uWSGI's python plugin
          * and embedding applications dlopen libpython later. */
         pp_late_interpreter_watch(on_late_interpreter);

@@ -6,7 +6,6 @@
  * application: every failure is one stderr line and a lost interval. */
 #include "profile_output.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "own_fd.h"
 #include "podprof/names.h"
 #include "podprof/spool_format.h"
 #include "podprof/provenance_keys.h"
@@ -118,33 +118,66 @@ static void drop_pair(const out_paths *p, int dfd, const pair_entry *e)
     atomic_fetch_add(&profiles_dropped, 1);
 }
 
+/* The directory's entries, read with getdents64 into buf; the descriptor is checked before each
+ * call (own_fd.c), since getdents moves the position of whatever directory the number names.
+ * glibc 2.17 has no getdents64 wrapper. */
+struct dirent64_raw {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+typedef struct dir_reader {
+    pp_own_fd fd;
+    char buf[8192];
+    size_t len, pos;
+} dir_reader;
+
+static const char *next_entry(dir_reader *r)
+{
+    while (r->pos >= r->len) {
+        if (!pp_own_check(&r->fd))
+            return NULL;
+        long n = syscall(SYS_getdents64, r->fd.fd, r->buf, sizeof r->buf);
+        if (n <= 0)
+            return NULL;
+        r->len = (size_t)n;
+        r->pos = 0;
+    }
+    const struct dirent64_raw *d = (const struct dirent64_raw *)(r->buf + r->pos);
+    r->pos += d->reclen;
+    return d->name;
+}
+
 /* Drops the oldest pairs so that, with the one about to be written, at most
  * PP_MAX_UNREAD_PROFILES remain; also returns the highest seq already used by this pid (pids are
  * reused, e.g. pid 1 in a restarted container, and an unread pair must not be overwritten). */
 static void scan_directory(const out_paths *p, pid_t pid, uint64_t *max_seq_for_pid)
 {
     *max_seq_for_pid = 0;
-    int dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
+    dir_reader *r = malloc(sizeof *r);
+    if (!r)
         return;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
+    r->len = r->pos = 0;
+    if (pp_own_open(&r->fd, p->dir, O_RDONLY | O_DIRECTORY, 0) != 0) {
+        free(r);
         return;
     }
     pair_entry *pairs = malloc(PP_MAX_SCAN_ENTRIES * sizeof *pairs);
     size_t n = 0, seen = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL && seen++ < PP_MAX_SCAN_ENTRIES) {
+    const char *name;
+    while ((name = next_entry(r)) != NULL && seen++ < PP_MAX_SCAN_ENTRIES) {
         uint64_t fpid, fseq;
-        int kind = pp_spool_parse(de->d_name, p->base, &fpid, &fseq, NULL);
+        int kind = pp_spool_parse(name, p->base, &fpid, &fseq, NULL);
         if (kind == PP_SPOOL_OTHER)
             continue;
         bool json = kind == PP_SPOOL_IS_JSON;
         if (fpid == (uint64_t)pid && fseq > *max_seq_for_pid)
             *max_seq_for_pid = fseq;
         struct stat st;
-        if (!json || !pairs || stat_entry(dfd, de->d_name, &st) != 0)
+        if (!json || !pairs || stat_entry(r->fd.fd, name, &st) != 0)
             continue;
         pairs[n].mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
         pairs[n].pid = fpid;
@@ -153,31 +186,42 @@ static void scan_directory(const out_paths *p, pid_t pid, uint64_t *max_seq_for_
     }
     if (pairs && n >= PP_MAX_UNREAD_PROFILES) {
         qsort(pairs, n, sizeof *pairs, compare_pairs);
-        for (size_t i = 0; i + PP_MAX_UNREAD_PROFILES <= n; i++)
-            drop_pair(p, dfd, &pairs[i]);
+        for (size_t i = 0; i + PP_MAX_UNREAD_PROFILES <= n && pp_own_check(&r->fd); i++)
+            drop_pair(p, r->fd.fd, &pairs[i]);
     }
     free(pairs);
-    closedir(d);
+    pp_own_close(&r->fd);
+    free(r);
 }
 
 /* ---- atomic files ---- */
 
-static int write_all(int fd, const void *buf, size_t len)
+/* pwrite, after checking the number is still the file we created: on a stream pwrite fails
+ * (ESPIPE) instead of adding bytes, so a number taken over by the application in between costs
+ * this profile, never the application's data. */
+static int write_all(pp_own_fd *f, const void *buf, size_t len)
 {
     const char *b = buf;
+    off_t at = 0;
     while (len) {
-        ssize_t w = write(fd, b, len);
+        if (!pp_own_check(f)) {
+            errno = EBADF;
+            return -1;
+        }
+        ssize_t w = pwrite(f->fd, b, len, at);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
         b += w;
+        at += w;
         len -= (size_t)w;
     }
     return 0;
 }
 
+/* Opened, written and closed here: no descriptor outlives one file of one flush. */
 static int write_atomically(const out_paths *p, const char *name, const void *buf, size_t len)
 {
     char tmp[2 * PATH_MAX], final[2 * PATH_MAX];
@@ -186,12 +230,12 @@ static int write_atomically(const out_paths *p, const char *name, const void *bu
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
+    pp_own_fd f;
+    if (pp_own_open(&f, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644) != 0)
         return -1;
-    int rc = write_all(fd, buf, len);
+    int rc = write_all(&f, buf, len);
     int saved = errno;
-    if (close(fd) != 0 && rc == 0) {
+    if (pp_own_close(&f) != 0 && rc == 0) {
         rc = -1;
         saved = errno;
     }
@@ -462,8 +506,20 @@ static char *metadata_json(const pp_config *cfg, const pp_agg *agg, const pp_flu
 
 /* ---- flush ---- */
 
+static void count_stack(void *ctx, const pp_sample_key *key, const int64_t *values)
+{
+    (void)key, (void)values;
+    (*(size_t *)ctx)++;
+}
+
 int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_info *info)
 {
+    /* Nothing sampled (`python -c pass`, an exec probe, an idle interval): nothing to write, so
+     * nothing to upload. */
+    size_t stacks = 0;
+    pp_agg_foreach(agg, count_stack, &stacks);
+    if (stacks == 0)
+        return 0;
     out_paths paths;
     if (!resolve_paths(cfg, &paths)) {
         atomic_fetch_add(&flush_failures, 1);

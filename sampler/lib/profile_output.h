@@ -1,6 +1,7 @@
 /* Writes one aggregate as <prefix>.<pid>.<seq>.pprof (gzip pprof) and <prefix>.<pid>.<seq>.json,
  * atomically (temp file + rename), and keeps the number of unread profiles bounded (oldest dropped
- * and counted). Called by the sampler thread at each upload interval and once at exit. */
+ * and counted). An aggregate without a sample writes nothing. Called by the sampler thread at each
+ * upload interval and once at exit; every descriptor it opens is closed before it returns. */
 #ifndef PODPROF_SAMPLER_PROFILE_OUTPUT_H
 #define PODPROF_SAMPLER_PROFILE_OUTPUT_H
 
@@ -32,8 +33,8 @@ typedef struct pp_flush_info {
     uint32_t value_mask;
 } pp_flush_info;
 
-/* Returns 0 on success, -1 with one logged line on failure (the aggregate is still reset by the
- * caller; a failed flush loses that interval, never the process). */
+/* Returns 0 on success (or nothing to write), -1 with one logged line on failure (the aggregate is
+ * still reset by the caller; a failed flush loses that interval, never the process). */
 int pp_profile_flush(const pp_config *cfg, const pp_agg *agg, const pp_flush_info *info);
 
 #endif

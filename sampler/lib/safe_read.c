@@ -6,12 +6,24 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Largest single pipe transfer; below the default pipe capacity so a write never blocks. */
-#define PIPE_CHUNK 32768
+#include "own_fd.h"
+
+/* The fallback's descriptor is /proc/self/mem, opened for one sampling pass at most: pread on it
+ * copies this process's memory through the kernel and fails (EIO) on an unmapped address.
+ * Opened by the first read after a release and closed by pp_safe_read_release, which the sampler
+ * calls before every sleep, so it is never held between passes. A number the application closed and
+ * reused meanwhile is never harmful to it: pread never consumes data from a pipe, socket or other
+ * stream (ESPIPE) and never moves a file's position; the number is checked before it is closed
+ * (own_fd.c). */
+#define PROC_MEM "/proc/self/mem"
+/* The position the descriptor is left at ("podprof"), which tells it from any other open of
+ * /proc/self/mem: reads use pread and never move it. */
+#define MEM_MARK 0x706f6470726f66LL
 
 static pid_t self_pid;
 static pp_read_mode mode = PP_READ_VM;
-static int pipe_fd[2] = {-1, -1};
+static pp_own_fd mem = {-1, 0, 0, 0, -1};
+static pid_t mem_pid; /* the process mem was opened in: a fork child inherits its parent's */
 
 static int read_vm(void *dst, uintptr_t addr, size_t len)
 {
@@ -21,68 +33,61 @@ static int read_vm(void *dst, uintptr_t addr, size_t len)
     return n == (ssize_t)len ? 0 : -1;
 }
 
-static void drain_pipe(void)
+void pp_safe_read_release(void)
 {
-    char sink[4096];
-    while (read(pipe_fd[0], sink, sizeof sink) > 0) {
-    }
+    if (mem.fd >= 0)
+        pp_own_close(&mem);
 }
 
-static int read_pipe(void *dst, uintptr_t addr, size_t len)
+static int mem_fd(void)
 {
-    char *out = dst;
-    while (len > 0) {
-        size_t chunk = len < PIPE_CHUNK ? len : PIPE_CHUNK;
-        ssize_t w = write(pipe_fd[1], (const void *)addr, chunk);
-        if (w <= 0) {
-            drain_pipe();
-            return -1;
-        }
-        ssize_t r = read(pipe_fd[0], out, (size_t)w);
-        if (r != w || (size_t)w != chunk) {
-            drain_pipe();
-            return -1;
-        }
-        out += w;
-        addr += (uintptr_t)w;
-        len -= (size_t)w;
-    }
-    return 0;
+    if (mem.fd >= 0 && mem_pid == self_pid)
+        return mem.fd;
+    pp_safe_read_release();
+    if (pp_own_open(&mem, PROC_MEM, O_RDONLY, 0) != 0 || pp_own_mark(&mem, MEM_MARK) != 0)
+        return -1;
+    mem_pid = self_pid;
+    return mem.fd;
 }
 
-static int open_pipe(void)
+static int read_mem(void *dst, uintptr_t addr, size_t len)
 {
-    if (pipe_fd[0] >= 0) {
-        close(pipe_fd[0]);
-        close(pipe_fd[1]);
+    int fd = mem_fd();
+    if (fd < 0 || addr > (uintptr_t)INT64_MAX - len)
+        return -1;
+    ssize_t n = pread(fd, dst, len, (off_t)addr);
+    if (n < 0 && (errno == EBADF || errno == ESPIPE) && !pp_own_check(&mem)) {
+        /* the application closed our number (and maybe opened a stream on it): a new one */
+        if ((fd = mem_fd()) < 0)
+            return -1;
+        n = pread(fd, dst, len, (off_t)addr);
     }
-    return pipe2(pipe_fd, O_CLOEXEC | O_NONBLOCK);
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+static int probe(pp_read_mode m)
+{
+    uint64_t value = 0x706f6470726f66, copy = 0;
+    mode = m;
+    int ok = pp_read(&copy, (uintptr_t)&value, sizeof value) == 0 && copy == value;
+    pp_safe_read_release();
+    return ok ? 0 : -1;
 }
 
 int pp_safe_read_init(void)
 {
     self_pid = getpid();
-    if (pipe_fd[0] >= 0 && open_pipe() != 0) /* a fork child must not share its parent's pipe */
-        return -1;
-    uint64_t probe = 0x706f6470726f66, copy = 0;
-    if (read_vm(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe) {
-        mode = PP_READ_VM;
+    pp_safe_read_release(); /* a fork child's copy of its parent's descriptor */
+    if (probe(PP_READ_VM) == 0)
         return 0;
-    }
-    if (open_pipe() != 0)
-        return -1;
-    mode = PP_READ_PIPE;
-    return read_pipe(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe ? 0 : -1;
+    return probe(PP_READ_PROC_MEM);
 }
 
 int pp_safe_read_force(pp_read_mode m)
 {
     self_pid = getpid();
-    uint64_t probe = 42, copy = 0;
-    if (m == PP_READ_PIPE && pipe_fd[0] < 0 && open_pipe() != 0)
-        return -1;
-    mode = m;
-    return pp_read(&copy, (uintptr_t)&probe, sizeof probe) == 0 && copy == probe ? 0 : -1;
+    pp_safe_read_release();
+    return probe(m);
 }
 
 pp_read_mode pp_safe_read_mode(void)
@@ -131,6 +136,7 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
 {
     if (mode == PP_READ_VM)
         return read_vm_many(reqs, n);
+    /* /proc/self/mem: one pread per range (preadv scatters one file range, not many) */
     size_t copied = 0;
     for (size_t i = 0; i < n; i++) {
         reqs[i].ok = pp_read(reqs[i].dst, reqs[i].addr, reqs[i].len) == 0;
@@ -168,5 +174,5 @@ int pp_read(void *dst, uintptr_t addr, size_t len)
         return 0;
     if (!plausible(addr, len))
         return -1;
-    return mode == PP_READ_VM ? read_vm(dst, addr, len) : read_pipe(dst, addr, len);
+    return mode == PP_READ_VM ? read_vm(dst, addr, len) : read_mem(dst, addr, len);
 }

@@ -1,20 +1,26 @@
 /* Copies memory of this process that may be unmapped or freed at any moment, without ever
  * faulting: the kernel does the copy and reports a bad address as an error. Fast path:
- * process_vm_readv on our own pid. Fallback when that syscall is refused (seccomp, gVisor,
- * old kernels): write(2) the range into a private non-blocking pipe and read it back. */
+ * process_vm_readv on our own pid, no descriptor. Fallback when that system call is refused
+ * (seccomp profiles such as Docker's default without CAP_SYS_PTRACE): pread on /proc/self/mem,
+ * opened for one pass at most and released before the sampler sleeps. */
 #ifndef PODPROF_SAMPLER_SAFE_READ_H
 #define PODPROF_SAMPLER_SAFE_READ_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { PP_READ_VM = 0, PP_READ_PIPE = 1 } pp_read_mode;
+typedef enum { PP_READ_VM = 0, PP_READ_PROC_MEM = 1 } pp_read_mode;
 
-/* Probes the fast path and opens the fallback pipe. Call again in a fork child. */
+/* Picks the mode: the fast path when it works, else the fallback; -1 when neither does. Call
+ * again in a fork child (it drops a descriptor inherited from the parent). */
 int pp_safe_read_init(void);
 /* Forces one mode (benchmarks and tests); returns -1 if it cannot work. */
 int pp_safe_read_force(pp_read_mode mode);
 pp_read_mode pp_safe_read_mode(void);
+
+/* Closes the fallback's descriptor, if one is open; the next read opens it again. Called
+ * whenever the library stops reading for a while (before every sleep). */
+void pp_safe_read_release(void);
 
 /* Returns 0 when all len bytes at addr were copied into dst, -1 otherwise. */
 int pp_read(void *dst, uintptr_t addr, size_t len);

@@ -311,7 +311,7 @@ void pp_sampler_drain(pp_sampler *s)
     memory_drain(s, 0);
 }
 
-void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
+long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
 {
     s->pass++;
     s->now_ns = now_ns;
@@ -323,18 +323,19 @@ void pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     pp_code_cache_new_pass(s->codes);
     uintptr_t interp_head = 0;
     if (pp_runtime_state(&s->rt, &interp_head) != 1)
-        return; /* finalizing or finalized: thread states are being freed */
+        return -1; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
     pp_inproc_schedule(); /* cheap once done */
     memory_drain(s, 0);
     pp_thread_walk_stats st;
     if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
-        return;
+        return -1;
     }
     s->counters[C_THREADS_SEEN] = st.threads;
     s->counters[C_INTERPRETERS] = st.interpreters;
     s->counters[C_READ_FAILURES] += st.torn;
+    return (long)st.threads;
 }
 
 void pp_sampler_adapt(pp_sampler *s, int64_t now_ns)

@@ -14,8 +14,9 @@ typedef struct pp_sampler pp_sampler;
 pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wake)(void));
 void pp_sampler_free(pp_sampler *s);
 
-/* One pass: a stack, CPU delta and wall delta per thread. now_ns: CLOCK_MONOTONIC. */
-void pp_sampler_pass(pp_sampler *s, int64_t now_ns);
+/* One pass: a stack, CPU delta and wall delta per thread. now_ns: CLOCK_MONOTONIC. Returns how
+ * many Python threads it found, or -1 when it could not tell (finalizing, a failed read). */
+long pp_sampler_pass(pp_sampler *s, int64_t now_ns);
 
 /* Between passes: names the allocation samples recorded so far. */
 void pp_sampler_drain(pp_sampler *s);

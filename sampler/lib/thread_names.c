@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "own_fd.h"
 #include "py_objects.h"
 #include "pystring.h"
 #include "safe_read.h"
@@ -65,11 +66,12 @@ struct pp_thread_names {
 
 static int read_comm(const char *path, char *out, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    /* pread: through a number the application took over it takes nothing from a stream */
+    pp_own_fd f;
+    if (pp_own_open(&f, path, O_RDONLY, 0) != 0)
         return -1;
-    ssize_t n = read(fd, out, cap - 1);
-    close(fd);
+    ssize_t n = pread(f.fd, out, cap - 1, 0);
+    pp_own_close(&f);
     if (n <= 0)
         return -1;
     while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\0'))

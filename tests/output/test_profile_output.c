@@ -1,5 +1,6 @@
 /* Profile files: names, the metadata JSON (escaping included), the bound on unread pairs, pid
- * reuse, the default prefix, and failures that must cost one line and nothing else. */
+ * reuse, nothing written without a sample, the default prefix, and failures that must cost one
+ * line and nothing else. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -295,6 +296,30 @@ static void test_reused_pid_does_not_overwrite(void **state)
     pp_agg_free(agg);
 }
 
+/* An aggregate without a sample (`python -c pass`, an idle interval) writes nothing, and no
+ * descriptor of the flush outlives it. */
+static void test_nothing_sampled_writes_nothing(void **state)
+{
+    (void)state;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, "%s/empty", dir);
+    pp_config cfg = {.enabled = true, .sample_rate_hz = 100, .output_prefix = prefix};
+    pp_agg *agg = pp_agg_new(100, 1 << 16);
+    pp_flush_info info = info_for(1700000000000000000LL);
+    int next = dup(0);
+    close(next);
+    assert_int_equal(pp_profile_flush(&cfg, agg, &info), 0);
+    assert_int_equal(count_files(".json") + count_files(".pprof") + count_files(".tmp"), 0);
+    pp_agg_free(agg);
+    agg = small_agg();
+    assert_int_equal(pp_profile_flush(&cfg, agg, &info), 0);
+    assert_int_equal(count_files(".json"), 1);
+    int after = dup(0);
+    close(after);
+    assert_int_equal(after, next);
+    pp_agg_free(agg);
+}
+
 /* Runs fn with stderr captured into buf. */
 static void capture_stderr(void (*fn)(void), char *buf, size_t cap)
 {
@@ -387,6 +412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_code_provenance_in_metadata, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unread_bound_drops_oldest, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_reused_pid_does_not_overwrite, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_nothing_sampled_writes_nothing, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_default_prefix_said_once, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_unwritable_is_one_line, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_directory_prefix, make_dir, remove_dir),

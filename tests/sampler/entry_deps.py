@@ -1,4 +1,5 @@
-"""The servers the entry-point tests run, installed from PyPI once and cached.
+"""The servers the entry-point tests run, and ddtrace for the coexistence test, installed from PyPI
+once and cached.
 
 Pure-Python packages (gunicorn, uvicorn and their dependencies, all py3-none-any wheels) go into
 one directory every interpreter imports through PYTHONPATH. uWSGI is C and compiles against one
@@ -23,6 +24,10 @@ PURE = ["gunicorn==23.0.0", "packaging==24.2", "uvicorn==0.33.0", "click==8.1.7"
 # the newest.
 UWSGI = ["uwsgi==2.0.28"]
 UWSGI_BUILD_TOOLS = ["setuptools==75.3.0", "wheel==0.45.1"]
+# Datadog's tracer with its profiler (binary wheels for one CPython), and what it needs, pinned:
+# the version tests/bench/sampler_overhead.py measures against.
+DDTRACE = ["ddtrace==4.16.0", "ddtrace-internal==0.1.0", "bytecode==0.19.1", "envier==0.6.1",
+           "opentelemetry-api==1.45.3", "typing_extensions==4.16.0", "wrapt==2.5.2"]
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "podprof" / "entrypoints"
 PIP = ["-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-input"]
@@ -78,6 +83,13 @@ def uwsgi(python):
 
     return _install("uwsgi", _key(python.resolve(), *UWSGI, *UWSGI_BUILD_TOOLS),
                     fill) / "site" / "bin" / "uwsgi"
+
+
+def ddtrace(python):
+    """Directory to put on PYTHONPATH for ddtrace (binary wheels built for this python)."""
+    python = Path(python)
+    return _install("ddtrace", _key(python.resolve(), *DDTRACE), lambda d: _pip(
+        python, ["--no-deps", "--only-binary=:all:", "--target", str(d)] + DDTRACE))
 
 
 if __name__ == "__main__":

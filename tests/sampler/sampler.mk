@@ -12,8 +12,10 @@ CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 
 TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
 TEST_STACK_SNAPSHOT := $(BUILD)/tests/unit/test_stack_snapshot
+TEST_SIGTERM := $(BUILD)/tests/unit/test_sigterm_default
+FAKE_SIGACTION := $(BUILD)/tests/unit/libfake_sigaction.so
 
-UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT)
+UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT) $(TEST_SIGTERM)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -32,18 +34,32 @@ $(TEST_LINETABLE): tests/unit/test_linetable.c sampler/lib/linetable.c sampler/l
 		-o $@ tests/unit/test_linetable.c sampler/lib/linetable.c $(LDFLAGS_COMMON) -lcmocka
 
 $(TEST_SAFE_READ): tests/unit/test_safe_read.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
-		sampler/lib/pystring.c sampler/lib/pystring.h
+		sampler/lib/own_fd.c sampler/lib/own_fd.h sampler/lib/pystring.c sampler/lib/pystring.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_safe_read.c sampler/lib/safe_read.c \
-		sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
+		sampler/lib/own_fd.c sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
 
 $(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snapshot.c \
 		sampler/lib/stack_snapshot.h sampler/lib/read_plan.c sampler/lib/read_plan.h \
-		sampler/lib/safe_read.c sampler/lib/safe_read.h
+		sampler/lib/safe_read.c sampler/lib/safe_read.h sampler/lib/own_fd.c sampler/lib/own_fd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
 		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
-		$(LDFLAGS_COMMON) -lcmocka
+		sampler/lib/own_fd.c $(LDFLAGS_COMMON) -lcmocka
+
+# The interposer's "next sigaction" is the fake's (found first by dlsym(RTLD_NEXT) from the test
+# executable), which lets the test act between the library's own calls.
+$(FAKE_SIGACTION): tests/unit/fake_sigaction.c tests/unit/fake_sigaction.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -fPIC -shared -o $@ tests/unit/fake_sigaction.c $(LDFLAGS_COMMON) -ldl
+
+$(TEST_SIGTERM): tests/unit/test_sigterm_default.c sampler/lib/sigterm_default.c \
+		sampler/lib/sigterm_default.h $(FAKE_SIGACTION)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -Itests/unit -o $@ \
+		tests/unit/test_sigterm_default.c sampler/lib/sigterm_default.c $(LDFLAGS_COMMON) \
+		-L$(dir $(FAKE_SIGACTION)) -Wl,-rpath,$(abspath $(dir $(FAKE_SIGACTION))) \
+		-Wl,--no-as-needed -lfake_sigaction -Wl,--as-needed -lcmocka -ldl -pthread
 
 $(CONFIG_DOC_TOOL): tests/sampler/config_doc.c sampler/lib/config_table.c sampler/lib/config.h \
 		$(wildcard include/podprof/*.h)
@@ -64,13 +80,14 @@ sampler-symbol-audit: $(LIBPODPROF)
 	@if [ "$(SAN)" = 1 ]; then echo "symbol audit: skipped for the sanitizer build"; \
 	else tests/sampler/symbol_audit.sh $(LIBPODPROF); fi
 
-# Fault-free copy microbenchmark (process_vm_readv vs the pipe fallback).
+# Fault-free copy microbenchmark (process_vm_readv vs the /proc/self/mem fallback).
 SAMPLER_READ_BENCH := $(BUILD)/tests/bench/sampler_read_bench
 BENCH_TARGETS += sampler-read-bench
-$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h
+$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
+		sampler/lib/own_fd.c sampler/lib/own_fd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
-		sampler/lib/safe_read.c $(LDFLAGS_COMMON)
+		sampler/lib/safe_read.c sampler/lib/own_fd.c $(LDFLAGS_COMMON)
 .PHONY: sampler-read-bench
 sampler-read-bench: $(SAMPLER_READ_BENCH)
 	$(SAMPLER_READ_BENCH)

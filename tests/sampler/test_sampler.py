@@ -199,7 +199,10 @@ def test_safety(python, tmp_path):
     # 5,000-deep recursion: 64 frames kept, the rest counted
     deep = [s for s in samples if "deep_recursion" in names(s)]
     assert deep
-    assert any(int(s["frames"][-1][0].strip("<").split()[0]) >= 5000 - 64 for s in deep)
+    # (a sample taken while the recursion winds up or down is shallower and not cut)
+    omitted = [int(m.group(1)) for s in deep
+               for m in [re.fullmatch(r"<(\d+) frames omitted>", s["frames"][-1][0])] if m]
+    assert any(n >= 5000 - 64 for n in omitted), omitted
     # code objects freed and reallocated are never attributed to another function or file
     # churn_K is defined on line K+1 and calls spin_until on line K+2. While it calls, the line
     # is K+2; only a leaf churn_K, caught on its first instruction (RESUME, which CPython
@@ -253,9 +256,9 @@ def test_adaptive_rate(tmp_path):
     assert rates["0.01"][0] < rates["100"][0] / 3, rates
 
 
-def test_pipe_fallback_reads(tmp_path):
+def test_proc_mem_fallback_reads(tmp_path):
     r = run(PYTHONS["3.12.1"], [WORKLOADS / "lifecycle.py", "exit"], tmp_path,
-            PODPROF_TEST_FORCE_PIPE_READS=1)
+            PODPROF_TEST_FORCE_PROC_MEM_READS=1)
     assert r.returncode == 3, r.stderr
     assert any("work_exit" in names(s) for s in all_samples(tmp_path))
 

@@ -1,11 +1,19 @@
 /* The fault-free copy: good ranges are copied exactly, and unmapped memory, a range running off
- * the end of a mapping, NULL and wrapping ranges all fail without a fault, in both modes. */
+ * the end of a mapping, NULL and wrapping ranges all fail without a fault, in both modes. The
+ * /proc/self/mem fallback holds its descriptor only until released, never closes a number the
+ * application took over, and a read through a number the application took over harms nothing. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,13 +25,13 @@ static void check_mode(pp_read_mode mode)
 {
     assert_int_equal(pp_safe_read_force(mode), 0);
     long page = sysconf(_SC_PAGESIZE);
-    /* two pages, the second made inaccessible */
+    /* two pages, the second unmapped */
     char *p =
         mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(p != MAP_FAILED);
     for (long i = 0; i < page; i++)
         p[i] = (char)(i * 7);
-    assert_int_equal(mprotect(p + page, (size_t)page, PROT_NONE), 0);
+    assert_int_equal(munmap(p + page, (size_t)page), 0);
 
     static char out[1 << 16];
     assert_int_equal(pp_read(out, (uintptr_t)p, (size_t)page), 0);
@@ -31,7 +39,7 @@ static void check_mode(pp_read_mode mode)
     assert_int_equal(pp_read(out, (uintptr_t)p + 100, 8), 0);
     assert_memory_equal(out, p + 100, 8);
 
-    assert_int_equal(pp_read(out, (uintptr_t)p + page, 8), -1);     /* PROT_NONE */
+    assert_int_equal(pp_read(out, (uintptr_t)p + page, 8), -1);     /* unmapped */
     assert_int_equal(pp_read(out, (uintptr_t)p + page - 4, 8), -1); /* runs off the end */
     assert_int_equal(pp_read(out, 0, 8), -1);                       /* NULL */
     assert_int_equal(pp_read(out, 16, 8), -1);                      /* first page */
@@ -85,15 +93,43 @@ static void check_mode(pp_read_mode mode)
         if (i % 3 != 1)
             assert_memory_equal(dst[i], p + i, 8);
     }
-    munmap(p, 2 * (size_t)page);
+    munmap(p, (size_t)page);
     char *gone = mmap(NULL, (size_t)page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(gone, (size_t)page);
     assert_int_equal(pp_read(out, (uintptr_t)gone, 8), -1); /* unmapped */
 
-    /* the mode keeps working after failures (the pipe is drained) */
+    /* A PROT_NONE page: process_vm_readv refuses it; /proc/self/mem reads it (the kernel
+     * reads with FOLL_FORCE). Neither faults. */
+    char *none = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(none != MAP_FAILED);
+    assert_int_equal(pp_read(out, (uintptr_t)none, 8), mode == PP_READ_VM ? -1 : 0);
+    munmap(none, (size_t)page);
+
+    /* the mode keeps working after failures */
     uint64_t v = 0x1122334455667788ULL, w = 0;
     assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
     assert_true(w == v);
+    pp_safe_read_release();
+}
+
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+
+/* The lowest free descriptor number: the one the next open gets. */
+static int next_fd(void)
+{
+    int fd = dup(0);
+    assert_true(fd >= 0);
+    close(fd);
+    return fd;
 }
 
 static void test_process_vm_readv(void **state)
@@ -102,10 +138,105 @@ static void test_process_vm_readv(void **state)
     check_mode(PP_READ_VM);
 }
 
-static void test_pipe_fallback(void **state)
+static void test_proc_mem_fallback(void **state)
 {
     (void)state;
-    check_mode(PP_READ_PIPE);
+    check_mode(PP_READ_PROC_MEM);
+}
+
+/* Between a release and the next read the fallback holds no descriptor; the one it holds is
+ * close-on-exec. */
+static void test_fallback_holds_nothing_after_release(void **state)
+{
+    (void)state;
+    assert_int_equal(pp_safe_read_force(PP_READ_PROC_MEM), 0);
+    int before = open_fds(), fd = next_fd();
+    uint64_t v = 42, w = 0;
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    assert_int_equal(open_fds(), before + 1);
+    assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    pp_safe_read_release();
+    assert_int_equal(open_fds(), before);
+}
+
+/* An application that closes every descriptor (daemonising) and opens a socket gets the
+ * fallback's number: the library must neither close that socket nor take its data, and reads on
+ * with a descriptor of its own. */
+static void test_fallback_never_touches_a_reused_number(void **state)
+{
+    (void)state;
+    assert_int_equal(pp_safe_read_force(PP_READ_PROC_MEM), 0);
+    int fd = next_fd();
+    uint64_t v = 7, w = 0;
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    assert_int_equal(close(fd), 0); /* the application's closerange */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int app = sv[0] == fd ? sv[0] : sv[1];
+    assert_int_equal(app, fd); /* the application now owns the number */
+    int peer = app == sv[0] ? sv[1] : sv[0];
+    assert_int_equal(write(peer, "hello", 5), 5);
+    /* a read through the reused number takes nothing from the socket (pread: ESPIPE); the
+     * fallback sees the number is no longer its own and reads through a new descriptor */
+    v = 99;
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    assert_true(w == 99);
+    pp_safe_read_release(); /* closes its new descriptor, never the application's */
+    assert_true(fcntl(app, F_GETFD) >= 0);
+    char got[8] = {0};
+    assert_int_equal(read(app, got, sizeof got), 5);
+    assert_memory_equal(got, "hello", 5);
+    /* the same when the number was closed and not reused */
+    int mine = next_fd();
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    assert_int_equal(close(mine), 0);
+    assert_int_equal(pp_read(&w, (uintptr_t)&v, sizeof v), 0);
+    pp_safe_read_release();
+    assert_true(fcntl(app, F_GETFD) >= 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* What the fallback relies on when a number was reused between its checks: pread consumes
+ * nothing from a stream (pipe, socket, eventfd) and never moves a file's position. */
+static void test_stray_pread_is_harmless(void **state)
+{
+    (void)state;
+    uint64_t far = 0x7f0000001000ULL;
+    char buf[16];
+    int p[2], sv[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    int ev = eventfd(3, 0);
+    assert_true(ev >= 0);
+    assert_int_equal(write(p[1], "pipe", 4), 4);
+    assert_int_equal(write(sv[1], "sock", 4), 4);
+    const int streams[] = {p[0], sv[0], ev};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        assert_int_equal(pread(streams[i], buf, 8, (off_t)far), -1);
+        assert_int_equal(errno, ESPIPE);
+    }
+    assert_int_equal(read(p[0], buf, sizeof buf), 4);
+    assert_memory_equal(buf, "pipe", 4);
+    assert_int_equal(read(sv[0], buf, sizeof buf), 4);
+    assert_memory_equal(buf, "sock", 4);
+    uint64_t count = 0;
+    assert_int_equal(read(ev, &count, sizeof count), 8);
+    assert_true(count == 3);
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    int fd = fileno(f);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    assert_int_equal(lseek(fd, 3, SEEK_SET), 3);
+    assert_int_equal(pread(fd, buf, 8, (off_t)far), 0);
+    assert_int_equal(lseek(fd, 0, SEEK_CUR), 3);
+    fclose(f);
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+    close(ev);
 }
 
 static void test_utf8_encoding(void **state)
@@ -127,7 +258,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_process_vm_readv),
-        cmocka_unit_test(test_pipe_fallback),
+        cmocka_unit_test(test_proc_mem_fallback),
+        cmocka_unit_test(test_fallback_holds_nothing_after_release),
+        cmocka_unit_test(test_fallback_never_touches_a_reused_number),
+        cmocka_unit_test(test_stray_pread_is_harmless),
         cmocka_unit_test(test_utf8_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,215 @@
+"""What the library must never do to the process it lives in, one test per promise: no descriptor
+the application can close and reuse, the application's SIGTERM handler and exit status untouched,
+no profile from a process that had nothing to sample, and one profiler per process next to
+Datadog's ddtrace (the real package from PyPI). The SIGTERM races themselves are unit-tested in
+tests/unit/test_sigterm_default.c, where they can be made to happen."""
+import http.server
+import json
+import os
+import signal
+import subprocess
+import threading
+
+import pytest
+
+import entry_deps
+from podprof_testenv import SANITIZED
+from pprof_decode import decode
+from test_sampler import PYTHONS, WORKLOADS, all_samples, names, preload_env, profiles, run
+
+
+def fd_reuse(python, tmp_path, mode, seconds=1.5, **extra):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    r = run(python, [WORKLOADS / "fd_reuse.py", seconds, mode, scratch], tmp_path, **extra)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("reads", ["process_vm_readv", "proc_mem"])
+def test_app_closing_and_reusing_descriptors_loses_nothing(reads, tmp_path):
+    """os.closerange(3, ...) then new sockets, pipes and files, for 1.5 s while sampled: with
+    process_vm_readv the library holds no descriptor at any time; with the /proc/self/mem fallback
+    only during a pass, and a number the application took over is never read, written or
+    closed by it."""
+    extra = {"PODPROF_TEST_FORCE_PROC_MEM_READS": 1} if reads == "proc_mem" else {}
+    mode = "strict" if reads == "process_vm_readv" else "lenient"
+    result = fd_reuse(PYTHONS["3.12.1"], tmp_path, mode, **extra)
+    assert result["rounds"] >= 10, result
+    assert (result["lost"], result["corrupt"], result["extra"]) == (0, 0, 0), result
+    assert result["foreign"] == [], result
+    assert any("stress_fd_round_trips" in names(s) for s in all_samples(tmp_path))
+
+
+def test_sigterm_during_the_exit_flush_keeps_the_exit_status(tmp_path):
+    """sys.exit(7), and a SIGTERM while the library writes the last profile: status 7."""
+    r = run(PYTHONS["3.12.1"], [WORKLOADS / "exit_during_flush.py"], tmp_path)
+    assert "sent-during-flush" in r.stdout, (r.stdout, r.stderr)
+    assert r.returncode == 7, r.stderr
+
+
+@pytest.mark.parametrize("version", ["3.8.18", "3.12.1", "debian"])
+def test_nothing_sampled_writes_nothing(version, tmp_path):
+    """`python -c pass` ends long before the first pass (1 s at 1 Hz): no file, nothing to
+    upload."""
+    r = run(PYTHONS[version], ["-c", "pass"], tmp_path, DD_PROFILING_SAMPLE_RATE=1)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_app_handlers_run_and_exit_status_is_the_apps(tmp_path):
+    """Handlers installed through signal.signal before the sampler starts (sitecustomize runs
+    while the interpreter initializes) and after (once a profile was written): each runs for its
+    signal, and the process ends with the status the SIGTERM handler chose."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import signal\n"
+        "early = []\n"
+        "signal.signal(signal.SIGTERM, lambda s, f: early.append(s))\n")
+    (tmp_path / "out").mkdir()
+    r = run(PYTHONS["3.12.1"], [WORKLOADS / "app_signals.py"], tmp_path / "out",
+            PYTHONPATH=site, DD_PROFILING_UPLOAD_INTERVAL=0.3)
+    assert r.returncode == 42, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1]) == {
+        "early_sigterm": 1, "late_sigterm": 1, "sigint": 2, "sigchld": 3, "libc_sigterm": 1}
+    assert any("app_signals_work" in names(s) for s in all_samples(tmp_path / "out"))
+
+
+def test_inherited_sig_ign_is_kept(tmp_path):
+    """SIGTERM ignored by whoever started the process stays ignored; the exit flush still runs."""
+    env = preload_env(tmp_path)
+    code = ("import os, signal, time\n"
+            "def inherited_ign_work():\n"
+            "    end = time.thread_time() + 0.3\n"
+            "    while time.thread_time() < end: pass\n"
+            "inherited_ign_work()\n"
+            "os.kill(os.getpid(), signal.SIGTERM)\n"
+            "time.sleep(0.2)\n"
+            "print(signal.getsignal(signal.SIGTERM) == signal.SIG_IGN)\n")
+    r = subprocess.run([str(PYTHONS["3.12.1"]), "-c", code], env=env, capture_output=True,
+                       text=True, timeout=60,
+                       preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["True"]
+    assert any("inherited_ign_work" in names(s) for s in all_samples(tmp_path))
+
+
+# ---- ddtrace ----
+
+DDTRACE_PYTHON = PYTHONS["3.12.1"]  # ddtrace 4.16 ships binary wheels for 3.9-3.14
+QUIET_DDTRACE = {"DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+                 "DD_REMOTE_CONFIGURATION_ENABLED": "false", "DD_CRASHTRACKING_ENABLED": "false",
+                 "DD_TRACE_ENABLED": "false"}
+# ddtrace's native profiler and ASan's preloaded runtime are not meant to share a process.
+no_asan = pytest.mark.skipif(SANITIZED, reason="ddtrace's native profiler under ASan's preload")
+
+
+@pytest.fixture(scope="module")
+def ddtrace_site():
+    return entry_deps.ddtrace(DDTRACE_PYTHON)
+
+
+class FakeAgent:
+    """A loopback HTTP server that records what ddtrace sends to its agent."""
+
+    def __init__(self):
+        posts = self.posts = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                posts.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            do_PUT = do_POST
+
+            def do_GET(self):
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def profile_uploads(self):
+        return [p for p in self.posts if p.startswith("/profiling/")]
+
+
+@pytest.fixture
+def agent():
+    a = FakeAgent()
+    yield a
+    a.close()
+
+
+def run_ddtrace_app(tmp_path, site, agent, argv, output_prefix):
+    env = preload_env(tmp_path, **QUIET_DDTRACE, PYTHONPATH=site, DD_TRACE_AGENT_URL=agent.url,
+                      TMPDIR=tmp_path)
+    if output_prefix is None:
+        del env["DD_PROFILING_OUTPUT_PPROF"]
+    else:
+        env["DD_PROFILING_OUTPUT_PPROF"] = str(output_prefix)
+    r = subprocess.run([str(DDTRACE_PYTHON)] + argv, env=env, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    podprof_lines = [line for line in r.stderr.splitlines() if line.startswith("podprof: ")
+                     and "DD_PROFILING_OUTPUT_PPROF is not set" not in line]
+    return r.stdout.split(), podprof_lines
+
+
+def ddtrace_run(script, *args):
+    return ["-m", "ddtrace.commands.ddtrace_run", str(DDTRACE_PYTHON), str(script), *args]
+
+
+@no_asan
+def test_ddtrace_profiler_uploading_itself_makes_podprof_stand_down(tmp_path, ddtrace_site,
+                                                                    agent):
+    """ddtrace-run with DD_PROFILING_ENABLED=true and no DD_PROFILING_OUTPUT_PPROF: ddtrace's
+    profiler uploads to its agent; podprof says so once and writes nothing."""
+    out, lines = run_ddtrace_app(tmp_path, ddtrace_site, agent,
+                                 ddtrace_run(WORKLOADS / "ddtrace_app.py"), None)
+    assert out == ["libdd_wrapper=1", "ddtrace_profiler=1"]
+    assert len(lines) == 1 and "podprof stands down" in lines[0], lines
+    assert agent.profile_uploads(), agent.posts
+    assert sorted(tmp_path.glob("podprof*")) == []
+
+
+@no_asan
+def test_ddtrace_profiler_writing_files_leaves_podprof_profiling(tmp_path, ddtrace_site, agent):
+    """With DD_PROFILING_OUTPUT_PPROF set (as in every injected pod) ddtrace's profiler writes
+    its profiles there and uploads none: podprof's are the only ones delivered, so it keeps
+    profiling, and says so once."""
+    out, lines = run_ddtrace_app(tmp_path, ddtrace_site, agent,
+                                 ddtrace_run(WORKLOADS / "ddtrace_app.py"), tmp_path / "prof")
+    assert out == ["libdd_wrapper=1", "ddtrace_profiler=1"]
+    assert len(lines) == 1 and "keeps profiling" in lines[0], lines
+    assert agent.profile_uploads() == [], agent.posts
+    assert sorted(tmp_path.glob("prof.*.info.json")), "ddtrace wrote no profile"
+    ours = [p for p in tmp_path.glob("prof.*.json")
+            if json.loads(p.read_text()).get("profiler") == "podprof"]
+    samples = [s for p in ours for s in decode(p.with_suffix(".pprof"))["samples"]]
+    assert any("ddtrace_app_work" in names(s) for s in samples)
+
+
+@no_asan
+def test_ddtrace_loaded_without_its_profiler_is_no_reason_to_stand_down(tmp_path, ddtrace_site,
+                                                                        agent):
+    """ddtrace's settings load its native profiling library even with no profiler started:
+    podprof profiles as usual."""
+    out, lines = run_ddtrace_app(tmp_path, ddtrace_site, agent,
+                                 [str(WORKLOADS / "ddtrace_app.py"), "settings-only"], None)
+    assert out == ["libdd_wrapper=1", "ddtrace_profiler=0"]
+    assert lines == []
+    assert agent.profile_uploads() == []
+    metas = [json.loads(p.read_text()) for p in tmp_path.glob("podprof.*.json")]
+    assert metas and sum(m["counters"]["samples"] for m in metas) > 0
