@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -71,4 +72,50 @@ int pp_own_close(pp_own_fd *f)
     int fd = f->fd;
     f->fd = -1;
     return close(fd);
+}
+
+/* glibc 2.17 has no getdents64 wrapper. */
+struct dirent64_raw {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+pp_own_dir *pp_own_dir_open(const char *path)
+{
+    pp_own_dir *d = malloc(sizeof *d);
+    if (!d)
+        return NULL;
+    d->len = d->pos = 0;
+    if (pp_own_open(&d->fd, path, O_RDONLY | O_DIRECTORY, 0) != 0) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+const char *pp_own_dir_next(pp_own_dir *d)
+{
+    while (d->pos >= d->len) {
+        if (!pp_own_check(&d->fd))
+            return NULL;
+        long n = syscall(SYS_getdents64, d->fd.fd, d->buf, sizeof d->buf);
+        if (n <= 0)
+            return NULL;
+        d->len = (size_t)n;
+        d->pos = 0;
+    }
+    const struct dirent64_raw *e = (const struct dirent64_raw *)(d->buf + d->pos);
+    d->pos += e->reclen;
+    return e->name;
+}
+
+void pp_own_dir_close(pp_own_dir *d)
+{
+    if (!d)
+        return;
+    pp_own_close(&d->fd);
+    free(d);
 }

@@ -12,6 +12,7 @@
 #ifndef PODPROF_SAMPLER_OWN_FD_H
 #define PODPROF_SAMPLER_OWN_FD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct pp_own_fd {
@@ -37,5 +38,19 @@ int pp_own_check(pp_own_fd *f);
 /* Closes the descriptor if it is still ours and forgets it either way. Returns 0, or -1 with
  * errno set when close(2) failed or the number had been taken over (EBADF). */
 int pp_own_close(pp_own_fd *f);
+
+/* A directory's entries, read with getdents64 through a descriptor checked before each call
+ * (getdents moves the position of whatever directory the number names). NULL when the directory
+ * cannot be opened or memory is short. */
+typedef struct pp_own_dir {
+    pp_own_fd fd;
+    size_t len, pos;
+    char buf[8192];
+} pp_own_dir;
+pp_own_dir *pp_own_dir_open(const char *path);
+/* The next entry's name ("." and ".." included), or NULL at the end or when the number is no
+ * longer ours. */
+const char *pp_own_dir_next(pp_own_dir *d);
+void pp_own_dir_close(pp_own_dir *d);
 
 #endif

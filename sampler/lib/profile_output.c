@@ -118,57 +118,19 @@ static void drop_pair(const out_paths *p, int dfd, const pair_entry *e)
     atomic_fetch_add(&profiles_dropped, 1);
 }
 
-/* The directory's entries, read with getdents64 into buf; the descriptor is checked before each
- * call (own_fd.c), since getdents moves the position of whatever directory the number names.
- * glibc 2.17 has no getdents64 wrapper. */
-struct dirent64_raw {
-    uint64_t ino;
-    int64_t off;
-    unsigned short reclen;
-    unsigned char type;
-    char name[];
-};
-
-typedef struct dir_reader {
-    pp_own_fd fd;
-    char buf[8192];
-    size_t len, pos;
-} dir_reader;
-
-static const char *next_entry(dir_reader *r)
-{
-    while (r->pos >= r->len) {
-        if (!pp_own_check(&r->fd))
-            return NULL;
-        long n = syscall(SYS_getdents64, r->fd.fd, r->buf, sizeof r->buf);
-        if (n <= 0)
-            return NULL;
-        r->len = (size_t)n;
-        r->pos = 0;
-    }
-    const struct dirent64_raw *d = (const struct dirent64_raw *)(r->buf + r->pos);
-    r->pos += d->reclen;
-    return d->name;
-}
-
 /* Drops the oldest pairs so that, with the one about to be written, at most
  * PP_MAX_UNREAD_PROFILES remain; also returns the highest seq already used by this pid (pids are
  * reused, e.g. pid 1 in a restarted container, and an unread pair must not be overwritten). */
 static void scan_directory(const out_paths *p, pid_t pid, uint64_t *max_seq_for_pid)
 {
     *max_seq_for_pid = 0;
-    dir_reader *r = malloc(sizeof *r);
+    pp_own_dir *r = pp_own_dir_open(p->dir);
     if (!r)
         return;
-    r->len = r->pos = 0;
-    if (pp_own_open(&r->fd, p->dir, O_RDONLY | O_DIRECTORY, 0) != 0) {
-        free(r);
-        return;
-    }
     pair_entry *pairs = malloc(PP_MAX_SCAN_ENTRIES * sizeof *pairs);
     size_t n = 0, seen = 0;
     const char *name;
-    while ((name = next_entry(r)) != NULL && seen++ < PP_MAX_SCAN_ENTRIES) {
+    while ((name = pp_own_dir_next(r)) != NULL && seen++ < PP_MAX_SCAN_ENTRIES) {
         uint64_t fpid, fseq;
         int kind = pp_spool_parse(name, p->base, &fpid, &fseq, NULL);
         if (kind == PP_SPOOL_OTHER)
@@ -190,8 +152,7 @@ static void scan_directory(const out_paths *p, pid_t pid, uint64_t *max_seq_for_
             drop_pair(p, r->fd.fd, &pairs[i]);
     }
     free(pairs);
-    pp_own_close(&r->fd);
-    free(r);
+    pp_own_dir_close(r);
 }
 
 /* ---- atomic files ---- */

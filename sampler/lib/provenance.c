@@ -5,7 +5,6 @@
  * every question asked here), and closes every descriptor before it returns. */
 #include "provenance.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -13,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "own_fd.h"
 
 /* Bounds: what does not fit is not attributed, and counted in `truncated`. */
 #define PV_MAX_ROOTS 16           /* site-packages / dist-packages directories */
@@ -129,10 +130,10 @@ static char *keep2(pp_provenance *pv, const char *a, const char *sep, const char
 
 static bool is_dir(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    pp_own_fd f;
+    if (pp_own_open(&f, path, O_RDONLY | O_DIRECTORY, 0) != 0)
         return false;
-    close(fd);
+    pp_own_close(&f);
     return true;
 }
 
@@ -143,8 +144,8 @@ typedef bool (*line_fn)(void *ctx, char *line, size_t len);
 static long for_each_line(pp_provenance *pv, const char *path, size_t max, line_fn fn, void *ctx,
                           bool *cut)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
+    pp_own_fd f;
+    if (pp_own_open(&f, path, O_RDONLY | O_NOCTTY, 0) != 0)
         return -1;
     char chunk[16384];
     size_t used = 0, total = 0;
@@ -158,7 +159,10 @@ static long for_each_line(pp_provenance *pv, const char *path, size_t max, line_
                 *cut = true;
             break;
         }
-        ssize_t got = read(fd, chunk, want);
+        /* pread at our own offset, after checking the number is still ours (own_fd.h) */
+        if (!pp_own_check(&f))
+            break;
+        ssize_t got = pread(f.fd, chunk, want, (off_t)total);
         if (got <= 0)
             break;
         total += (size_t)got;
@@ -185,7 +189,7 @@ static long for_each_line(pp_provenance *pv, const char *path, size_t max, line_
         pv->line[used] = '\0';
         fn(ctx, pv->line, used);
     }
-    close(fd);
+    pp_own_close(&f);
     return (long)total;
 }
 
@@ -604,19 +608,19 @@ static void assign_names(pp_provenance *pv, uint32_t root, pending *ps, size_t n
 /* Reads every distribution installed in root, once. */
 static void scan_root(pp_provenance *pv, uint32_t root)
 {
-    DIR *d = opendir(pv->roots[root]);
+    pp_own_dir *d = pp_own_dir_open(pv->roots[root]);
     if (!d)
         return;
     char **entries = NULL;
     size_t n = 0, cap = 0, seen = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
+    const char *de_name;
+    while ((de_name = pp_own_dir_next(d)) != NULL) {
         if (++seen > PV_MAX_ENTRIES_PER_ROOT) {
             pv->truncated++;
             break;
         }
-        size_t len = strlen(de->d_name);
-        if (!ends_with(de->d_name, len, ".dist-info") && !ends_with(de->d_name, len, ".egg-info"))
+        size_t len = strlen(de_name);
+        if (!ends_with(de_name, len, ".dist-info") && !ends_with(de_name, len, ".egg-info"))
             continue;
         if (n == cap) {
             size_t c = cap ? cap * 2 : 64;
@@ -626,11 +630,11 @@ static void scan_root(pp_provenance *pv, uint32_t root)
             entries = e;
             cap = c;
         }
-        if (!(entries[n] = strdup(de->d_name)))
+        if (!(entries[n] = strdup(de_name)))
             break;
         n++;
     }
-    closedir(d);
+    pp_own_dir_close(d);
     /* the same order on every run, whatever order the directory lists them in */
     if (n)
         qsort(entries, n, sizeof *entries, compare_strings);
