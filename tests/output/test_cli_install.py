@@ -92,6 +92,16 @@ def test_unprivileged_on_read_only_root():
     top = tempfile.mkdtemp(prefix="podprof-ro-")
     try:
         os.chmod(top, 0o755)
+        # nobody runs a copy inside top: the checkout's own directories need not be
+        # world-traversable (a clone under a `mktemp -d` folder is not)
+        tool = os.path.join(top, "tool")
+        os.mkdir(tool)
+        podprof = os.path.join(tool, "podprof")
+        shutil.copy(PODPROF, podprof)
+        shutil.copy(LIBRARY, os.path.join(tool, "libpodprof.so"))
+        for f in (tool, podprof):
+            os.chmod(f, 0o755)
+        os.chmod(os.path.join(tool, "libpodprof.so"), 0o644)
         volume, mountpoint, other = (os.path.join(top, n) for n in ("vol", "opt", "other"))
         for d in (volume, mountpoint, other):
             os.mkdir(d)
@@ -105,8 +115,8 @@ def test_unprivileged_on_read_only_root():
             mount -o remount,bind,rw {mountpoint}
             if touch {top}/probe 2>/dev/null; then echo "root still writable"; exit 9; fi
             set +e
-            {as_nobody} {PODPROF} install {mountpoint}; echo "rc=$?"
-            {as_nobody} {PODPROF} install {other}; echo "rc=$?"
+            {as_nobody} {podprof} install {mountpoint}; echo "rc=$?"
+            {as_nobody} {podprof} install {other}; echo "rc=$?"
         """
         r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                            capture_output=True, text=True, timeout=60)
