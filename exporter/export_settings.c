@@ -3,6 +3,7 @@
  * docs/config-exporter.md are written from it, and the injector links this file to know which
  * settings a pod may pass through annotations. Data only (one small check). */
 #include <stddef.h>
+#include <string.h>
 
 #include "endpoint.h"
 #include "export_config.h"
@@ -19,6 +20,14 @@ static bool printable(const char *text)
     return !pp_setting_has_control(text);
 }
 static const pp_setting_type text = {"text without control characters", printable, NULL, NULL};
+
+/* The agentless intake receives the API key in a header: never over plain HTTP. */
+static bool https_url(const char *text)
+{
+    return printable(text) && strncmp(text, "https://", 8) == 0;
+}
+static const pp_setting_type https = {"an https:// URL (the API key never travels in clear)",
+                                      https_url, NULL, NULL};
 
 static const char *const log_levels[] = PP_LOG_LEVEL_CHOICES;
 
@@ -76,7 +85,10 @@ const pp_setting pp_exporter_settings[] = {
      .flags = PP_SETTING_POD,
      .help = "Verbosity of the exporter's stderr lines: error, warn, info (start, stop, and why "
              "the endpoint was chosen) or debug."},
-    {STR(PP_ENV_EXPORT_INTAKE_URL, intake_url, NULL),
+    {.name = PP_ENV_EXPORT_INTAKE_URL,
+     .kind = PP_SETTING_STRING,
+     .type = &https,
+     .offset = F(intake_url),
      .help = "Overrides the agentless intake URL (testing, or a proxy in front of the intake)."},
     {STR(PP_ENV_EXPORT_CA_FILE, ca_file, NULL),
      .help = "PEM bundle of CA certificates trusted for agentless TLS instead of the system "

@@ -1,6 +1,7 @@
 /* `podprof-injector certs`: a CA and a serving certificate for the webhook Service, written as the
  * three keys of a Kubernetes TLS Secret. ECDSA P-256 keeps TLS handshakes cheap. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,11 +82,28 @@ static bool write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *k
     char path[4096], tmp[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
+    /* Created with its final mode, never through a link: the name is predictable, and the key
+     * must not exist for a moment readable by others, nor be written wherever a symlink points.
+     * A leftover at the name (a crashed earlier run, or a planted link) is removed once: unlink
+     * removes a link, not its target. */
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    mode_t mode = key ? 0600 : 0644;
+    int fd = open(tmp, flags, mode);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, flags, mode);
+    if (fd < 0)
         return false;
-    if (key)
-        fchmod(fileno(f), 0600);
+    if (fchmod(fd, mode) != 0) { /* the umask may have taken bits a certificate needs */
+        close(fd);
+        unlink(tmp);
+        return false;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return false;
+    }
     bool ok = cert ? PEM_write_X509(f, cert) == 1
                    : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
     ok = (fclose(f) == 0) && ok;

@@ -41,13 +41,18 @@ static void *arena_alloc(size_t n)
         return malloc(n);
     n = (n + 15) & ~(size_t)15;
     if (!A.head || A.head->size - A.head->used < n) {
-        if (A.total + n > INJ_ARENA_MAX_BYTES) {
+        /* The bound is on what is malloc'ed, not on what is handed out: a doubled chunk is
+         * capped at what the request has left. */
+        size_t room = A.total < INJ_ARENA_MAX_BYTES ? INJ_ARENA_MAX_BYTES - A.total : 0;
+        if (n > room) {
             A.exhausted = true;
             return NULL;
         }
         size_t size = A.head ? A.head->size * 2 : FIRST_CHUNK;
         while (size < n)
             size *= 2;
+        if (size > room)
+            size = room;
         struct chunk *c = new_chunk(size);
         if (!c)
             return NULL;
@@ -118,6 +123,11 @@ void inj_arena_release(void)
 int inj_arena_exhausted(void)
 {
     return A.active && A.exhausted;
+}
+
+size_t inj_arena_reserved(void)
+{
+    return A.total;
 }
 
 size_t inj_arena_used(void)

@@ -22,6 +22,9 @@ void inj_arena_end(void);
 int inj_arena_exhausted(void);
 /* Frees the thread's retained chunk (call before a thread that used the arena exits). */
 void inj_arena_release(void);
+/* Bytes of chunks the current request holds, the retained first one included (for tests: never
+ * above INJ_ARENA_MAX_BYTES). */
+size_t inj_arena_reserved(void);
 /* Bytes handed out since inj_arena_begin (for tests). */
 size_t inj_arena_used(void);
 

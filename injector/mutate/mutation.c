@@ -20,7 +20,8 @@
 static const char *const outcome_names[INJ_OUTCOME_COUNT] = {"injected", "skipped", "not_opted_in",
                                                              "already_injected", "ignored"};
 static const char *const reason_names[INJ_SKIP_REASON_COUNT] = {
-    "none", "ld_preload_value_from", "no_container", "volume_conflict", "mount_conflict"};
+    "none",           "ld_preload_value_from", "no_container", "volume_conflict",
+    "mount_conflict", "container_conflict",    "not_linux"};
 
 const char *inj_outcome_name(int outcome)
 {
@@ -121,10 +122,77 @@ static void skip(inj_mutation *m, int reason, const char *fmt, ...)
     m->reason = reason;
 }
 
+static bool string_is(const cJSON *j, const char *s)
+{
+    return cJSON_IsString(j) && !strcmp(j->valuestring, s);
+}
+
+/* A node selector term that can only match Windows nodes: kubernetes.io/os In [windows]. */
+static bool term_requires_windows(const cJSON *term)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(term, "matchExpressions"))
+    {
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(e, "values");
+        if (!string_is(cJSON_GetObjectItemCaseSensitive(e, "key"), "kubernetes.io/os") ||
+            !string_is(cJSON_GetObjectItemCaseSensitive(e, "operator"), "In") ||
+            !cJSON_IsArray(values) || cJSON_GetArraySize(values) == 0)
+            continue;
+        bool only_windows = true;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, values) only_windows &= string_is(v, "windows");
+        if (only_windows)
+            return true;
+    }
+    return false;
+}
+
+/* A pod that can only run on Windows nodes (spec.os.name, the kubernetes.io/os node selector, or
+ * a required node affinity whose every term asks for Windows): our init container, sidecar and
+ * library are Linux's, and would keep it from starting. */
+static bool windows_pod(const cJSON *spec)
+{
+    if (string_is(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "os"), "name"),
+            "windows"))
+        return true;
+    if (string_is(cJSON_GetObjectItemCaseSensitive(
+                      cJSON_GetObjectItemCaseSensitive(spec, "nodeSelector"), "kubernetes.io/os"),
+                  "windows"))
+        return true;
+    const cJSON *terms = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "affinity"),
+                                             "nodeAffinity"),
+            "requiredDuringSchedulingIgnoredDuringExecution"),
+        "nodeSelectorTerms");
+    if (!cJSON_IsArray(terms) || cJSON_GetArraySize(terms) == 0)
+        return false;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, terms) if (!term_requires_windows(t)) return false;
+    return true;
+}
+
 /* The pre-checks that make a pod decline: returns true when m was set to SKIPPED. */
 static bool find_conflict(const cJSON *spec, const cJSON *containers, const bool *selected,
                           inj_mutation *m)
 {
+    if (windows_pod(spec)) {
+        skip(m, INJ_SKIP_NOT_LINUX, "a Windows pod (podprof's containers and library are Linux's)");
+        return true;
+    }
+    static const char *const ours[] = {PP_INIT_CONTAINER, PP_EXPORTER_CONTAINER};
+    const char *lists[] = {"containers", "initContainers"};
+    for (size_t l = 0; l < 2; l++) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(spec, lists[l]);
+        for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+            if (has_named(list, ours[i])) {
+                skip(m, INJ_SKIP_CONTAINER_CONFLICT, "the pod already has %s named %s",
+                     l ? "an init container" : "a container", ours[i]);
+                return true;
+            }
+        }
+    }
     static const char *const volumes[] = {PP_VOLUME_LIBRARY, PP_VOLUME_SPOOL, PP_VOLUME_PODINFO};
     const cJSON *vols = cJSON_GetObjectItemCaseSensitive(spec, "volumes");
     for (size_t i = 0; i < sizeof volumes / sizeof volumes[0]; i++) {

@@ -212,6 +212,21 @@ def test_agentless_over_tls_with_verification(spool, tmp_path):
         assert len(lines_with(r.stderr, "tls")) == 1, r.stderr
 
 
+def test_agentless_intake_over_plain_http_is_refused(spool):
+    """The API key travels in a header: an http:// intake is refused with one line (the default
+    https intake is used instead) and the plain-HTTP peer never sees a request."""
+    with AgentDouble() as plain:
+        write_pair(spool)
+        r = run_once(spool, DD_PROFILING_AGENTLESS="true", DD_API_KEY="k-123",
+                     PODPROF_EXPORT_INTAKE_URL=f"http://127.0.0.1:{plain.port}/api/v2/profile",
+                     DD_PROFILING_API_TIMEOUT_MS=1000, PODPROF_EXPORT_MAX_ATTEMPTS=1)
+        assert plain.uploads == []
+    assert sum("PODPROF_EXPORT_INTAKE_URL=http" in line for line in r.stderr.splitlines()) == 1, \
+        r.stderr
+    assert "https://intake.profile.datadoghq.com/api/v2/profile" in r.stderr
+    assert "k-123" not in r.stderr
+
+
 def test_agentless_default_url_and_missing_key(spool):
     write_pair(spool)
     r = run_once(spool, DD_PROFILING_AGENTLESS="true", DD_API_KEY="k", DD_SITE="datadoghq.eu",

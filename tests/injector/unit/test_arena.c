@@ -38,12 +38,28 @@ static void test_grows_and_caps(void **state)
     inj_arena_release();
 }
 
+/* Many mid-sized allocations until the bound: the chunks malloc'ed stay within it (doubling used
+ * to take a 64 MiB chunk at 63.75 MiB held, 128 MiB in all for a 96 MiB bound). */
+static void test_bound_is_on_memory_held(void **state)
+{
+    (void)state;
+    inj_arena_begin();
+    size_t handed = 0;
+    while (cJSON_malloc(1u << 20))
+        handed += 1u << 20;
+    assert_true(inj_arena_exhausted());
+    assert_true(inj_arena_reserved() <= INJ_ARENA_MAX_BYTES);
+    assert_true(handed >= INJ_ARENA_MAX_BYTES - (2u << 20)); /* and nearly all of it is usable */
+    inj_arena_end();
+}
+
 int main(void)
 {
     inj_arena_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_scope),
         cmocka_unit_test(test_grows_and_caps),
+        cmocka_unit_test(test_bound_is_on_memory_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

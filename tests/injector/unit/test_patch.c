@@ -144,12 +144,66 @@ static void test_mutation_outcomes(void **state)
     inj_mutation_free(&m);
 }
 
+/* Pods the webhook must decline rather than break: one of our names already taken (the API
+ * server would reject the pod for a duplicate), or a Windows pod (Linux containers cannot start
+ * there). Each gets the skipped annotation. */
+static void test_pods_that_must_not_be_touched(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec;
+        int reason;
+    } cases[] = {
+        {"{\"containers\":[{\"name\":\"app\"},{\"name\":\"podprof-exporter\"}]}",
+         INJ_SKIP_CONTAINER_CONFLICT},
+        /* (a container named podprof-init reads as already injected: left untouched) */
+        {"{\"initContainers\":[{\"name\":\"podprof-exporter\"}],\"containers\":[{\"name\":"
+         "\"app\"}]}",
+         INJ_SKIP_CONTAINER_CONFLICT},
+        {"{\"os\":{\"name\":\"windows\"},\"containers\":[{\"name\":\"app\"}]}", INJ_SKIP_NOT_LINUX},
+        {"{\"nodeSelector\":{\"kubernetes.io/os\":\"windows\"},\"containers\":[{\"name\":"
+         "\"app\"}]}",
+         INJ_SKIP_NOT_LINUX},
+        {"{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+         "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"kubernetes.io/os\","
+         "\"operator\":\"In\",\"values\":[\"windows\"]}]}]}}},\"containers\":[{\"name\":"
+         "\"app\"}]}",
+         INJ_SKIP_NOT_LINUX},
+        /* Linux or Windows: it may land on Linux, so it is profiled */
+        {"{\"affinity\":{\"nodeAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":"
+         "{\"nodeSelectorTerms\":[{\"matchExpressions\":[{\"key\":\"kubernetes.io/os\","
+         "\"operator\":\"In\",\"values\":[\"linux\",\"windows\"]}]}]}}},\"containers\":[{"
+         "\"name\":\"app\"}]}",
+         INJ_SKIP_NONE},
+        {"{\"os\":{\"name\":\"linux\"},\"containers\":[{\"name\":\"app\"}]}", INJ_SKIP_NONE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char pod[2048];
+        snprintf(pod, sizeof pod, "{\"metadata\":{" ENABLED "},\"spec\":%s}", cases[i].spec);
+        inj_mutation m = mutate(pod, INJ_NS_ANNOTATED);
+        if (cases[i].reason == INJ_SKIP_NONE) {
+            assert_int_equal(m.outcome, INJ_INJECTED);
+        } else {
+            assert_int_equal(m.outcome, INJ_SKIPPED);
+            assert_int_equal(m.reason, cases[i].reason);
+            assert_int_equal(cJSON_GetArraySize(m.patch), 1);
+            assert_non_null(
+                op_at(m.patch, "/metadata/annotations/profiling.datadoghq.com~1skipped"));
+        }
+        inj_mutation_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pointer_escape), cmocka_unit_test(test_append_or_create),
-        cmocka_unit_test(test_set_in_map),     cmocka_unit_test(test_apply_rejects_bad_paths),
-        cmocka_unit_test(test_mutation_ops),   cmocka_unit_test(test_mutation_outcomes),
+        cmocka_unit_test(test_pointer_escape),
+        cmocka_unit_test(test_append_or_create),
+        cmocka_unit_test(test_set_in_map),
+        cmocka_unit_test(test_apply_rejects_bad_paths),
+        cmocka_unit_test(test_mutation_ops),
+        cmocka_unit_test(test_mutation_outcomes),
+        cmocka_unit_test(test_pods_that_must_not_be_touched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
