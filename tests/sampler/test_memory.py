@@ -104,14 +104,17 @@ def test_small_and_large_allocations(python, tmp_path):
 
 def test_live_heap_is_the_keepers(python, tmp_path):
     """64 MiB of 1033-byte objects kept, 256 MiB churned. R = 64 KiB: p = 0.0156, 65 K objects
-    kept, 3.1 % sd, the 25 % bound 8 sd away. The churned objects are all freed: none is live."""
+    kept, 3.1 % sd, the 25 % bound 8 sd away. The churned objects are freed: (almost) none is live."""
     expect = workload(python, "live", tmp_path, 65536, DD_PROFILING_UPLOAD_INTERVAL=0.5)
     prof = held(tmp_path, expect, next(iter(expect["hold"])))
     kept = total(prof["samples"], "keeper", "heap-space")
     assert abs(kept / expect["keeper"] - 1) <= 0.25, (kept, expect["keeper"])
     count = total(prof["samples"], "keeper", "heap-live-samples")
     assert abs(count * 1033 / expect["keeper"] - 1) <= 0.25, count
-    assert total(prof["samples"], "churner", "heap-space") == 0
+    # The churned objects are freed; on free-threaded builds a free may be deferred (mimalloc's
+    # delayed frees between threads), so one sampled object (64 KiB of weight) was seen still
+    # live on 3.13t: allow a few of the 4,096 churned samples, far below the keeper's 64 MiB.
+    assert total(prof["samples"], "churner", "heap-space") <= 4 * 65536 + 4096
     # the churner allocated, though: four times the keeper's bytes
     everything = [s for p, _ in profiles(tmp_path) for s in p["samples"]]
     churned = total(everything, "churner", "alloc-space")
