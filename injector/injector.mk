@@ -40,6 +40,8 @@ $(INJECTOR): $(INJ_OBJS)
 INJ_UNIT_SRCS := $(sort $(wildcard tests/injector/unit/test_*.c))
 INJ_UNIT_BINS := $(patsubst tests/injector/unit/%.c,$(BUILD)/tests/injector/%,$(INJ_UNIT_SRCS))
 UNIT_TESTS += $(INJ_UNIT_BINS)
+# The server, mutation, certs and config-doc suites (real TLS, real processes).
+PY_TEST_DIRS += tests/injector
 
 $(BUILD)/tests/injector/%: tests/injector/unit/%.c tests/injector/unit/fixtures.h $(INJ_CORE_OBJS)
 	@mkdir -p $(dir $@)
