@@ -2,14 +2,13 @@
 #include "inproc_hooks.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 #include "elf_symbols.h"
 #include "log.h"
+#include "quiet_thread.h"
 
 /* How long the pending call may wait for the main thread before a helper thread asks for the
  * GIL instead: the main thread may sit in C (joining workers, waiting on a socket), and 3.12
@@ -143,17 +142,8 @@ static void nudge(void)
     nudged = 1;
     if (!gil_ensure || atomic_load(&claimed))
         return;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t t;
-    if (pthread_create(&t, &attr, helper_main, NULL) != 0)
+    if (pp_start_quiet_thread(helper_main) != 0)
         pp_log(PP_LOG_DEBUG, "no helper thread for the hooks; waiting for the main thread");
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 pp_inproc_state pp_inproc_schedule(void)

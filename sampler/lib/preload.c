@@ -20,6 +20,7 @@
 #include "log.h"
 #include "podprof/names.h"
 #include "podprof/setting_value.h"
+#include "quiet_thread.h"
 #include "runtime.h"
 #include "safe_read.h"
 #include "sampler.h"
@@ -242,17 +243,8 @@ static int start_sampler(void)
 {
     atomic_store(&stop_reason, STOP_NONE);
     atomic_store(&sampler_done, 0);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t thread;
     atomic_store(&running, 1);
-    int rc = pthread_create(&thread, &attr, sampler_main, NULL);
-    pthread_attr_destroy(&attr);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = pp_start_quiet_thread(sampler_main);
     if (rc != 0) {
         atomic_store(&running, 0);
         pp_log(PP_LOG_WARN, "cannot start the sampler thread: %s", strerror(rc));
