@@ -167,6 +167,18 @@ void pp_memory_drain(const pp_memory_namer *n)
 }
 
 /* Keeps only the stacks live entries use: a new store, the entries pointed at it. */
+/* The live entry in slot i and its stack's key in store, or NULL: an empty slot, an entry
+ * recorded after the last drain or whose stack was dropped, or a stack deeper than room_len. */
+static pp_heap_entry *live_entry(pp_live_heap *heap, size_t i, pp_sample_key *key, size_t room_len)
+{
+    if (!pp_live_heap_key(heap, i))
+        return NULL;
+    pp_heap_entry *e = &heap->entries[i];
+    if (pp_agg_stack_key(store, atomic_load(&e->stack), key) != 0 || key->n_frames > room_len)
+        return NULL;
+    return e;
+}
+
 static void rebuild_store(pp_live_heap *heap)
 {
     pp_agg *fresh = pp_agg_new(STORE_MAX_STACKS, STORE_MAX_STRING_BYTES);
@@ -175,12 +187,9 @@ static void rebuild_store(pp_live_heap *heap)
     pp_frame room[2048];
     int64_t zero[PP_V_COUNT] = {0};
     for (size_t i = 0; i < pp_live_heap_slots(heap); i++) {
-        if (!pp_live_heap_key(heap, i))
-            continue;
-        pp_heap_entry *e = &heap->entries[i];
         pp_sample_key key;
-        if (pp_agg_stack_key(store, atomic_load(&e->stack), &key) != 0 ||
-            key.n_frames > sizeof room / sizeof room[0])
+        pp_heap_entry *e = live_entry(heap, i, &key, sizeof room / sizeof room[0]);
+        if (!e)
             continue;
         translate(store, fresh, &key, room);
         atomic_store(&e->stack, pp_agg_add_values(fresh, &key, zero));
@@ -197,13 +206,10 @@ void pp_memory_add_heap(const pp_memory_namer *n)
     lock_store();
     pp_frame room[2048];
     for (size_t i = 0; i < pp_live_heap_slots(heap); i++) {
-        if (!pp_live_heap_key(heap, i))
-            continue;
-        pp_heap_entry *e = &heap->entries[i];
         pp_sample_key key;
-        if (pp_agg_stack_key(store, atomic_load(&e->stack), &key) != 0 ||
-            key.n_frames > sizeof room / sizeof room[0])
-            continue; /* recorded after the last drain, or its stack was dropped */
+        pp_heap_entry *e = live_entry(heap, i, &key, sizeof room / sizeof room[0]);
+        if (!e)
+            continue;
         translate(store, n->agg, &key, room);
         double weight = 1.0 / pp_sample_probability((double)e->size, mean_bytes);
         int64_t values[PP_V_COUNT] = {0};
