@@ -6,7 +6,7 @@ OUTPUT_TBIN := $(BUILD)/tests/output
 OUTPUT_TOBJ := $(OBJ)/tests/output
 OUTPUT_LIB_OBJS := $(patsubst sampler/lib/%.c,$(OUTPUT_TOBJ)/lib/%.o,\
 	sampler/lib/aggregate.c sampler/lib/pprof_writer.c sampler/lib/profile_output.c \
-	sampler/lib/gzip_sink.c sampler/lib/timeline.c sampler/lib/provenance.c \
+	sampler/lib/gzip_sink.c sampler/lib/timeline.c sampler/lib/provenance.c sampler/lib/provenance_scan.c \
 	sampler/lib/log.c sampler/lib/own_fd.c) \
 	$(OUTPUT_TOBJ)/lib/profile.pb-c.o
 OUTPUT_CFLAGS := $(CFLAGS_COMMON) -I$(GEN) -Isampler/lib -Itests/output -pthread
