@@ -41,6 +41,16 @@ static void unlock_store(void)
     pthread_mutex_unlock(&store_lock);
 }
 
+void pp_memory_fork_prepare(void)
+{
+    lock_store();
+}
+
+void pp_memory_fork_done(void)
+{
+    unlock_store();
+}
+
 static double derived_mean(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
@@ -71,7 +81,6 @@ uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt, void (*fill
     if (pp_alloc_hooks_setup(rt, &opt) != 0)
         return 0;
     pp_alloc_hooks_ring()->filling = filling;
-    pthread_atfork(lock_store, unlock_store, unlock_store);
     value_mask = 1u << PP_V_ALLOC_SPACE | 1u << PP_V_ALLOC_SAMPLES;
     if (cfg->heap_enabled)
         value_mask |= 1u << PP_V_HEAP_SPACE | 1u << PP_V_HEAP_LIVE;

@@ -42,6 +42,12 @@ void pp_memory_drain(const pp_memory_namer *n);
 /* At a profile's end (after a drain): adds the live-heap values of every tracked allocation. */
 void pp_memory_add_heap(const pp_memory_namer *n);
 
+/* Fork handlers, called by the library's own (preload.c orders them after the fork gate): the
+ * store is never copied into a child in the middle of a change. prepare takes its lock; done
+ * releases it, in the parent and in the child. Valid before and without pp_memory_start. */
+void pp_memory_fork_prepare(void);
+void pp_memory_fork_done(void);
+
 /* Counters for the profile's metadata. */
 typedef struct pp_memory_counters {
     uint64_t alloc_samples, alloc_dropped, heap_tracked, heap_dropped, heap_live, unnamed;

@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "config_table.h"
+#include "memory_profile.h"
 #include "own_fd.h"
 #include "ddtrace_profiler.h"
+#include "fork_gate.h"
 #include "late_interpreter.h"
 #include "log.h"
 #include "podprof/names.h"
@@ -86,11 +88,14 @@ static int last_thread_left(void)
 static int sleep_until(int64_t deadline)
 {
     pp_safe_read_release(); /* no descriptor of ours while we sleep */
+    pp_fork_gate_idle();
     uint32_t seen = pp_wake_seen(&wake);
-    int reason = atomic_load(&stop_reason);
-    if (reason != STOP_NONE)
-        return reason;
-    pp_wake_wait(&wake, seen, deadline);
+    if (atomic_load(&stop_reason) == STOP_NONE)
+        pp_wake_wait(&wake, seen, deadline);
+    while (!pp_fork_gate_enter()) { /* a fork is under way (sanitizer builds only) */
+        seen = pp_wake_seen(&wake);
+        pp_wake_wait(&wake, seen, pp_now_ns(CLOCK_MONOTONIC) + 5000000);
+    }
     return atomic_load(&stop_reason);
 }
 
@@ -234,6 +239,7 @@ out:
     int reason = atomic_load(&stop_reason);
     atomic_store(&sampler_done, 1);
     pp_wake_up(&finished);
+    pp_fork_gate_idle();
     if (reason == STOP_SIGTERM)
         reraise_sigterm();
     return NULL;
@@ -244,9 +250,11 @@ static int start_sampler(void)
     atomic_store(&stop_reason, STOP_NONE);
     atomic_store(&sampler_done, 0);
     atomic_store(&running, 1);
+    pp_fork_gate_busy();
     int rc = pp_start_quiet_thread(sampler_main);
     if (rc != 0) {
         atomic_store(&running, 0);
+        pp_fork_gate_idle();
         pp_log(PP_LOG_WARN, "cannot start the sampler thread: %s", strerror(rc));
         return -1;
     }
@@ -272,11 +280,28 @@ static void on_exit_flush(void)
     }
 }
 
+/* The gate first: the sampler thread must reach its sleep before the store's lock is taken, or
+ * it could wait for that lock while the gate waits for it. */
+static void on_fork_prepare(void)
+{
+    pp_fork_gate_prepare();
+    pp_memory_fork_prepare();
+}
+
+static void on_fork_parent(void)
+{
+    pp_memory_fork_done();
+    pp_fork_gate_release(&wake);
+}
+
 /* In a fork child the sampler thread is gone, and it may have been stopped in the middle of
  * anything: its memory is abandoned (never freed or reused) and a new sampler starts, with its
  * own pid and runtime id. */
 static void on_fork_child(void)
 {
+    pp_memory_fork_done();
+    pp_fork_gate_idle(); /* the sampler thread is gone */
+    pp_fork_gate_release(&wake);
     int was_running = atomic_load(&running);
     atomic_store(&running, 0);
     if (pp_safe_read_init() != 0 || !was_running) /* also drops the parent's descriptor */
@@ -297,7 +322,7 @@ static void start_profiling(void)
     if (start_sampler() != 0)
         return;
     atexit(on_exit_flush);
-    pthread_atfork(NULL, NULL, on_fork_child);
+    pthread_atfork(on_fork_prepare, on_fork_parent, on_fork_child);
 }
 
 /* From the dlopen that loaded a libpython, after it returned. */

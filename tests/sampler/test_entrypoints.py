@@ -40,9 +40,6 @@ READY_TIMEOUT = 60
 REQUEST_TIMEOUT = 30
 STOP_TIMEOUT = 40
 
-# GCC 12's libasan has no fork interceptor (see test_sampler.test_lifecycle): under ASan only the
-# entry points that start their processes without fork run.
-forking = pytest.mark.skipif(SANITIZED, reason="ASan (GCC 12) allocator is not fork-safe")
 
 
 @pytest.fixture(scope="module")
@@ -234,7 +231,6 @@ GUNICORN_CASES = ([("sync", v) for v in ALL_PYTHONS]
                   + [(m, v) for m in ("sync-preload", "gthread") for v in SERVER_PYTHONS])
 
 
-@forking
 @pytest.mark.parametrize("mode,version", GUNICORN_CASES)
 def test_gunicorn(mode, version, tmp_path, pure_site):
     python = PYTHONS[version]
@@ -346,7 +342,6 @@ def run_uwsgi(argv, after_fork, tmp_path, version):
     check_workers(tmp_path, server, workers, served, "entry_wsgi_handler", version)
 
 
-@forking
 @pytest.mark.parametrize("after_fork", UWSGI_AFTER_FORK)
 def test_uwsgi(after_fork, tmp_path):
     """uWSGI from PyPI: its binary links the libpython it was built with."""
@@ -354,7 +349,6 @@ def test_uwsgi(after_fork, tmp_path):
     run_uwsgi(argv, after_fork, tmp_path, "3.12")
 
 
-@forking
 @pytest.mark.parametrize("after_fork", UWSGI_AFTER_FORK)
 def test_uwsgi_debian_plugin(after_fork, tmp_path):
     """Debian's uWSGI loads libpython3.11 with its python3 plugin, by dlopen, after the
@@ -418,8 +412,6 @@ def test_dlopen_keeps_the_callers_identity(tmp_path):
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_multiprocessing(method, tmp_path):
-    if SANITIZED and method == "forkserver":
-        pytest.skip("ASan (GCC 12) allocator is not fork-safe")
     python = PYTHONS["3.12.1"]
     # forkserver's children end with os._exit, which skips the flush at exit: what they write is
     # their periodic profiles.

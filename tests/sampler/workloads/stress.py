@@ -72,7 +72,19 @@ def fork_storm():
     outcomes = {"ok": 0, "hung": 0, "bad": 0}
     lock = threading.Lock()
 
+    # No thread starts or ends while another forks: under ASan (GCC 12's runtime, whose allocator
+    # has no fork handlers) a thread starting or ending is inside the allocator without the GIL,
+    # and a child forked at that moment inherits its lock held and hangs at its first allocation
+    # of that size, with or without the library. The storm is about the library's own thread.
+    started = threading.Barrier(5)  # the forkers and the burner
+    finished = threading.Barrier(4)
+
     def forker(base):
+        started.wait()
+        forker_loop(base)
+        finished.wait()
+
+    def forker_loop(base):
         for k in range(base, base + 25):
             r, w = os.pipe()
             pid = os.fork()
@@ -117,6 +129,7 @@ def fork_storm():
     stop = threading.Event()
 
     def stress_fork_storm_burn():
+        started.wait()
         while not stop.is_set():
             spin(0.005)
 
