@@ -38,9 +38,15 @@ void pp_fork_gate_release(pp_wake_word *wake);
 #else
 static inline void pp_fork_gate_busy(void) {}
 static inline void pp_fork_gate_idle(void) {}
-static inline bool pp_fork_gate_enter(void) { return true; }
+static inline bool pp_fork_gate_enter(void)
+{
+    return true;
+}
 static inline void pp_fork_gate_prepare(void) {}
-static inline void pp_fork_gate_release(pp_wake_word *wake) { (void)wake; }
+static inline void pp_fork_gate_release(pp_wake_word *wake)
+{
+    (void)wake;
+}
 #endif
 
 #endif

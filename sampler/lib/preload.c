@@ -177,6 +177,7 @@ static void *sampler_main(void *arg)
     (void)arg;
     pp_sampler *s = NULL;
     int stand_down = 0;
+    pp_safe_read_bind_thread();
     if (pp_thread_clock_init() != 0) {
         pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
         goto out;
@@ -213,8 +214,7 @@ static void *sampler_main(void *arg)
                 (stand_down = ddtrace_decides()))
                 break;
         }
-        /* no Python thread, or nothing readable: process_vm_readv names the process by its main
-         * thread, and fails once that has ended */
+        /* no Python thread, or nothing readable */
         if (pp_sampler_pass(s, now) <= 0 && last_thread_left())
             break; /* flush, then let the process end with its own status */
         pp_sampler_adapt(s, now);

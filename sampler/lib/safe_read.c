@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,6 +22,21 @@
 #define MEM_MARK 0x706f6470726f66LL
 
 static pid_t self_pid;
+/* The reading thread's own tid, set by pp_safe_read_bind_thread: process_vm_readv names the
+ * process by any of its threads, and the process id is its main thread's, which stops naming a
+ * live task once that thread has ended (a C main that calls pthread_exit while others run). A
+ * thread's own tid names this process for as long as the thread runs. 0: use self_pid. */
+static __thread pid_t reader_tid __attribute__((tls_model("initial-exec")));
+
+static pid_t target(void)
+{
+    return reader_tid ? reader_tid : self_pid;
+}
+
+void pp_safe_read_bind_thread(void)
+{
+    reader_tid = (pid_t)syscall(SYS_gettid);
+}
 static pp_read_mode mode = PP_READ_VM;
 static pp_own_fd mem = {-1, 0, 0, 0, -1};
 static pid_t mem_pid; /* the process mem was opened in: a fork child inherits its parent's */
@@ -29,7 +45,7 @@ static int read_vm(void *dst, uintptr_t addr, size_t len)
 {
     struct iovec local = {dst, len};
     struct iovec remote = {(void *)addr, len};
-    ssize_t n = process_vm_readv(self_pid, &local, 1, &remote, 1, 0);
+    ssize_t n = process_vm_readv(target(), &local, 1, &remote, 1, 0);
     return n == (ssize_t)len ? 0 : -1;
 }
 
@@ -119,7 +135,7 @@ static size_t read_vm_many(pp_read_req *reqs, size_t n)
         }
         size_t j = 0;
         while (j < k) {
-            ssize_t got = process_vm_readv(self_pid, local + j, k - j, remote + j, k - j, 0);
+            ssize_t got = process_vm_readv(target(), local + j, k - j, remote + j, k - j, 0);
             size_t left = got > 0 ? (size_t)got : 0;
             while (j < k && left >= local[j].iov_len) {
                 left -= local[j].iov_len;

@@ -22,6 +22,10 @@ pp_read_mode pp_safe_read_mode(void);
  * whenever the library stops reading for a while (before every sleep). */
 void pp_safe_read_release(void);
 
+/* From now on the calling thread's reads name the process by the thread's own tid (the sampler
+ * thread calls it first thing): they keep working after the main thread has ended. */
+void pp_safe_read_bind_thread(void);
+
 /* Returns 0 when all len bytes at addr were copied into dst, -1 otherwise. */
 int pp_read(void *dst, uintptr_t addr, size_t len);
 

@@ -385,6 +385,28 @@ def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
     assert cpu_in(samples_of(by_pid, proc.pid), "entry_embedded_burn", "<string>") >= 0.2
 
 
+def test_main_thread_ended_first(tmp_path):
+    """A C main that hands CPython to another thread and calls pthread_exit: the process id then
+    names an ended thread, and the library still samples the Python thread that runs on."""
+    exe = cc(tmp_path / "main_exits", WORKLOADS / "entry_main_exits.c", "-ldl", "-pthread")
+    prefix = PYTHONS["3.12.1"].parent.parent
+    code = ("import time\n"
+            "def entry_after_main_burn(s):\n"
+            "    end = time.thread_time() + s\n"
+            "    while time.thread_time() < end:\n"
+            "        pass\n"
+            "time.sleep(0.3)\n"  # main has ended by then
+            "entry_after_main_burn(0.6)\n")
+    proc = subprocess.Popen([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), code],
+                            env=env_for(tmp_path, PYTHONHOME=prefix),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    by_pid = profiles_by_pid(tmp_path)
+    assert set(by_pid) == {proc.pid}, err
+    assert cpu_in(samples_of(by_pid, proc.pid), "entry_after_main_burn", "<string>") >= 0.3
+
+
 @pytest.mark.skipif(SANITIZED, reason=(
     "libasan's own dlopen interceptor is not a sibling call: under it a bare name misses the "
     "caller's RUNPATH even without podprof"))
