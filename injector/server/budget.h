@@ -8,10 +8,11 @@
  *     baseline + workers × (arena + 2 × body + ingress_rate × (request_timeout + 1 s))
  *
  * where 2 × body is the body's buffers while it is made contiguous, and ingress_rate ×
- * (request_timeout + 1 s) bounds the bytes of every request still arriving on that worker (the bucket refills once a second): the read rate
- * of all its connections together is capped (a libevent rate-limit group), and a request not
- * complete request_timeout after its first byte is cut off, its buffers freed. Idle connections
- * read nothing and cost only their TLS state, which the baseline covers. */
+ * (request_timeout + 1 s) bounds the bytes of every request still arriving on that worker (the
+ * bucket refills once a second): the read rate of all its connections together is capped (a
+ * libevent rate-limit group), and a request not complete request_timeout after its first byte is
+ * cut off, its buffers freed. Idle connections read nothing and cost only their TLS state, which
+ * the baseline covers. */
 #ifndef PODPROF_INJECTOR_BUDGET_H
 #define PODPROF_INJECTOR_BUDGET_H
 
@@ -30,7 +31,7 @@
 #define INJ_MIN_WORKER_SHARE (4L << 20)
 
 typedef struct inj_budget {
-    long limit;          /* bytes: the memory limit the budget fits */
+    long limit;             /* bytes: the memory limit the budget fits */
     const char *limit_from; /* "setting", "cgroup" or "default" */
     int workers;
     size_t body_max;     /* largest request body; larger gets 413 */
