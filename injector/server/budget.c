@@ -55,6 +55,7 @@ int inj_budget_derive(const inj_config *cfg, long cgroup_memory, double cgroup_c
     size_t ingress = share - b->arena_max - 2 * (share / 8);
     /* one tick (a second) more than the timeout: the bucket refills in whole ticks */
     b->ingress_rate = ingress / (size_t)(cfg->request_timeout_s + 1);
+    b->small_rate = b->ingress_rate / 4;
     return 0;
 }
 

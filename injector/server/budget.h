@@ -12,7 +12,9 @@
  * bucket refills once a second): the read rate of all its connections together is capped (a
  * libevent rate-limit group), and a request not complete request_timeout after its first byte is
  * cut off, its buffers freed. Idle connections read nothing and cost only their TLS state, which
- * the baseline covers. */
+ * the baseline covers. The rate is split in two lanes (a quarter for requests up to 64 KiB, the
+ * rest for larger ones) so that clients sending large or endless bodies exhaust only their own
+ * lane while ordinary reviews keep arriving. */
 #ifndef PODPROF_INJECTOR_BUDGET_H
 #define PODPROF_INJECTOR_BUDGET_H
 
@@ -37,6 +39,7 @@ typedef struct inj_budget {
     size_t body_max;     /* largest request body; larger gets 413 */
     size_t arena_max;    /* JSON working memory of one request */
     size_t ingress_rate; /* bytes per second one worker reads from all its connections */
+    size_t small_rate;   /* of which for requests still small, the rest for large ones */
 } inj_budget;
 
 /* Derives the budget. cgroup_memory: the cgroup's memory limit in bytes, 0 when none;

@@ -2,6 +2,7 @@
  * freed exactly when OpenSSL frees the SSL. Tracks the bytes read so the deadline sweep can tell a
  * request in progress from an idle keep-alive connection. */
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 
@@ -66,9 +67,10 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg)
     SSL_set_info_callback(ssl, ssl_info);
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = bev;
     if (!bev)
         SSL_free(ssl); /* unlinks c */
-    else if (bufferevent_add_to_rate_limit_group(bev, w->ingress) < 0) {
+    else if (bufferevent_add_to_rate_limit_group(bev, w->small_lane) < 0) {
         bufferevent_free(bev); /* frees ssl, which unlinks c */
         return NULL;
     }
@@ -91,12 +93,39 @@ void inj_conn_response_sent(struct evhttp_request *req, void *arg)
         return;
     c->idle_rbytes = conn_rbytes(c->ssl);
     c->busy_since = 0;
+    if (c->large && bufferevent_add_to_rate_limit_group(c->bev, c->w->small_lane) == 0)
+        c->large = false;
 }
 
 bool inj_conn_busy(struct conn *c, SSL *ssl)
 {
     unsigned long rb = conn_rbytes(ssl);
     return c->handshake_done ? rb > c->idle_rbytes : rb > 0;
+}
+
+/* A bufferevent being freed (its finalizer, which frees the SSL and so this conn, not run yet)
+ * has had its callbacks cleared; evhttp keeps an event callback on every live one. */
+static bool conn_alive(const struct conn *c)
+{
+    bufferevent_event_cb eventcb = NULL;
+    bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+    return eventcb != NULL;
+}
+
+void inj_conn_check_lane(struct conn *c, double now)
+{
+    if (c->large || !c->bev || !c->handshake_done || !conn_alive(c))
+        return;
+    /* What was read of the request, and what waits in the socket: a large body is seen at once,
+     * while the small lane's rate still holds it back. */
+    int waiting = 0;
+    if (ioctl(SSL_get_fd(c->ssl), FIONREAD, &waiting) < 0 || waiting < 0)
+        waiting = 0;
+    unsigned long size = conn_rbytes(c->ssl) - c->idle_rbytes + (unsigned long)waiting;
+    bool slow = c->busy_since > 0 && now - c->busy_since > INJ_SMALL_REQUEST_SECONDS;
+    if ((size > INJ_SMALL_REQUEST_BYTES || slow) &&
+        bufferevent_add_to_rate_limit_group(c->bev, c->w->large_lane) == 0)
+        c->large = true;
 }
 
 void inj_conn_init(void)

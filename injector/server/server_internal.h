@@ -30,7 +30,16 @@ struct conn {
     bool handshake_done;
     unsigned long idle_rbytes; /* bytes read when the connection last became idle */
     double busy_since;         /* monotonic time a request started arriving, 0 when idle */
+    struct bufferevent *bev;
+    bool large; /* its request passed INJ_SMALL_REQUEST_BYTES: reads in the large lane */
 };
+
+/* A request up to this size (a pod's review is a few KiB, rarely over 64) that arrives within
+ * this time (the API server sends a review at once) keeps reading in the small lane; beyond
+ * either, its connection moves to the large lane until its answer is sent, so clients sending
+ * large, slow or endless bodies share a rate of their own and cannot starve ordinary reviews. */
+#define INJ_SMALL_REQUEST_BYTES (64u << 10)
+#define INJ_SMALL_REQUEST_SECONDS 1.0
 
 struct worker {
     int id;
@@ -41,8 +50,9 @@ struct worker {
     struct evhttp_bound_socket *bound;
     struct event *stop_ev, *sweep_ev, *resume_ev;
     struct evconnlistener *listener;
-    struct bufferevent_rate_limit_group *ingress; /* every connection's reads together */
-    struct ev_token_bucket_cfg *ingress_cfg;
+    /* every connection's reads together, in two lanes: small requests, large requests */
+    struct bufferevent_rate_limit_group *small_lane, *large_lane;
+    struct ev_token_bucket_cfg *small_cfg, *large_cfg;
     struct conn conns; /* list head */
     bool draining;
     struct server *srv;
@@ -77,6 +87,8 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg);
 struct conn *inj_conn_of(struct evhttp_request *req);
 void inj_conn_response_sent(struct evhttp_request *req, void *arg);
 bool inj_conn_busy(struct conn *c, SSL *ssl);
+/* Moves a busy connection whose request is not small (INJ_SMALL_REQUEST_*) to the large lane. */
+void inj_conn_check_lane(struct conn *c, double now);
 
 /* routes.c: answers one request (evhttp's general callback; arg is the worker). */
 void inj_route(struct evhttp_request *req, void *arg);

@@ -26,12 +26,14 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
         SSL *ssl = c->ssl;
         if (!inj_conn_busy(c, ssl)) {
             c->busy_since = 0;
+            inj_conn_check_lane(c, now); /* a request may wait unread in the socket */
             continue;
         }
         busy++;
-        if (c->busy_since == 0) {
+        if (c->busy_since == 0)
             c->busy_since = now;
-        } else if (now - c->busy_since > w->srv->cfg->request_timeout_s) {
+        inj_conn_check_lane(c, now);
+        if (now - c->busy_since > w->srv->cfg->request_timeout_s) {
             inj_log(PP_LOG_WARN, "closing a connection whose request took too long");
             shutdown(SSL_get_fd(ssl), SHUT_RDWR);
             c->busy_since = now; /* once */
@@ -92,6 +94,23 @@ void *inj_worker_main(void *arg)
     return NULL;
 }
 
+/* A rate-limit group reading at most rate bytes per one-second tick. One-second ticks: a TLS
+ * record (16 KiB) is read whole or not at all, so with short ticks holding less than a few records
+ * the rate achieved fell far below the one set. */
+static struct bufferevent_rate_limit_group *lane_new(struct event_base *base, size_t rate,
+                                                     struct ev_token_bucket_cfg **cfg)
+{
+    size_t per_tick = rate;
+    if (per_tick < 16384)
+        per_tick = 16384;
+    if (per_tick > EV_RATE_LIMIT_MAX)
+        per_tick = EV_RATE_LIMIT_MAX;
+    struct timeval tick_len = {1, 0};
+    *cfg = ev_token_bucket_cfg_new(per_tick, per_tick, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
+                                   &tick_len);
+    return *cfg ? bufferevent_rate_limit_group_new(base, *cfg) : NULL;
+}
+
 int inj_worker_setup(struct server *s, struct worker *w)
 {
     current_server = s;
@@ -108,20 +127,11 @@ int inj_worker_setup(struct server *s, struct worker *w)
      * deadline is the sweep's job. */
     evhttp_set_timeout(w->http, cfg->idle_timeout_s);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)s->budget.body_max);
-    /* Every connection of this worker reads from one token bucket (budget.h): the bytes of
-     * requests still arriving stay under rate × request-timeout, however many send at once. */
-    /* One-second ticks: a TLS record (16 KiB) is read whole or not at all, so with short ticks
-     * holding less than a few records the rate achieved fell far below the one set. */
-    size_t per_tick = s->budget.ingress_rate;
-    if (per_tick < 16384)
-        per_tick = 16384;
-    if (per_tick > EV_RATE_LIMIT_MAX)
-        per_tick = EV_RATE_LIMIT_MAX;
-    struct timeval tick_len = {1, 0};
-    w->ingress_cfg = ev_token_bucket_cfg_new(per_tick, per_tick, EV_RATE_LIMIT_MAX,
-                                             EV_RATE_LIMIT_MAX, &tick_len);
-    w->ingress = w->ingress_cfg ? bufferevent_rate_limit_group_new(w->base, w->ingress_cfg) : NULL;
-    if (!w->ingress)
+    /* Every connection of this worker reads from one of two token buckets (budget.h): the bytes
+     * of requests still arriving stay under rate x request-timeout, however many send at once. */
+    w->small_lane = lane_new(w->base, s->budget.small_rate, &w->small_cfg);
+    w->large_lane = lane_new(w->base, s->budget.ingress_rate - s->budget.small_rate, &w->large_cfg);
+    if (!w->small_lane || !w->large_lane)
         return -1;
     /* Read and discard the rest of an oversized body so the client sees the 413 instead of a
      * reset while it is still sending (the request deadline bounds how long that may take). */
@@ -156,10 +166,14 @@ void inj_worker_free(struct worker *w)
      * only be freed empty. */
     if (w->base)
         event_base_loop(w->base, EVLOOP_NONBLOCK);
-    if (w->ingress)
-        bufferevent_rate_limit_group_free(w->ingress);
-    if (w->ingress_cfg)
-        ev_token_bucket_cfg_free(w->ingress_cfg);
+    if (w->small_lane)
+        bufferevent_rate_limit_group_free(w->small_lane);
+    if (w->large_lane)
+        bufferevent_rate_limit_group_free(w->large_lane);
+    if (w->small_cfg)
+        ev_token_bucket_cfg_free(w->small_cfg);
+    if (w->large_cfg)
+        ev_token_bucket_cfg_free(w->large_cfg);
     if (w->fd >= 0)
         close(w->fd);
     if (w->stop_ev)
