@@ -5,6 +5,8 @@
 #include <sys/ioctl.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
+#include <event2/event.h>
 
 #include "metrics.h"
 #include "server_internal.h"
@@ -132,4 +134,14 @@ void inj_conn_init(void)
 {
     if (conn_index < 0)
         conn_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_unlink_free);
+}
+
+void inj_conn_read_pending(struct conn *c)
+{
+    /* A rate-limited read can stop inside a TLS record: the rest is decrypted data inside the
+     * SSL object, and libevent, when the bucket refills, waits for the socket to become
+     * readable, which never happens when the client has sent its whole request and waits. Run
+     * the read callback instead, as the socket's readiness would. */
+    if (c->bev && SSL_pending(c->ssl) > 0 && (c->bev->enabled & EV_READ) && conn_alive(c))
+        event_active(&c->bev->ev_read, EV_READ, 1);
 }

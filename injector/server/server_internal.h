@@ -89,6 +89,8 @@ void inj_conn_response_sent(struct evhttp_request *req, void *arg);
 bool inj_conn_busy(struct conn *c, SSL *ssl);
 /* Moves a busy connection whose request is not small (INJ_SMALL_REQUEST_*) to the large lane. */
 void inj_conn_check_lane(struct conn *c, double now);
+/* Reads what a rate-limited read left decrypted inside the SSL object. */
+void inj_conn_read_pending(struct conn *c);
 
 /* routes.c: answers one request (evhttp's general callback; arg is the worker). */
 void inj_route(struct evhttp_request *req, void *arg);

@@ -9,6 +9,9 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+/* Sessions kept for resumption (a resumed session is a reconnect made cheaper, no more). */
+#define INJ_TLS_SESSION_CACHE 1024
+
 struct file_id {
     dev_t dev;
     ino_t ino;
@@ -77,8 +80,13 @@ static SSL_CTX *build_ctx(const char *cert, const char *key, double *not_after, 
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_cipher_list(ctx, cipher_list_tls12);
-    /* Keep-alive connections are long; session resumption only saves rare reconnects. */
+    /* Keep-alive connections are long; session resumption only saves rare reconnects. The
+     * cache is bounded (OpenSSL's default holds 20,480 sessions, some MiB). */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, INJ_TLS_SESSION_CACHE);
+    /* An idle connection gives its 16 KiB read and write buffers back: thousands of idle
+     * connections then cost their TLS state only. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         ssl_err(err, errlen, "loading certificate", cert);
     } else if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {

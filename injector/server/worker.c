@@ -33,6 +33,7 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
         if (c->busy_since == 0)
             c->busy_since = now;
         inj_conn_check_lane(c, now);
+        inj_conn_read_pending(c);
         if (now - c->busy_since > w->srv->cfg->request_timeout_s) {
             inj_log(PP_LOG_WARN, "closing a connection whose request took too long");
             shutdown(SSL_get_fd(ssl), SHUT_RDWR);
