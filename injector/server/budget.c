@@ -23,11 +23,12 @@ int inj_budget_derive(const inj_config *cfg, long cgroup_memory, double cgroup_c
         b->limit = INJ_DEFAULT_MEMORY_LIMIT;
         b->limit_from = "default";
     }
-    long room = b->limit - INJ_BASELINE_BYTES;
-    if (room < INJ_MIN_WORKER_SHARE) {
+    long conns = (b->limit - INJ_FIXED_BYTES) / 4;
+    long room = b->limit - INJ_FIXED_BYTES - conns;
+    if (conns < 0 || room < INJ_MIN_WORKER_SHARE) {
         snprintf(err, errlen,
                  "memory limit %ld bytes leaves no room for a request (at least %ld needed)",
-                 b->limit, INJ_BASELINE_BYTES + INJ_MIN_WORKER_SHARE);
+                 b->limit, INJ_FIXED_BYTES + INJ_MIN_WORKER_SHARE * 4 / 3 + 1);
         return -1;
     }
     int workers = cfg->workers;
@@ -45,6 +46,7 @@ int inj_budget_derive(const inj_config *cfg, long cgroup_memory, double cgroup_c
     if (room / workers < INJ_MIN_WORKER_SHARE)
         workers = (int)(room / INJ_MIN_WORKER_SHARE);
     b->workers = workers;
+    b->conn_max = (int)(conns / INJ_CONN_BYTES / workers);
     size_t share = (size_t)(room / workers);
     /* A share: half for the JSON working memory, an eighth for the body (twice, while it is made
      * contiguous), the last quarter for the requests still arriving. */

@@ -2,19 +2,22 @@
  * it derives how many event-loop workers run, the largest body and the JSON working memory one
  * request may use, and how fast each worker may read from all its connections together.
  *
- * Per worker, at most one request is parsed at a time (a worker parses synchronously), so the
- * server's memory is at most
+ * Per worker, at most one request is parsed at a time (a worker parses synchronously), and at
+ * most conn_max connections are open, so the server's memory is at most
  *
- *     baseline + workers × (arena + 2 × body + ingress_rate × (request_timeout + 1 s))
+ *     fixed + workers × (conn_max × conn + arena + 2 × body + ingress_rate × (request_timeout + 1
+ * s))
  *
  * where 2 × body is the body's buffers while it is made contiguous, and ingress_rate ×
  * (request_timeout + 1 s) bounds the bytes of every request still arriving on that worker (the
  * bucket refills once a second): the read rate of all its connections together is capped (a
  * libevent rate-limit group), and a request not complete request_timeout after its first byte is
- * cut off, its buffers freed. Idle connections read nothing and cost only their TLS state, which
- * the baseline covers. The rate is split in two lanes (a quarter for requests up to 64 KiB, the
- * rest for larger ones) so that clients sending large or endless bodies exhaust only their own
- * lane while ordinary reviews keep arriving. */
+ * cut off, its buffers freed. Idle connections read nothing and cost only their TLS state (conn);
+ * a quarter of what the limit leaves beyond the fixed part is theirs, and at the bound the
+ * longest-idle connection is closed for a new one (or, all being busy, accepting pauses). The rate
+ * is split in two lanes (a quarter for requests up to 64 KiB, the rest for larger ones) so that
+ * clients sending large or endless bodies exhaust only their own lane while ordinary reviews keep
+ * arriving. */
 #ifndef PODPROF_INJECTOR_BUDGET_H
 #define PODPROF_INJECTOR_BUDGET_H
 
@@ -22,9 +25,13 @@
 
 #include "config.h"
 
-/* What the process needs besides requests: code, libraries, TLS context, the event loops and a
- * few thousand idle TLS connections (measured: tests/injector/test_hostile.py). */
-#define INJ_BASELINE_BYTES (20L << 20)
+/* What the process needs besides connections and requests: code, libraries, TLS context and
+ * session cache, the event loops (measured peak under TLS garbage: 8.3 MiB,
+ * tests/injector/test_hostile.py). */
+#define INJ_FIXED_BYTES (10L << 20)
+/* One open connection: its TLS state (buffers released while idle), libevent's connection and
+ * buffers (measured: 3,000 idle connections cost 48 MiB, 16 KiB each). */
+#define INJ_CONN_BYTES (20L << 10)
 /* The limit assumed when neither the setting nor the cgroup gives one: the chart's default. */
 #define INJ_DEFAULT_MEMORY_LIMIT (64L << 20)
 /* More workers would only split the memory thinner: admission is a few requests per pod. */
@@ -40,6 +47,7 @@ typedef struct inj_budget {
     size_t arena_max;    /* JSON working memory of one request */
     size_t ingress_rate; /* bytes per second one worker reads from all its connections */
     size_t small_rate;   /* of which for requests still small, the rest for large ones */
+    int conn_max;        /* open connections per worker */
 } inj_budget;
 
 /* Derives the budget. cgroup_memory: the cgroup's memory limit in bytes, 0 when none;

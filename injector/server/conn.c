@@ -3,10 +3,12 @@
  * request in progress from an idle keep-alive connection. */
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "metrics.h"
 #include "server_internal.h"
@@ -32,6 +34,8 @@ static void conn_unlink_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int id
         inj_metrics_tls_handshake_error();
     c->prev->next = c->next;
     c->next->prev = c->prev;
+    if (!c->evicted)
+        c->w->n_conns--;
     inj_metrics_connection(-1);
     free(c);
 }
@@ -64,6 +68,7 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg)
     c->prev = &w->conns;
     w->conns.next->prev = c;
     w->conns.next = c;
+    w->n_conns++;
     inj_metrics_connection(1);
     SSL_set_ex_data(ssl, conn_index, c);
     SSL_set_info_callback(ssl, ssl_info);
@@ -76,6 +81,8 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg)
         bufferevent_free(bev); /* frees ssl, which unlinks c */
         return NULL;
     }
+    if (bev && w->n_conns > w->srv->budget.conn_max)
+        inj_conn_make_room(w);
     return bev;
 }
 
@@ -95,6 +102,13 @@ void inj_conn_response_sent(struct evhttp_request *req, void *arg)
         return;
     c->idle_rbytes = conn_rbytes(c->ssl);
     c->busy_since = 0;
+    /* most recently active first: the list's tail is what make_room closes */
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->next = c->w->conns.next;
+    c->prev = &c->w->conns;
+    c->w->conns.next->prev = c;
+    c->w->conns.next = c;
     if (c->large && bufferevent_add_to_rate_limit_group(c->bev, c->w->small_lane) == 0)
         c->large = false;
 }
@@ -144,4 +158,24 @@ void inj_conn_read_pending(struct conn *c)
      * the read callback instead, as the socket's readiness would. */
     if (c->bev && SSL_pending(c->ssl) > 0 && (c->bev->enabled & EV_READ) && conn_alive(c))
         event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
+void inj_conn_make_room(struct worker *w)
+{
+    for (struct conn *c = w->conns.prev; c != &w->conns; c = c->prev) {
+        if (c->evicted || inj_conn_busy(c, c->ssl) || !c->bev || !conn_alive(c))
+            continue;
+        /* evhttp sees an EOF and frees it on its own path, at once */
+        c->evicted = true;
+        w->n_conns--;
+        shutdown(SSL_get_fd(c->ssl), SHUT_RDWR);
+        inj_metrics_connection_evicted();
+        return;
+    }
+    /* Every connection has a request in flight: new ones wait in the listen backlog until one
+     * ends (the sweep resumes accepting); the request deadline bounds the wait. */
+    if (!w->full && w->listener) {
+        evconnlistener_disable(w->listener);
+        w->full = true;
+    }
 }

@@ -27,6 +27,7 @@ static struct {
     atomic_ulong tls_errors;
     atomic_ulong accept_errors;
     atomic_ulong internal_errors;
+    atomic_ulong evicted;
     atomic_long connections;
     atomic_ulong reload_ok, reload_failed;
     _Atomic double cert_expiry;
@@ -64,6 +65,11 @@ void inj_metrics_tls_handshake_error(void)
 void inj_metrics_internal_error(void)
 {
     atomic_fetch_add_explicit(&M.internal_errors, 1, memory_order_relaxed);
+}
+
+void inj_metrics_connection_evicted(void)
+{
+    atomic_fetch_add_explicit(&M.evicted, 1, memory_order_relaxed);
 }
 
 void inj_metrics_accept_error(void)
@@ -159,6 +165,12 @@ char *inj_metrics_render(size_t *len)
             "# TYPE podprof_injector_internal_errors_total counter\n"
             "podprof_injector_internal_errors_total %lu\n",
             LOAD(M.internal_errors));
+    fprintf(f,
+            "# HELP podprof_injector_connections_evicted_total Idle connections closed to make "
+            "room for a new one at the connection bound the memory limit sets.\n"
+            "# TYPE podprof_injector_connections_evicted_total counter\n"
+            "podprof_injector_connections_evicted_total %lu\n",
+            LOAD(M.evicted));
     fprintf(f,
             "# HELP podprof_injector_connections_open Client connections currently open.\n"
             "# TYPE podprof_injector_connections_open gauge\n"

@@ -88,7 +88,7 @@ int inj_server_run(const inj_config *cfg)
         pthread_create(&s.workers[i].thread, NULL, inj_worker_main, &s.workers[i]);
     inj_log(
         PP_LOG_INFO | PP_LOG_ALWAYS,
-        "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD("workers") "%d" PP_LOG_FIELD("memory_limit") "%ld" PP_LOG_FIELD(
+        "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD("workers") "%d" PP_LOG_FIELD("connections") "%d" PP_LOG_FIELD("memory_limit") "%ld" PP_LOG_FIELD(
             "limit_from") "%s" PP_LOG_FIELD("max_body") "%zu" PP_LOG_FIELD("request_memory") "%z"
                                                                                              "u" PP_LOG_FIELD(
                                                                                                  "r"
@@ -100,8 +100,8 @@ int inj_server_run(const inj_config *cfg)
                                                                                                  "a"
                                                                                                  "t"
                                                                                                  "e") "%zu",
-        cfg->listen, port, s.n_workers, s.budget.limit, s.budget.limit_from, s.budget.body_max,
-        s.budget.arena_max, s.budget.ingress_rate);
+        cfg->listen, port, s.n_workers, s.n_workers * s.budget.conn_max, s.budget.limit,
+        s.budget.limit_from, s.budget.body_max, s.budget.arena_max, s.budget.ingress_rate);
     event_base_dispatch(m.base);
     for (int i = 0; i < s.n_workers; i++)
         pthread_join(s.workers[i].thread, NULL);

@@ -31,7 +31,8 @@ struct conn {
     unsigned long idle_rbytes; /* bytes read when the connection last became idle */
     double busy_since;         /* monotonic time a request started arriving, 0 when idle */
     struct bufferevent *bev;
-    bool large; /* its request passed INJ_SMALL_REQUEST_BYTES: reads in the large lane */
+    bool large;   /* its request is not small: reads in the large lane */
+    bool evicted; /* closed to make room, no longer counted */
 };
 
 /* A request up to this size (a pod's review is a few KiB, rarely over 64) that arrives within
@@ -53,7 +54,9 @@ struct worker {
     /* every connection's reads together, in two lanes: small requests, large requests */
     struct bufferevent_rate_limit_group *small_lane, *large_lane;
     struct ev_token_bucket_cfg *small_cfg, *large_cfg;
-    struct conn conns; /* list head */
+    struct conn conns; /* list head; most recently active first */
+    int n_conns;       /* open and not evicted, at most budget.conn_max (+1 while accepting) */
+    bool full;         /* accepting paused: every connection busy at the bound */
     bool draining;
     struct server *srv;
 };
@@ -89,6 +92,8 @@ void inj_conn_response_sent(struct evhttp_request *req, void *arg);
 bool inj_conn_busy(struct conn *c, SSL *ssl);
 /* Moves a busy connection whose request is not small (INJ_SMALL_REQUEST_*) to the large lane. */
 void inj_conn_check_lane(struct conn *c, double now);
+/* At the connection bound: closes the longest-idle connection, else pauses accepting. */
+void inj_conn_make_room(struct worker *w);
 /* Reads what a rate-limited read left decrypted inside the SSL object. */
 void inj_conn_read_pending(struct conn *c);
 

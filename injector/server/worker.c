@@ -40,6 +40,11 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
             c->busy_since = now; /* once */
         }
     }
+    if (w->full && w->n_conns < w->srv->budget.conn_max) {
+        w->full = false;
+        if (w->bound && !w->draining)
+            evconnlistener_enable(w->listener);
+    }
     if (w->draining && (busy == 0 || now > w->srv->drain_deadline)) {
         if (busy)
             inj_log(PP_LOG_WARN, "shutdown timeout: closing connections with requests in flight");
@@ -63,7 +68,7 @@ static void resume_accepting(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct worker *w = arg;
-    if (w->bound && !w->draining)
+    if (w->bound && !w->draining && !w->full)
         evconnlistener_enable(w->listener);
 }
 

@@ -5,9 +5,10 @@
 
 static size_t worst_case(const inj_config *cfg, const inj_budget *b)
 {
-    return INJ_BASELINE_BYTES +
-           (size_t)b->workers * (b->arena_max + 2 * b->body_max +
-                                 b->ingress_rate * (size_t)(cfg->request_timeout_s + 1));
+    return INJ_FIXED_BYTES +
+           (size_t)b->workers *
+               ((size_t)b->conn_max * INJ_CONN_BYTES + b->arena_max + 2 * b->body_max +
+                b->ingress_rate * (size_t)(cfg->request_timeout_s + 1));
 }
 
 static void test_under_the_limit(void **state)
@@ -26,6 +27,7 @@ static void test_under_the_limit(void **state)
             assert_true(b.workers >= 1 && b.workers <= INJ_MAX_AUTO_WORKERS);
             assert_true(b.body_max <= (size_t)cfg.max_body_bytes);
             assert_true(b.arena_max >= (1u << 20));
+            assert_true(b.conn_max >= 64);
         }
 }
 
@@ -47,8 +49,9 @@ static void test_workers_follow_the_quota(void **state)
     assert_int_equal(inj_budget_derive(&cfg, 64L << 20, 0, 2, &b, err, sizeof err), 0);
     assert_int_equal(b.workers, 2);
     assert_string_equal(b.limit_from, "cgroup");
+    assert_true(b.workers * b.conn_max >= 600); /* enough for several API servers' pools */
     /* a limit too small for one request is refused with one line */
-    assert_int_equal(inj_budget_derive(&cfg, 16L << 20, 0, 2, &b, err, sizeof err), -1);
+    assert_int_equal(inj_budget_derive(&cfg, 14L << 20, 0, 2, &b, err, sizeof err), -1);
     assert_non_null(strstr(err, "memory limit"));
     /* the setting wins over the cgroup */
     cfg.memory_limit_bytes = 48 << 20;
