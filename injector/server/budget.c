@@ -54,10 +54,8 @@ int inj_budget_derive(const inj_config *cfg, long cgroup_memory, double cgroup_c
     if (cfg->max_body_bytes > 0 && (size_t)cfg->max_body_bytes < b->body_max)
         b->body_max = (size_t)cfg->max_body_bytes;
     b->arena_max = share / 2;
-    size_t ingress = share - b->arena_max - 2 * (share / 8);
-    /* one tick (a second) more than the timeout: the bucket refills in whole ticks */
-    b->ingress_rate = ingress / (size_t)(cfg->request_timeout_s + 1);
-    b->small_rate = b->ingress_rate / 4;
+    b->in_flight = share - b->arena_max - 2 * (share / 8);
+    b->small_lane = b->in_flight / 4;
     return 0;
 }
 

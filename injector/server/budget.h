@@ -1,23 +1,24 @@
 /* The server's memory, bounded by construction: from the container's memory limit and CPU quota
- * it derives how many event-loop workers run, the largest body and the JSON working memory one
- * request may use, and how fast each worker may read from all its connections together.
+ * it derives how many event-loop workers run, how many connections each keeps open, the largest
+ * body and the JSON working memory one request may use, and how many bytes of requests still
+ * arriving each worker may hold.
  *
- * Per worker, at most one request is parsed at a time (a worker parses synchronously), and at
- * most conn_max connections are open, so the server's memory is at most
+ * Per worker, at most one request is parsed at a time (a worker parses synchronously), at most
+ * conn_max connections are open and at most in_flight bytes of unanswered requests are held, so
+ * the server's memory is at most
  *
- *     fixed + workers × (conn_max × conn + arena + 2 × body + ingress_rate × (request_timeout + 1
- * s))
+ *     fixed + workers × (conn_max × conn + arena + 2 × body + in_flight)
  *
- * where 2 × body is the body's buffers while it is made contiguous, and ingress_rate ×
- * (request_timeout + 1 s) bounds the bytes of every request still arriving on that worker (the
- * bucket refills once a second): the read rate of all its connections together is capped (a
- * libevent rate-limit group), and a request not complete request_timeout after its first byte is
- * cut off, its buffers freed. Idle connections read nothing and cost only their TLS state (conn);
- * a quarter of what the limit leaves beyond the fixed part is theirs, and at the bound the
- * longest-idle connection is closed for a new one (or, all being busy, accepting pauses). The rate
- * is split in two lanes (a quarter for requests up to 64 KiB, the rest for larger ones) so that
- * clients sending large or endless bodies exhaust only their own lane while ordinary reviews keep
- * arriving. */
+ * where 2 × body is the body's buffers while it is made contiguous. in_flight is a count of bytes,
+ * not a rate: every byte a connection reads is taken from its lane's allowance and given back when
+ * its request is answered or the connection closes (a request not complete request_timeout after
+ * its first byte is cut off), and a lane with nothing left reads nothing until bytes come back;
+ * answered reviews therefore flow at full speed. The allowance is split in two lanes, a quarter
+ * for requests up to 64 KiB that arrive within a second, the rest for larger or slower ones, so
+ * clients sending large, slow or endless bodies exhaust only their own lane while ordinary reviews
+ * keep arriving. Idle connections read nothing and cost only their TLS state (conn); a quarter of
+ * what the limit leaves beyond the fixed part is theirs, and at the bound the longest-idle
+ * connection is closed for a new one (or, all being busy, accepting pauses). */
 #ifndef PODPROF_INJECTOR_BUDGET_H
 #define PODPROF_INJECTOR_BUDGET_H
 
@@ -43,11 +44,11 @@ typedef struct inj_budget {
     long limit;             /* bytes: the memory limit the budget fits */
     const char *limit_from; /* "setting", "cgroup" or "default" */
     int workers;
-    size_t body_max;     /* largest request body; larger gets 413 */
-    size_t arena_max;    /* JSON working memory of one request */
-    size_t ingress_rate; /* bytes per second one worker reads from all its connections */
-    size_t small_rate;   /* of which for requests still small, the rest for large ones */
-    int conn_max;        /* open connections per worker */
+    size_t body_max;   /* largest request body; larger gets 413 */
+    size_t arena_max;  /* JSON working memory of one request */
+    size_t in_flight;  /* bytes of unanswered requests one worker holds */
+    size_t small_lane; /* of which for requests still small, the rest for large ones */
+    int conn_max;      /* open connections per worker */
 } inj_budget;
 
 /* Derives the budget. cgroup_memory: the cgroup's memory limit in bytes, 0 when none;

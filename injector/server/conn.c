@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/bufferevent_struct.h>
@@ -21,6 +22,28 @@ static unsigned long conn_rbytes(const SSL *ssl)
     return rbio ? (unsigned long)BIO_number_read(rbio) : 0;
 }
 
+static struct bufferevent_rate_limit_group *lane_of(const struct conn *c)
+{
+    return c->large ? c->w->large_lane : c->w->small_lane;
+}
+
+/* Returns the bytes of the request in progress to the connection's lane (budget.h). */
+static void give_back(struct conn *c)
+{
+    if (c->held) {
+        bufferevent_rate_limit_group_decrement_read(lane_of(c), -(ev_ssize_t)c->held);
+        c->held = 0;
+    }
+}
+
+/* Every byte read (decrypted) into the connection's input is what its lane was charged. */
+static void count_read(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)buf;
+    struct conn *c = arg;
+    c->held += info->n_added;
+}
+
 static void conn_unlink_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
                              void *argp)
 {
@@ -36,6 +59,7 @@ static void conn_unlink_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int id
     c->next->prev = c->prev;
     if (!c->evicted)
         c->w->n_conns--;
+    give_back(c);
     inj_metrics_connection(-1);
     free(c);
 }
@@ -77,7 +101,10 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg)
     c->bev = bev;
     if (!bev)
         SSL_free(ssl); /* unlinks c */
-    else if (bufferevent_add_to_rate_limit_group(bev, w->small_lane) < 0) {
+    else if (!evbuffer_add_cb(bufferevent_get_input(bev), count_read, c)) {
+        bufferevent_free(bev); /* frees ssl, which unlinks c */
+        return NULL;
+    } else if (bufferevent_add_to_rate_limit_group(bev, w->small_lane) < 0) {
         bufferevent_free(bev); /* frees ssl, which unlinks c */
         return NULL;
     }
@@ -109,6 +136,7 @@ void inj_conn_response_sent(struct evhttp_request *req, void *arg)
     c->prev = &c->w->conns;
     c->w->conns.next->prev = c;
     c->w->conns.next = c;
+    give_back(c);
     if (c->large && bufferevent_add_to_rate_limit_group(c->bev, c->w->small_lane) == 0)
         c->large = false;
 }
@@ -140,8 +168,12 @@ void inj_conn_check_lane(struct conn *c, double now)
     unsigned long size = conn_rbytes(c->ssl) - c->idle_rbytes + (unsigned long)waiting;
     bool slow = c->busy_since > 0 && now - c->busy_since > INJ_SMALL_REQUEST_SECONDS;
     if ((size > INJ_SMALL_REQUEST_BYTES || slow) &&
-        bufferevent_add_to_rate_limit_group(c->bev, c->w->large_lane) == 0)
+        bufferevent_add_to_rate_limit_group(c->bev, c->w->large_lane) == 0) {
+        /* what it holds moves with it */
+        bufferevent_rate_limit_group_decrement_read(c->w->small_lane, -(ev_ssize_t)c->held);
+        bufferevent_rate_limit_group_decrement_read(c->w->large_lane, (ev_ssize_t)c->held);
         c->large = true;
+    }
 }
 
 void inj_conn_init(void)

@@ -86,22 +86,17 @@ int inj_server_run(const inj_config *cfg)
     }
     for (int i = 0; i < s.n_workers; i++)
         pthread_create(&s.workers[i].thread, NULL, inj_worker_main, &s.workers[i]);
-    inj_log(
-        PP_LOG_INFO | PP_LOG_ALWAYS,
-        "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD("workers") "%d" PP_LOG_FIELD("connections") "%d" PP_LOG_FIELD("memory_limit") "%ld" PP_LOG_FIELD(
-            "limit_from") "%s" PP_LOG_FIELD("max_body") "%zu" PP_LOG_FIELD("request_memory") "%z"
-                                                                                             "u" PP_LOG_FIELD(
-                                                                                                 "r"
-                                                                                                 "e"
-                                                                                                 "a"
-                                                                                                 "d"
-                                                                                                 "_"
-                                                                                                 "r"
-                                                                                                 "a"
-                                                                                                 "t"
-                                                                                                 "e") "%zu",
-        cfg->listen, port, s.n_workers, s.n_workers * s.budget.conn_max, s.budget.limit,
-        s.budget.limit_from, s.budget.body_max, s.budget.arena_max, s.budget.ingress_rate);
+        /* clang-format off */
+#define STARTED "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" \
+    PP_LOG_FIELD("workers") "%d" PP_LOG_FIELD("connections") "%d" \
+    PP_LOG_FIELD("memory_limit") "%ld" PP_LOG_FIELD("limit_from") "%s" \
+    PP_LOG_FIELD("max_body") "%zu" PP_LOG_FIELD("request_memory") "%zu" \
+    PP_LOG_FIELD("in_flight") "%zu"
+    /* clang-format on */
+    inj_log(PP_LOG_INFO | PP_LOG_ALWAYS, STARTED, cfg->listen, port, s.n_workers,
+            s.n_workers * s.budget.conn_max, s.budget.limit, s.budget.limit_from, s.budget.body_max,
+            s.budget.arena_max, s.budget.in_flight);
+#undef STARTED
     event_base_dispatch(m.base);
     for (int i = 0; i < s.n_workers; i++)
         pthread_join(s.workers[i].thread, NULL);

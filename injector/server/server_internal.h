@@ -33,6 +33,7 @@ struct conn {
     struct bufferevent *bev;
     bool large;   /* its request is not small: reads in the large lane */
     bool evicted; /* closed to make room, no longer counted */
+    size_t held;  /* bytes read for the request in progress, taken from its lane */
 };
 
 /* A request up to this size (a pod's review is a few KiB, rarely over 64) that arrives within

@@ -100,21 +100,26 @@ void *inj_worker_main(void *arg)
     return NULL;
 }
 
-/* A rate-limit group reading at most rate bytes per one-second tick. One-second ticks: a TLS
- * record (16 KiB) is read whole or not at all, so with short ticks holding less than a few records
- * the rate achieved fell far below the one set. */
-static struct bufferevent_rate_limit_group *lane_new(struct event_base *base, size_t rate,
+/* A lane: a libevent rate-limit group used as an allowance of bytes, not a rate. It starts with
+ * capacity bytes; every byte its connections read is taken from it, and conn.c gives the bytes
+ * of a request back when it is answered or its connection closes. The group's own refill is
+ * made negligible (1 byte a minute, and never above capacity). */
+static struct bufferevent_rate_limit_group *lane_new(struct event_base *base, size_t capacity,
                                                      struct ev_token_bucket_cfg **cfg)
 {
-    size_t per_tick = rate;
-    if (per_tick < 16384)
-        per_tick = 16384;
-    if (per_tick > EV_RATE_LIMIT_MAX)
-        per_tick = EV_RATE_LIMIT_MAX;
-    struct timeval tick_len = {1, 0};
-    *cfg = ev_token_bucket_cfg_new(per_tick, per_tick, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX,
-                                   &tick_len);
-    return *cfg ? bufferevent_rate_limit_group_new(base, *cfg) : NULL;
+    if (capacity < 65536)
+        capacity = 65536;
+    if (capacity > EV_RATE_LIMIT_MAX)
+        capacity = EV_RATE_LIMIT_MAX;
+    struct timeval minute = {60, 0};
+    *cfg = ev_token_bucket_cfg_new(1, capacity, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, &minute);
+    struct bufferevent_rate_limit_group *g =
+        *cfg ? bufferevent_rate_limit_group_new(base, *cfg) : NULL;
+    if (g) {
+        ev_ssize_t now = bufferevent_rate_limit_group_get_read_limit(g);
+        bufferevent_rate_limit_group_decrement_read(g, now - (ev_ssize_t)capacity);
+    }
+    return g;
 }
 
 int inj_worker_setup(struct server *s, struct worker *w)
@@ -133,10 +138,10 @@ int inj_worker_setup(struct server *s, struct worker *w)
      * deadline is the sweep's job. */
     evhttp_set_timeout(w->http, cfg->idle_timeout_s);
     evhttp_set_max_body_size(w->http, (ev_ssize_t)s->budget.body_max);
-    /* Every connection of this worker reads from one of two token buckets (budget.h): the bytes
-     * of requests still arriving stay under rate x request-timeout, however many send at once. */
-    w->small_lane = lane_new(w->base, s->budget.small_rate, &w->small_cfg);
-    w->large_lane = lane_new(w->base, s->budget.ingress_rate - s->budget.small_rate, &w->large_cfg);
+    /* Every connection of this worker reads from one of two allowances (budget.h): the bytes of
+     * requests not yet answered stay under in_flight, however many send at once. */
+    w->small_lane = lane_new(w->base, s->budget.small_lane, &w->small_cfg);
+    w->large_lane = lane_new(w->base, s->budget.in_flight - s->budget.small_lane, &w->large_cfg);
     if (!w->small_lane || !w->large_lane)
         return -1;
     /* Read and discard the rest of an oversized body so the client sees the 413 instead of a

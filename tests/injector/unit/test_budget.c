@@ -5,10 +5,8 @@
 
 static size_t worst_case(const inj_config *cfg, const inj_budget *b)
 {
-    return INJ_FIXED_BYTES +
-           (size_t)b->workers *
-               ((size_t)b->conn_max * INJ_CONN_BYTES + b->arena_max + 2 * b->body_max +
-                b->ingress_rate * (size_t)(cfg->request_timeout_s + 1));
+    return INJ_FIXED_BYTES + (size_t)b->workers * ((size_t)b->conn_max * INJ_CONN_BYTES +
+                                                   b->arena_max + 2 * b->body_max + b->in_flight);
 }
 
 static void test_under_the_limit(void **state)
