@@ -23,12 +23,17 @@ int inj_budget_derive(const inj_config *cfg, long cgroup_memory, double cgroup_c
         b->limit = INJ_DEFAULT_MEMORY_LIMIT;
         b->limit_from = "default";
     }
-    long conns = (b->limit - INJ_FIXED_BYTES) / 4;
-    long room = b->limit - INJ_FIXED_BYTES - conns;
+    /* the worst case fills 7/8 of the limit: the rest is the allocator's and the kernel's slack */
+    long usable = b->limit - b->limit / INJ_MARGIN_DIVISOR;
+    long conns = (usable - INJ_FIXED_BYTES) / 4;
+    long room = usable - INJ_FIXED_BYTES - conns;
     if (conns < 0 || room < INJ_MIN_WORKER_SHARE) {
         snprintf(err, errlen,
                  "memory limit %ld bytes leaves no room for a request (at least %ld needed)",
-                 b->limit, INJ_FIXED_BYTES + INJ_MIN_WORKER_SHARE * 4 / 3 + 1);
+                 b->limit,
+                 (INJ_FIXED_BYTES + INJ_MIN_WORKER_SHARE * 4 / 3) * INJ_MARGIN_DIVISOR /
+                         (INJ_MARGIN_DIVISOR - 1) +
+                     1);
         return -1;
     }
     int workers = cfg->workers;

@@ -7,7 +7,7 @@
  * conn_max connections are open and at most in_flight bytes of unanswered requests are held, so
  * the server's memory is at most
  *
- *     fixed + workers × (conn_max × conn + arena + 2 × body + in_flight)
+ *     fixed + workers × (conn_max × conn + arena + 2 × body + in_flight) ≤ 7/8 × limit
  *
  * where 2 × body is the body's buffers while it is made contiguous. in_flight is a count of bytes,
  * not a rate: every byte a connection reads is taken from its lane's allowance and given back when
@@ -33,6 +33,8 @@
 /* One open connection: its TLS state (buffers released while idle), libevent's connection and
  * buffers (measured: 3,000 idle connections cost 48 MiB, 16 KiB each). */
 #define INJ_CONN_BYTES (20L << 10)
+/* The worst case fills the limit less 1/INJ_MARGIN_DIVISOR of it. */
+#define INJ_MARGIN_DIVISOR 8
 /* The limit assumed when neither the setting nor the cgroup gives one: the chart's default. */
 #define INJ_DEFAULT_MEMORY_LIMIT (64L << 20)
 /* More workers would only split the memory thinner: admission is a few requests per pod. */
