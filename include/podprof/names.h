@@ -74,5 +74,8 @@
 /* ---- the injector's own environment: every flag --NAME is also PODPROF_INJECTOR_<NAME> ---- */
 
 #define PP_ENV_INJECTOR_PREFIX "PODPROF_INJECTOR_"
+/* Test hook of the server: every review fails while it is answered, as when memory runs out,
+ * so the fail-open path and its metric can be checked end to end. */
+#define PP_ENV_TEST_INJECTOR_FAIL_ANSWERS "PODPROF_TEST_INJECTOR_FAIL_ANSWERS"
 
 #endif

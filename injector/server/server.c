@@ -11,6 +11,7 @@
 #include <event2/thread.h>
 
 #include "arena.h"
+#include "podprof/names.h"
 #include "log.h"
 #include "server_internal.h"
 
@@ -57,6 +58,7 @@ int inj_server_run(const inj_config *cfg)
         goto out;
     }
     inj_arena_set_limit(s.budget.arena_max);
+    s.fail_answers = getenv(PP_ENV_TEST_INJECTOR_FAIL_ANSWERS) != NULL;
     s.n_workers = s.budget.workers;
     s.workers = calloc((size_t)s.n_workers, sizeof *s.workers);
     if (!s.workers)

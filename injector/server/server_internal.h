@@ -70,6 +70,7 @@ struct server {
     int n_workers;
     atomic_bool draining;
     double drain_deadline;
+    bool fail_answers; /* test hook: PP_ENV_TEST_INJECTOR_FAIL_ANSWERS */
 };
 
 /* What the main loop's signal and timer callbacks work on. */

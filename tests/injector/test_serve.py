@@ -324,3 +324,27 @@ def test_out_of_file_descriptors_pauses_accepting(tmp_path):
         for s in socks:
             s.close()
         assert srv.stop() == 0
+
+
+def test_internal_error_admits_unchanged(tmp_path, monkeypatch):
+    """Fail-open in code, end to end: a review whose answer fails (the test hook makes every one
+    fail as running out of memory would) is answered 200, allowed, without a patch, with a
+    warning, and counted in podprof_injector_internal_errors_total; never a 500 or a refusal."""
+    monkeypatch.setenv("PODPROF_TEST_INJECTOR_FAIL_ANSWERS", "1")
+    srv = Server(make_certs(tmp_path))
+    try:
+        before = srv.metrics()["podprof_injector_internal_errors_total"]
+        uid = "5d1c9a2e-0000-4000-8000-00000000000a"
+        status, text, _ = srv.request(
+            "POST", "/mutate/annotated",
+            json.dumps(admission_review(make_pod(annotations=dict(ENABLED)), uid=uid)))
+        assert status == 200, text
+        resp = json.loads(text)["response"]
+        assert resp["allowed"] is True and resp["uid"] == uid
+        assert "patch" not in resp
+        assert any("internal error" in w for w in resp["warnings"]), resp
+        assert srv.metrics()["podprof_injector_internal_errors_total"] == before + 1
+        # a body that is not a review is still a 400: there is no uid to answer for
+        assert srv.request("POST", "/mutate/annotated", b"not json")[0] == 400
+    finally:
+        assert srv.stop() == 0
