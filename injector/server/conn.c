@@ -30,7 +30,7 @@ static struct bufferevent_rate_limit_group *lane_of(const struct conn *c)
 /* Returns the bytes of the request in progress to the connection's lane (budget.h). */
 static void give_back(struct conn *c)
 {
-    if (c->held) {
+    if (c->held && !c->w->closing) {
         bufferevent_rate_limit_group_decrement_read(lane_of(c), -(ev_ssize_t)c->held);
         c->held = 0;
     }

@@ -58,6 +58,7 @@ struct worker {
     struct conn conns; /* list head; most recently active first */
     int n_conns;       /* open and not evicted, at most budget.conn_max (+1 while accepting) */
     bool full;         /* accepting paused: every connection busy at the bound */
+    bool closing;      /* being freed: connections no longer give bytes back */
     bool draining;
     struct server *srv;
 };

@@ -171,11 +171,12 @@ int inj_worker_setup(struct server *s, struct worker *w)
 
 void inj_worker_free(struct worker *w)
 {
+    w->closing = true; /* the lanes' accounting no longer matters */
     if (w->http)
         evhttp_free(w->http); /* closes the listener and the remaining (idle) connections */
-    /* Their bufferevents leave the rate-limit group in finalizers the loop runs; the group may
+    /* Their bufferevents leave the rate-limit groups in finalizers the loop runs; a group may
      * only be freed empty. */
-    if (w->base)
+    for (int i = 0; w->base && i < 4; i++)
         event_base_loop(w->base, EVLOOP_NONBLOCK);
     if (w->small_lane)
         bufferevent_rate_limit_group_free(w->small_lane);
