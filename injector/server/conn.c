@@ -161,7 +161,7 @@ void inj_conn_check_lane(struct conn *c, double now)
     if (c->large || !c->bev || !c->handshake_done || !conn_alive(c))
         return;
     /* What was read of the request, and what waits in the socket: a large body is seen at once,
-     * while the small lane's rate still holds it back. */
+     * while the small lane's allowance still holds it back. */
     int waiting = 0;
     if (ioctl(SSL_get_fd(c->ssl), FIONREAD, &waiting) < 0 || waiting < 0)
         waiting = 0;

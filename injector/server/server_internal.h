@@ -55,10 +55,11 @@ struct worker {
     /* every connection's reads together, in two lanes: small requests, large requests */
     struct bufferevent_rate_limit_group *small_lane, *large_lane;
     struct ev_token_bucket_cfg *small_cfg, *large_cfg;
-    struct conn conns; /* list head; most recently active first */
-    int n_conns;       /* open and not evicted, at most budget.conn_max (+1 while accepting) */
-    bool full;         /* accepting paused: every connection busy at the bound */
-    bool closing;      /* being freed: connections no longer give bytes back */
+    size_t small_cap, large_cap; /* their allowances in bytes */
+    struct conn conns;           /* list head; most recently active first */
+    int n_conns;  /* open and not evicted, at most budget.conn_max (+1 while accepting) */
+    bool full;    /* accepting paused: every connection busy at the bound */
+    bool closing; /* being freed: connections no longer give bytes back */
     bool draining;
     struct server *srv;
 };

@@ -13,6 +13,34 @@
 
 static struct server *current_server; /* for the listener's error callback */
 
+/* Sets a lane's allowance to capacity bytes. */
+static void lane_fill(struct bufferevent_rate_limit_group *g, size_t capacity)
+{
+    ev_ssize_t now = bufferevent_rate_limit_group_get_read_limit(g);
+    if (now != (ev_ssize_t)capacity)
+        bufferevent_rate_limit_group_decrement_read(g, now - (ev_ssize_t)capacity);
+}
+
+/* A lane: a libevent rate-limit group used as an allowance of bytes, not a rate. It starts with
+ * capacity bytes; every byte its connections read is taken from it, and conn.c gives the bytes
+ * of a request back when it is answered or its connection closes. The group's own refill is
+ * made negligible (1 byte a minute, and never above capacity). */
+static struct bufferevent_rate_limit_group *lane_new(struct event_base *base, size_t *capacity,
+                                                     struct ev_token_bucket_cfg **cfg)
+{
+    if (*capacity < 65536)
+        *capacity = 65536;
+    if (*capacity > EV_RATE_LIMIT_MAX)
+        *capacity = EV_RATE_LIMIT_MAX;
+    struct timeval minute = {60, 0};
+    *cfg = ev_token_bucket_cfg_new(1, *capacity, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, &minute);
+    struct bufferevent_rate_limit_group *g =
+        *cfg ? bufferevent_rate_limit_group_new(base, *cfg) : NULL;
+    if (g)
+        lane_fill(g, *capacity);
+    return g;
+}
+
 /* Enforces the whole-request deadline (a client trickling bytes never trips a per-read timeout)
  * and, while draining, exits once no request is in flight. Shutting the socket down makes
  * evhttp see an ordinary EOF and free the connection on its own path. */
@@ -39,6 +67,12 @@ static void sweep(evutil_socket_t fd, short what, void *arg)
             shutdown(SSL_get_fd(ssl), SHUT_RDWR);
             c->busy_since = now; /* once */
         }
+    }
+    if (busy == 0) {
+        /* nothing in flight: the allowances are whole (this also mends any byte the accounting
+         * could have missed, so none is lost for good) */
+        lane_fill(w->small_lane, w->small_cap);
+        lane_fill(w->large_lane, w->large_cap);
     }
     if (w->full && w->n_conns < w->srv->budget.conn_max) {
         w->full = false;
@@ -100,28 +134,6 @@ void *inj_worker_main(void *arg)
     return NULL;
 }
 
-/* A lane: a libevent rate-limit group used as an allowance of bytes, not a rate. It starts with
- * capacity bytes; every byte its connections read is taken from it, and conn.c gives the bytes
- * of a request back when it is answered or its connection closes. The group's own refill is
- * made negligible (1 byte a minute, and never above capacity). */
-static struct bufferevent_rate_limit_group *lane_new(struct event_base *base, size_t capacity,
-                                                     struct ev_token_bucket_cfg **cfg)
-{
-    if (capacity < 65536)
-        capacity = 65536;
-    if (capacity > EV_RATE_LIMIT_MAX)
-        capacity = EV_RATE_LIMIT_MAX;
-    struct timeval minute = {60, 0};
-    *cfg = ev_token_bucket_cfg_new(1, capacity, EV_RATE_LIMIT_MAX, EV_RATE_LIMIT_MAX, &minute);
-    struct bufferevent_rate_limit_group *g =
-        *cfg ? bufferevent_rate_limit_group_new(base, *cfg) : NULL;
-    if (g) {
-        ev_ssize_t now = bufferevent_rate_limit_group_get_read_limit(g);
-        bufferevent_rate_limit_group_decrement_read(g, now - (ev_ssize_t)capacity);
-    }
-    return g;
-}
-
 int inj_worker_setup(struct server *s, struct worker *w)
 {
     current_server = s;
@@ -140,8 +152,10 @@ int inj_worker_setup(struct server *s, struct worker *w)
     evhttp_set_max_body_size(w->http, (ev_ssize_t)s->budget.body_max);
     /* Every connection of this worker reads from one of two allowances (budget.h): the bytes of
      * requests not yet answered stay under in_flight, however many send at once. */
-    w->small_lane = lane_new(w->base, s->budget.small_lane, &w->small_cfg);
-    w->large_lane = lane_new(w->base, s->budget.in_flight - s->budget.small_lane, &w->large_cfg);
+    w->small_cap = s->budget.small_lane;
+    w->large_cap = s->budget.in_flight - s->budget.small_lane;
+    w->small_lane = lane_new(w->base, &w->small_cap, &w->small_cfg);
+    w->large_lane = lane_new(w->base, &w->large_cap, &w->large_cfg);
     if (!w->small_lane || !w->large_lane)
         return -1;
     /* Read and discard the rest of an oversized body so the client sees the 413 instead of a
