@@ -94,9 +94,10 @@ static char *read_meta(ex_state *st, const char *name, size_t *len, ex_fault_kin
         close(fd);
     *kind = why == pp_read_too_large ? EX_FAULT_TOO_LARGE : EX_FAULT_CORRUPT_SPOOL;
     if (!text)
-        snprintf(err, errcap, "%s", why == pp_read_too_large ? "larger than 1 MiB"
-                                    : why                    ? why
-                                                             : strerror(errno));
+        snprintf(err, errcap, "%s",
+                 why == pp_read_too_large ? "larger than 1 MiB"
+                 : why                    ? why
+                                          : strerror(errno));
     return text;
 }
 
@@ -210,9 +211,10 @@ static void process_pair(ex_state *st, const char *name)
                 ex_meta_free(&meta);
             parsed = -1;
             kind = EX_FAULT_TOO_LARGE;
-            snprintf(err, sizeof err, "parsing it takes more than %zu KiB, more than fits in the "
-                     "exporter's %zu MiB memory limit", st->budget.max_meta >> 10,
-                     st->budget.limit >> 20);
+            snprintf(err, sizeof err,
+                     "parsing it takes more than %zu KiB, more than fits in the "
+                     "exporter's %zu MiB memory limit",
+                     st->budget.max_meta >> 10, st->budget.limit >> 20);
         } else {
             kind = EX_FAULT_CORRUPT_SPOOL;
         }
@@ -392,8 +394,8 @@ int podprof_export_loop(const podprof_export_opts *opts)
     ex_log(PP_LOG_DEBUG,
            "memory limit %zu MiB (%s): a profile may be %zu KiB on disk, inflate to %zu KiB and "
            "decode in %zu KiB",
-           st.budget.limit >> 20, limit_source, st.budget.max_file >> 10,
-           st.budget.max_raw >> 10, st.budget.max_decode >> 10);
+           st.budget.limit >> 20, limit_source, st.budget.max_file >> 10, st.budget.max_raw >> 10,
+           st.budget.max_decode >> 10);
 
     for (;;) {
         maybe_start_drain(&st);

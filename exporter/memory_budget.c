@@ -43,13 +43,14 @@ size_t ex_memory_limit(int setting_mib, const char **source)
 
 void ex_memory_budget_from_limit(size_t limit, ex_memory_budget *b)
 {
-    size_t reserve = (size_t)EX_MEMORY_RESERVE_MIB << 20, floor = (size_t)EX_MEMORY_MIN_WORK_MIB << 20;
+    size_t reserve = (size_t)EX_MEMORY_RESERVE_MIB << 20,
+           floor = (size_t)EX_MEMORY_MIN_WORK_MIB << 20;
     size_t work = limit > reserve + floor ? limit - reserve : floor;
     b->limit = limit;
-    b->max_meta = work / 8;
+    b->max_meta = work / 4;
     b->max_file = work / 4;
     b->max_raw = work / 4;
-    b->max_decode = work - b->max_meta - b->max_raw; /* 5/8 */
+    b->max_decode = work / 8 * 3; /* the last eighth is margin */
 }
 
 static void *counted_alloc(void *data, size_t size)

@@ -36,8 +36,8 @@ static ex_payload_status check_profile(const unsigned char *raw, size_t raw_len,
     return EX_PAYLOAD_OK;
 }
 
-ex_payload_status ex_payload_from_fd(int fd, const ex_memory_budget *b, void **out,
-                                     size_t *out_len, char *err, size_t errcap)
+ex_payload_status ex_payload_from_fd(int fd, const ex_memory_budget *b, void **out, size_t *out_len,
+                                     char *err, size_t errcap)
 {
     const unsigned char *raw = NULL;
     unsigned char *inflated = NULL;

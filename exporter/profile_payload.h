@@ -21,7 +21,7 @@ typedef enum {
 
 /* Reads fd (and closes it). On EX_PAYLOAD_OK *out is the zstd frame (malloc'd); otherwise err
  * says why in one line: EX_PAYLOAD_TOO_LARGE for what does not fit in the budget or the intake. */
-ex_payload_status ex_payload_from_fd(int fd, const ex_memory_budget *b, void **out,
-                                     size_t *out_len, char *err, size_t errcap);
+ex_payload_status ex_payload_from_fd(int fd, const ex_memory_budget *b, void **out, size_t *out_len,
+                                     char *err, size_t errcap);
 
 #endif
