@@ -23,8 +23,7 @@ unsigned char *ex_pprof_read_fd(int fd, size_t max_bytes, size_t *len, char *err
         fclose(f);
     }
     if (!data && why == pp_read_too_large)
-        snprintf(err, errcap, "larger than %zu KiB, more than fits in this program's memory bound",
-                 max_bytes >> 10);
+        snprintf(err, errcap, "larger than %zu KiB, more than this program reads", max_bytes >> 10);
     else if (!data)
         snprintf(err, errcap, "%s", why);
     return (unsigned char *)data;
@@ -44,7 +43,10 @@ unsigned char *ex_pprof_read_file(const char *path, size_t max_bytes, size_t *le
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errcap, "not a regular file");
+        snprintf(err, errcap, "%s",
+                 S_ISDIR(st.st_mode)    ? strerror(EISDIR)
+                 : S_ISFIFO(st.st_mode) ? "a FIFO, not a regular file"
+                                        : "not a regular file");
         close(fd);
         return NULL;
     }
@@ -95,7 +97,9 @@ static int gunzip(const unsigned char *in, size_t in_len, size_t max_raw, unsign
         if (!buf)
             snprintf(err, errcap, "out of memory");
         else if (rc == Z_MEM_ERROR)
-            snprintf(err, errcap, "inflates to more than %zu KiB", max_raw >> 10);
+            snprintf(err, errcap, "decompresses to more than %zu %s",
+                     max_raw & ((1u << 20) - 1) ? max_raw >> 10 : max_raw >> 20,
+                     max_raw & ((1u << 20) - 1) ? "KiB" : "MiB");
         else
             snprintf(err, errcap, "corrupt or truncated gzip data%s%s", zs.msg ? ": " : "",
                      zs.msg ? zs.msg : "");

@@ -9,6 +9,7 @@ import gzip
 import json
 import os
 import zlib
+from functools import partial
 from pathlib import Path
 
 import pprof_proto
@@ -95,11 +96,20 @@ def attack(spool, name, plant, *, expect_kind, expect_lines=1, gone=True, extra_
     return ex.stderr
 
 
-def pair_with(spool, seq, pprof=None, meta_text=None):
-    base, _ = write_pair(spool, pid=666, seq=seq, pprof=pprof)
+def pair_with(spool, seq, pprof=None, meta_text=None, plant_pprof=None, plant_json=None):
+    """A pair whose .pprof and .json are what the attack wants when they appear: prepared outside
+    the spool and moved in .pprof first, .json last (as the sampler does), so the exporter never
+    sees a good pair before it is tampered with. plant_*(prepared, destination) replace a move."""
+    scratch = spool.parent / "scratch"
+    scratch.mkdir(exist_ok=True)
+    base, _ = write_pair(scratch, pid=666, seq=seq, pprof=pprof)
+    src = [Path(str(base) + ".pprof"), Path(str(base) + ".json")]
+    dst = [spool / src[0].name, spool / src[1].name]
     if meta_text is not None:
-        Path(str(base) + ".json").write_text(meta_text)
-    return [Path(str(base) + ".pprof"), Path(str(base) + ".json")]
+        src[1].write_text(meta_text)
+    for prepared, dest, plant in zip(src, dst, (plant_pprof, plant_json)):
+        (plant or os.rename)(prepared, dest)
+    return dst
 
 
 # ---- defect 7: what inflates or decodes beyond the memory limit ----
@@ -107,7 +117,7 @@ def pair_with(spool, seq, pprof=None, meta_text=None):
 def test_gzip_bomb_dropped_under_the_limit(spool, zero_bomb):
     err = attack(spool, "gzip bomb (1 MiB -> 1 GiB)",
                  lambda s: pair_with(s, 1, pprof=zero_bomb), expect_kind="too_large")
-    assert "inflates to more than" in err
+    assert "decompresses to more than 8 MiB" in err
 
 
 def test_protobuf_decode_bomb_dropped_under_the_limit(spool, decode_bomb):
@@ -126,12 +136,12 @@ def test_metadata_of_a_million_nodes_dropped_under_the_limit(spool):
 
 
 def test_huge_sparse_pprof_refused_unread(spool):
-    def plant(s):
-        files = pair_with(s, 1)
-        with open(files[0], "r+b") as f:
+    def sparse(prepared, dest):
+        with open(prepared, "r+b") as f:
             f.truncate(4 << 30)  # sparse: costs no disk, but 4 GiB to whoever reads it
-        return files
-    err = attack(spool, "4 GiB sparse .pprof", plant, expect_kind="too_large")
+        os.rename(prepared, dest)
+    err = attack(spool, "4 GiB sparse .pprof", partial(pair_with, seq=1, plant_pprof=sparse),
+                 expect_kind="too_large")
     assert "profile.666.1.pprof: 4294967296 bytes" in err
 
 
@@ -157,32 +167,29 @@ def test_largest_profile_that_fits_is_delivered_under_the_limit(spool):
 
 # ---- defect 8: what is not a regular file of the expected owner ----
 
+def fifo_at(prepared, dest):
+    os.mkfifo(dest)  # no writer: a blocking open would wait forever
+
+
+def link_to(target):
+    return lambda prepared, dest: dest.symlink_to(target)
+
+
 def test_fifo_named_like_a_profile_never_blocks(spool):
-    def plant(s):
-        files = pair_with(s, 1)
-        files[0].unlink()
-        os.mkfifo(files[0])  # no writer: a blocking open would wait forever
-        return files
-    err = attack(spool, "FIFO as .pprof", plant, expect_kind="unsafe_spool")
+    err = attack(spool, "FIFO as .pprof", partial(pair_with, seq=1, plant_pprof=fifo_at),
+                 expect_kind="unsafe_spool")
     assert "a FIFO, not a regular file" in err
 
 
 def test_fifo_named_like_metadata_never_blocks(spool):
-    def plant(s):
-        files = pair_with(s, 1)
-        files[1].unlink()
-        os.mkfifo(files[1])
-        return files
-    attack(spool, "FIFO as .json", plant, expect_kind="unsafe_spool")
+    attack(spool, "FIFO as .json", partial(pair_with, seq=1, plant_json=fifo_at),
+           expect_kind="unsafe_spool")
 
 
 def test_symlink_to_dev_zero_not_followed(spool):
-    def plant(s):
-        files = pair_with(s, 1)
-        files[0].unlink()
-        files[0].symlink_to("/dev/zero")
-        return files
-    err = attack(spool, "symlink to /dev/zero", plant, expect_kind="unsafe_spool")
+    err = attack(spool, "symlink to /dev/zero",
+                 partial(pair_with, seq=1, plant_pprof=link_to("/dev/zero")),
+                 expect_kind="unsafe_spool")
     assert "a symbolic link" in err
     assert Path("/dev/zero").is_char_device()
 
@@ -192,27 +199,20 @@ def test_symlink_to_a_file_outside_the_spool_not_uploaded(spool, tmp_path):
     and the target is left alone."""
     secret = tmp_path / "secret.pprof"
     secret.write_bytes(gzip.compress(b"\x32\x00" + bytes(64 * MIB)))  # large, valid gzip
-
-    def plant(s):
-        files = pair_with(s, 1)
-        files[0].unlink()
-        files[0].symlink_to(secret)
-        return files
-    attack(spool, "symlink to a 64 MiB file", plant, expect_kind="unsafe_spool")
+    attack(spool, "symlink to a 64 MiB file", partial(pair_with, seq=1,
+                                                      plant_pprof=link_to(secret)),
+           expect_kind="unsafe_spool")
     assert secret.stat().st_size > 0
 
 
 def test_directory_named_like_a_profile_ignored_once(spool):
     """A directory that cannot be removed (it has contents) is logged once and then ignored at
     every rescan: nothing loops."""
-    def plant(s):
-        files = pair_with(s, 1)
-        files[0].unlink()
-        files[0].mkdir()
-        (files[0] / "inside").write_text("x")
-        return files
-    attack(spool, "directory as .pprof", plant, expect_kind="unsafe_spool", gone=False,
-           extra_env={"PODPROF_EXPORT_RESCAN_S": 1})
+    def directory(prepared, dest):
+        dest.mkdir()
+        (dest / "inside").write_text("x")
+    attack(spool, "directory as .pprof", partial(pair_with, seq=1, plant_pprof=directory),
+           expect_kind="unsafe_spool", gone=False, extra_env={"PODPROF_EXPORT_RESCAN_S": 1})
     assert (spool / "profile.666.1.pprof").is_dir()
 
 
@@ -222,11 +222,11 @@ def test_file_of_another_owner_refused(spool):
     there by a hard link or by root, not by the writer: refused."""
     os.chmod(spool, 0o755)
 
-    def plant(s):
-        files = pair_with(s, 1)
-        os.chown(files[0], 12345, 12345)
-        return files
-    err = attack(spool, "file of another owner", plant, expect_kind="unsafe_spool")
+    def foreign(prepared, dest):
+        os.chown(prepared, 12345, 12345)
+        os.rename(prepared, dest)
+    err = attack(spool, "file of another owner", partial(pair_with, seq=1, plant_pprof=foreign),
+                 expect_kind="unsafe_spool")
     assert "owned by uid 12345" in err
 
 

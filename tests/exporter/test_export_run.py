@@ -53,7 +53,7 @@ def test_podprof_run_summary_skips_fifo_and_links_named_like_profiles(tmp_path,
     out = tmp_path / "out"
     plant = (f"import os, sys; os.mkfifo({str(out / 'profile.1.1.pprof')!r}); "
              f"os.symlink('/dev/zero', {str(out / 'profile.1.2.pprof')!r}); "
-             f"sys.argv = ['app', '200']; exec({APP!r})")
+             f"sys.argv = ['app', '600']; exec({APP!r})")
     r = subprocess.run([str(PODPROF), "run", "--output", str(out / "profile"), "--",
                         python_exe(), "-c", plant], env=run_env(), capture_output=True,
                        text=True, timeout=120)
