@@ -6,6 +6,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* The exporter's memory limit when neither the setting nor a cgroup gives one: the chart's
+ * default for the exporter container (sampler.exporterResources.memory). */
+#define EX_MEMORY_DEFAULT_MIB 48
+#define EX_MEMORY_DEFAULT_MIB_TEXT "48"
+
 typedef struct ex_config {
     /* Strings are owned (NULL when unset). */
     char *agent_host;       /* DD_AGENT_HOST */

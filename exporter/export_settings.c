@@ -7,7 +7,6 @@
 
 #include "endpoint.h"
 #include "export_config.h"
-#include "memory_budget.h"
 #include "podprof/log.h"
 #include "podprof/names.h"
 #include "podprof/settings_tables.h"

@@ -11,8 +11,8 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
-#define EX_MEMORY_DEFAULT_MIB 48 /* the chart's default exporter memory limit */
-#define EX_MEMORY_DEFAULT_MIB_TEXT "48"
+#include "export_config.h"
+
 /* Kept for the program itself: code, libraries, libcurl and OpenSSL after the first upload
  * (about 11 MiB measured), the upload's buffers, and allocator slack. */
 #define EX_MEMORY_RESERVE_MIB 16
@@ -27,7 +27,8 @@ typedef struct ex_memory_budget {
 } ex_memory_budget;
 
 /* The limit in bytes: setting_mib when > 0, else the cgroup's memory limit (v2 memory.max or v1
- * memory.limit_in_bytes), else EX_MEMORY_DEFAULT_MIB. *source names where it came from. */
+ * memory.limit_in_bytes), else EX_MEMORY_DEFAULT_MIB (export_config.h). *source names where it came
+ * from. */
 size_t ex_memory_limit(int setting_mib, const char **source);
 
 /* Splits limit minus the reserve: a file and its inflated form live together while inflating,

@@ -8,6 +8,7 @@ import base64
 import gzip
 import json
 import os
+import subprocess
 import zlib
 from functools import partial
 from pathlib import Path
@@ -18,7 +19,8 @@ import yaml
 
 from agent_double import AgentDouble
 from exporter_helpers import spool  # noqa: F401  (fixture)
-from exporter_helpers import ROOT, SANITIZED, Exporter, wait_until, write_pair
+from exporter_helpers import (PODPROF, ROOT, SANITIZED, Exporter, run_once, wait_until,
+                              write_pair)
 
 MIB = 1 << 20
 
@@ -113,6 +115,24 @@ def pair_with(spool, seq, pprof=None, meta_text=None, plant_pprof=None, plant_js
 
 
 # ---- defect 7: what inflates or decodes beyond the memory limit ----
+
+def test_default_limit_is_the_charts_and_the_setting_wins(spool):
+    """Without the setting the limit is the container's cgroup limit, or the chart's default when
+    there is none; the setting wins over both."""
+    help_text = subprocess.run([str(PODPROF), "export", "--help"], capture_output=True,
+                               text=True, timeout=30).stdout
+    assert f"or {LIMIT_MIB} MiB when there is none" in help_text
+    cases = (({}, None), ({"PODPROF_EXPORT_MEMORY_LIMIT_MIB": 100}, "100 MiB (setting)"))
+    for env, expect in cases:
+        r = run_once(spool, DD_PROFILING_LOG_LEVEL="debug", **env)
+        line = [l for l in r.stderr.splitlines() if "memory limit" in l]
+        assert len(line) == 1, r.stderr
+        if expect:
+            assert expect in line[0]
+        elif "(default)" in line[0]:
+            assert f"memory limit {LIMIT_MIB} MiB (default)" in line[0]
+        else:
+            assert "(cgroup)" in line[0]
 
 def test_gzip_bomb_dropped_under_the_limit(spool, zero_bomb):
     err = attack(spool, "gzip bomb (1 MiB -> 1 GiB)",
