@@ -187,14 +187,12 @@ static inline int first_report(py_object *exc)
 static py_object *on_raise(py_object *self, py_object *const *args, ssize_t nargs)
 {
     (void)self;
-    if (nargs >= 3 && args[2] && first_report(args[2]) &&
-        __builtin_expect(--tls.left <= 0, 0))
+    if (nargs >= 3 && args[2] && first_report(args[2]) && __builtin_expect(--tls.left <= 0, 0))
         crossed(args[2]);
     return api.none;
 }
 
-static py_method_def on_raise_def = {"podprof_on_raise", (void *)on_raise, PY_METH_FASTCALL,
-                                     NULL};
+static py_method_def on_raise_def = {"podprof_on_raise", (void *)on_raise, PY_METH_FASTCALL, NULL};
 
 /* Calls sys.monitoring.<method>(...) and drops its result; 0 when it returned. */
 static int monitoring_ok(py_object *r)
@@ -228,8 +226,8 @@ static int register_tool(py_object *mon)
         }
         int free_id = owner == api.none;
         api.decref(owner);
-        if (free_id && monitoring_ok(api.call_method(mon, "use_tool_id", "is", tool_ids[i],
-                                                     TOOL_NAME)) == 0)
+        if (free_id &&
+            monitoring_ok(api.call_method(mon, "use_tool_id", "is", tool_ids[i], TOOL_NAME)) == 0)
             id = tool_ids[i];
     }
     if (id < 0) {
@@ -238,8 +236,9 @@ static int register_tool(py_object *mon)
         return -1;
     }
     py_object *callback = api.cfunction_new(&on_raise_def, NULL, NULL);
-    if (!callback || monitoring_ok(api.call_method(mon, "register_callback", "ilO", id,
-                                                   raise_event, callback)) != 0 ||
+    if (!callback ||
+        monitoring_ok(
+            api.call_method(mon, "register_callback", "ilO", id, raise_event, callback)) != 0 ||
         monitoring_ok(api.call_method(mon, "set_events", "il", id, raise_event)) != 0) {
         api.err_clear();
         py_release(callback);
@@ -280,8 +279,9 @@ static void ring_after_fork(void)
 int pp_exception_hooks_setup(const pp_runtime *rt, const pp_exception_hooks_options *opt)
 {
     if (rt->hexversion < 0x030c0000) {
-        pp_log(PP_LOG_INFO, "exception profiles need CPython 3.12 or later (sys.monitoring); "
-                            "off on %s",
+        pp_log(PP_LOG_INFO,
+               "exception profiles need CPython 3.12 or later (sys.monitoring); "
+               "off on %s",
                rt->version);
         return -1;
     }
