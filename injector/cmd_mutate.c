@@ -116,6 +116,8 @@ int inj_cmd_mutate(int argc, char **argv)
     if (!strcmp(kind, "AdmissionReview")) {
         inj_review r;
         inj_review_handle(&cfg, doc, mode, &r);
+        if (r.status == 500)
+            inj_review_fail_open(&r);
         if (r.status != 200) {
             rc = bad(file, r.body ? r.body : "out of memory");
         } else if (patched) {

@@ -32,6 +32,7 @@ typedef struct inj_config {
     int request_timeout_s;
     int idle_timeout_s;
     int max_body_bytes;
+    int memory_limit_bytes; /* 0: the cgroup's, else the chart's default */
     int max_header_bytes;
     int shutdown_timeout_s;
     int cert_check_interval_s;

@@ -55,7 +55,9 @@ const pp_setting inj_opts[] = {
      .max = 64,
      .flags = SERVE,
      .meta = "N",
-     .help = "Event-loop threads sharing the port with SO_REUSEPORT; 0 = one per online CPU."},
+     .help = "Event-loop threads sharing the port with SO_REUSEPORT; 0 = the container's CPU "
+             "quota (cgroup cpu.max, rounded up), else one per online CPU, at most 4. Fewer run "
+             "when the memory limit cannot give each one a share of at least 4 MiB."},
     {.name = "request-timeout",
      .kind = PP_SETTING_INT,
      .offset = F(request_timeout_s),
@@ -86,7 +88,20 @@ const pp_setting inj_opts[] = {
      .max = 64 << 20,
      .flags = SERVE,
      .meta = "BYTES",
-     .help = "Largest request body accepted; a larger one gets 413."},
+     .help = "Largest request body accepted; a larger one gets 413. The memory budget may "
+             "lower it (an eighth of a worker's share of memory-limit)."},
+    {.name = "memory-limit",
+     .kind = PP_SETTING_INT,
+     .offset = F(memory_limit_bytes),
+     .def = "0",
+     .min = 0,
+     .max = 1 << 30,
+     .flags = SERVE,
+     .meta = "BYTES",
+     .help = "The container's memory limit, which the server's memory is bounded under by "
+             "construction (workers, body size, JSON working memory and read rate are derived "
+             "from it; see docs/injector.md). 0 = the cgroup's memory.max, else 64 MiB. The chart "
+             "passes resources.limits.memory."},
     {.name = "max-header-bytes",
      .kind = PP_SETTING_INT,
      .offset = F(max_header_bytes),

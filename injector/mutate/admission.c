@@ -64,6 +64,8 @@ static void fail(inj_review *r, const char *msg)
     /* Allocated like every other body, so inj_review_free releases both the same way. */
     size_t n = strlen(msg) + 1;
     r->status = 400;
+    /* kept where no allocation is needed too: the request's memory may be what ran out */
+    snprintf(r->m.detail, sizeof r->m.detail, "%s", msg);
     r->body = cJSON_malloc(n);
     if (r->body)
         memcpy(r->body, msg, n);
@@ -98,6 +100,7 @@ void inj_review_handle(const inj_config *cfg, const cJSON *review, int mode, inj
         return;
     }
     snprintf(r->uid, sizeof r->uid, "%s", uid);
+    snprintf(r->api, sizeof r->api, "%s", api);
     r->status = 200;
 
     const cJSON *obj = cJSON_GetObjectItemCaseSensitive(req, "object");
@@ -138,6 +141,26 @@ void inj_review_handle(const inj_config *cfg, const cJSON *review, int mode, inj
     r->body = inj_review_response(api, uid, &r->m);
     if (!r->body)
         r->status = 500;
+    else if (!strcmp(r->m.detail, "out of memory"))
+        r->status = 500; /* answered, but not as decided: admit unchanged instead */
+}
+
+int inj_review_fail_open(inj_review *r)
+{
+    if (r->status != 500 || !r->uid[0])
+        return -1;
+    cJSON_free(r->body);
+    r->body = NULL;
+    inj_mutation_free(&r->m);
+    memset(&r->m, 0, sizeof r->m);
+    r->m.outcome = INJ_IGNORED;
+    snprintf(r->m.detail, sizeof r->m.detail, "internal error (out of memory)");
+    inj_mutation_warn(&r->m, "podprof: internal error (out of memory); pod admitted unchanged");
+    r->body = inj_review_response(r->api, r->uid, &r->m);
+    if (!r->body)
+        return -1;
+    r->status = 200;
+    return 0;
 }
 
 void inj_review_handle_body(const inj_config *cfg, const char *body, size_t len, int mode,

@@ -9,14 +9,9 @@
 #include "passthrough.h"
 #include "pod_json.h"
 
-static const cJSON *env_entry(const cJSON *container, const char *name, int *index)
-{
-    return inj_find_by_name(cJSON_GetObjectItemCaseSensitive(container, "env"), name, index);
-}
-
 bool inj_ld_preload_from_ref(const cJSON *container)
 {
-    const cJSON *e = env_entry(container, PP_ENV_LD_PRELOAD, NULL);
+    const cJSON *e = inj_env_last(container, PP_ENV_LD_PRELOAD, NULL);
     return e && cJSON_GetObjectItemCaseSensitive(e, "valueFrom") != NULL;
 }
 
@@ -92,7 +87,7 @@ void inj_app_env_patch(inj_patch *p, const cJSON *container, const char *cpath, 
         const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
         const char *name = cJSON_IsString(n) ? n->valuestring : "";
         int index = 0;
-        const cJSON *existing = env_entry(container, name, &index);
+        const cJSON *existing = inj_env_last(container, name, &index);
         if (existing && !strcmp(name, PP_ENV_LD_PRELOAD))
             merge_ld_preload(p, existing, index, cpath);
         if (existing || inj_find_by_name(add, name, NULL))

@@ -23,6 +23,13 @@ struct arena {
 };
 
 static _Thread_local struct arena A;
+/* Set once at start, before any request (inj_arena_set_limit). */
+static size_t limit = INJ_ARENA_MAX_BYTES;
+
+void inj_arena_set_limit(size_t bytes)
+{
+    limit = bytes > FIRST_CHUNK ? bytes : FIRST_CHUNK;
+}
 
 static struct chunk *new_chunk(size_t size)
 {
@@ -43,7 +50,7 @@ static void *arena_alloc(size_t n)
     if (!A.head || A.head->size - A.head->used < n) {
         /* The bound is on what is malloc'ed, not on what is handed out: a doubled chunk is
          * capped at what the request has left. */
-        size_t room = A.total < INJ_ARENA_MAX_BYTES ? INJ_ARENA_MAX_BYTES - A.total : 0;
+        size_t room = A.total < limit ? limit - A.total : 0;
         if (n > room) {
             A.exhausted = true;
             return NULL;

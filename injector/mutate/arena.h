@@ -10,10 +10,13 @@
 
 #include <stddef.h>
 
-/* Bound on one request's JSON working memory; beyond it allocations fail (the request gets a
- * clear error) instead of the process growing without limit. */
+/* Default bound on one request's JSON working memory; beyond it allocations fail (the request
+ * gets a clear error) instead of the process growing without limit. */
 #define INJ_ARENA_MAX_BYTES (96u << 20)
 
+/* Lowers (or raises) the bound for every thread; call once at start, before any request. The
+ * server derives it from its memory limit (budget.h). */
+void inj_arena_set_limit(size_t bytes);
 /* Installs the hooks; call once, before any thread uses cJSON. */
 void inj_arena_install(void);
 void inj_arena_begin(void);
@@ -23,7 +26,7 @@ int inj_arena_exhausted(void);
 /* Frees the thread's retained chunk (call before a thread that used the arena exits). */
 void inj_arena_release(void);
 /* Bytes of chunks the current request holds, the retained first one included (for tests: never
- * above INJ_ARENA_MAX_BYTES). */
+ * above the bound). */
 size_t inj_arena_reserved(void);
 /* Bytes handed out since inj_arena_begin (for tests). */
 size_t inj_arena_used(void);

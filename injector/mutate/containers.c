@@ -1,9 +1,11 @@
 #include "containers.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "names.h"
 #include "pod_json.h"
+#include "podprof/setting_value.h"
 
 static bool in_list(const inj_strlist *l, const char *name)
 {
@@ -83,4 +85,29 @@ size_t inj_select_containers(const cJSON *pod, const inj_config *cfg, bool *sele
         p = e;
     }
     return count;
+}
+
+size_t inj_drop_disabled_containers(const cJSON *pod, bool *selected, char *names, size_t names_len)
+{
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec");
+    const cJSON *c;
+    size_t dropped = 0, i = 0, used = 0;
+    if (names_len)
+        names[0] = '\0';
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, "containers"))
+    {
+        const cJSON *e = inj_env_last(c, PP_ENV_PROFILING_ENABLED, NULL);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+        bool on = true;
+        if (selected[i] && cJSON_IsString(v) && pp_value_bool(v->valuestring, &on) == 0 && !on) {
+            selected[i] = false;
+            dropped++;
+            int n = snprintf(names + used, names_len - used, "%s%s", used ? "," : "",
+                             inj_container_name(c));
+            if (n > 0 && used + (size_t)n < names_len)
+                used += (size_t)n;
+        }
+        i++;
+    }
+    return dropped;
 }

@@ -15,4 +15,10 @@
 size_t inj_select_containers(const cJSON *pod, const inj_config *cfg, bool *selected, char *unknown,
                              size_t unknown_len);
 
+/* Unselects the selected containers whose own env turns profiling off (the DD_PROFILING_ENABLED
+ * entry the kubelet uses has a literal false value): the library would do nothing there, so they
+ * get no LD_PRELOAD. Their names go to `names` (comma-separated); returns how many. */
+size_t inj_drop_disabled_containers(const cJSON *pod, bool *selected, char *names,
+                                    size_t names_len);
+
 #endif

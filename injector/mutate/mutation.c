@@ -21,7 +21,7 @@ static const char *const outcome_names[INJ_OUTCOME_COUNT] = {"injected", "skippe
                                                              "already_injected", "ignored"};
 static const char *const reason_names[INJ_SKIP_REASON_COUNT] = {
     "none",           "ld_preload_value_from", "no_container", "volume_conflict",
-    "mount_conflict", "container_conflict",    "not_linux"};
+    "mount_conflict", "container_conflict",    "not_linux",    "disabled_by_env"};
 
 const char *inj_outcome_name(int outcome)
 {
@@ -331,10 +331,18 @@ int inj_mutate_pod(const inj_config *cfg, const cJSON *pod, const inj_pod_ctx *c
     if (ignored[0])
         inj_mutation_warn(m, "unsupported config annotations ignored: %s", ignored);
 
-    if (n_selected == 0)
+    char disabled[128];
+    size_t n_disabled = inj_drop_disabled_containers(pod, selected, disabled, sizeof disabled);
+    if (n_disabled && n_disabled < n_selected)
+        inj_mutation_warn(m, "not profiled: %s sets %s=false", disabled, PP_ENV_PROFILING_ENABLED);
+    if (n_disabled && n_disabled == n_selected)
+        skip(m, INJ_SKIP_DISABLED_BY_ENV, "every selected container sets %s=false (%s)",
+             PP_ENV_PROFILING_ENABLED, disabled);
+    else if (n_selected == 0)
         skip(m, INJ_SKIP_NO_CONTAINER, "no container selected for profiling");
     else
         find_conflict(spec, containers, selected, m);
+    n_selected -= n_disabled;
     if (m->outcome == INJ_SKIPPED) {
         inj_mutation_warn(m, "not injected: %s", m->detail);
         annotate(&p, pod, prefix, PP_ANN_SKIPPED, m->detail);

@@ -24,6 +24,7 @@ enum inj_skip_reason {
     INJ_SKIP_MOUNT_CONFLICT,
     INJ_SKIP_CONTAINER_CONFLICT, /* a container or init container already has one of our names */
     INJ_SKIP_NOT_LINUX,          /* a Windows pod: our containers and library are Linux's */
+    INJ_SKIP_DISABLED_BY_ENV,    /* every selected container sets DD_PROFILING_ENABLED=false */
     INJ_SKIP_REASON_COUNT
 };
 

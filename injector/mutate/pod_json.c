@@ -25,6 +25,23 @@ const cJSON *inj_find_by_name(const cJSON *list, const char *name, int *index)
     return NULL;
 }
 
+const cJSON *inj_env_last(const cJSON *container, const char *name, int *index)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(container, "env"), *e, *found = NULL;
+    int i = 0;
+    cJSON_ArrayForEach(e, list)
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(e, "name");
+        if (cJSON_IsString(n) && !strcmp(n->valuestring, name)) {
+            found = e;
+            if (index)
+                *index = i;
+        }
+        i++;
+    }
+    return found;
+}
+
 static const char *meta_string(const cJSON *pod, const char *map, const char *key)
 {
     const cJSON *meta = cJSON_GetObjectItemCaseSensitive(pod, "metadata");

@@ -9,6 +9,9 @@
 /* The element of a Kubernetes list (containers, env, volumes...) whose "name" is name, or NULL;
  * its position goes to *index when index is non-NULL. */
 const cJSON *inj_find_by_name(const cJSON *list, const char *name, int *index);
+/* The env entry of container named name that the kubelet uses: the last one (a name given twice
+ * takes its last value), with its index; NULL when none. */
+const cJSON *inj_env_last(const cJSON *container, const char *name, int *index);
 
 /* The container's "name" or "" when absent. */
 const char *inj_container_name(const cJSON *container);

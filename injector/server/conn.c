@@ -68,6 +68,10 @@ struct bufferevent *inj_conn_new(struct event_base *base, void *arg)
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         SSL_free(ssl); /* unlinks c */
+    else if (bufferevent_add_to_rate_limit_group(bev, w->ingress) < 0) {
+        bufferevent_free(bev); /* frees ssl, which unlinks c */
+        return NULL;
+    }
     return bev;
 }
 

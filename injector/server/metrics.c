@@ -26,6 +26,7 @@ static struct {
     atomic_ulong http[N_CODES + 1];
     atomic_ulong tls_errors;
     atomic_ulong accept_errors;
+    atomic_ulong internal_errors;
     atomic_long connections;
     atomic_ulong reload_ok, reload_failed;
     _Atomic double cert_expiry;
@@ -58,6 +59,11 @@ void inj_metrics_http(int status)
 void inj_metrics_tls_handshake_error(void)
 {
     atomic_fetch_add_explicit(&M.tls_errors, 1, memory_order_relaxed);
+}
+
+void inj_metrics_internal_error(void)
+{
+    atomic_fetch_add_explicit(&M.internal_errors, 1, memory_order_relaxed);
 }
 
 void inj_metrics_accept_error(void)
@@ -147,6 +153,12 @@ char *inj_metrics_render(size_t *len)
             "# TYPE podprof_injector_accept_errors_total counter\n"
             "podprof_injector_accept_errors_total %lu\n",
             LOAD(M.accept_errors));
+    fprintf(f,
+            "# HELP podprof_injector_internal_errors_total Reviews that met an internal error "
+            "(e.g. out of memory) and were answered allowed, unchanged, with a warning.\n"
+            "# TYPE podprof_injector_internal_errors_total counter\n"
+            "podprof_injector_internal_errors_total %lu\n",
+            LOAD(M.internal_errors));
     fprintf(f,
             "# HELP podprof_injector_connections_open Client connections currently open.\n"
             "# TYPE podprof_injector_connections_open gauge\n"

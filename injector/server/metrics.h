@@ -13,6 +13,7 @@ void inj_metrics_http(int status);
 void inj_metrics_tls_handshake_error(void);
 void inj_metrics_connection(int delta);
 void inj_metrics_accept_error(void);
+void inj_metrics_internal_error(void);
 void inj_metrics_cert_reload(int ok);
 void inj_metrics_cert_expiry(double unix_seconds);
 

@@ -47,17 +47,32 @@ static void handle_mutate(struct worker *w, struct evhttp_request *req, int mode
     const char *body = len ? (const char *)evbuffer_pullup(in, -1) : "";
     inj_review r;
     inj_review_handle_body(w->srv->cfg, body, len, mode, &r);
+    bool internal = r.status == 500;
+    if (internal) {
+        /* the request's memory ran out: release it, then admit the pod unchanged */
+        inj_review_free(&r);
+        inj_arena_end();
+        r.status = 500;
+        inj_review_fail_open(&r);
+        inj_metrics_internal_error();
+        inj_log(PP_LOG_WARN,
+                "internal error, pod admitted unchanged" PP_LOG_FIELD("uid") "%s" PP_LOG_FIELD(
+                    "namespace") "%s" PP_LOG_FIELD("pod") "%s",
+                r.uid, r.ns, r.name);
+    }
     if (r.status == 200) {
         reply(w, req, 200, "OK", "application/json", r.body, strlen(r.body));
     } else {
         reply_text(w, req, r.status, r.status == 400 ? "Bad Request" : "Internal Server Error",
-                   r.body ? r.body : "out of memory");
+                   r.body          ? r.body
+                   : r.m.detail[0] ? r.m.detail
+                                   : "out of memory");
     }
     double dt = now_mono() - t0;
     inj_metrics_admission(r.status == 200 ? r.m.outcome : INJ_RESULT_BAD_REQUEST, r.m.reason, dt);
     if (r.status != 200) {
         inj_log(PP_LOG_WARN, "bad admission request" PP_LOG_FIELD("error") "%s",
-                r.body ? r.body : "");
+                r.body ? r.body : r.m.detail);
     } else {
         /* what was decided is worth a line; the untouched pods only when debugging */
         inj_log(

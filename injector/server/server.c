@@ -51,8 +51,13 @@ int inj_server_run(const inj_config *cfg)
         return 2;
     }
     inj_cert_publish_expiry(&s);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    s.n_workers = cfg->workers > 0 ? cfg->workers : (cpus > 0 ? (int)cpus : 1);
+    if (inj_budget_derive(cfg, inj_cgroup_memory_limit(), inj_cgroup_cpu_quota(),
+                          sysconf(_SC_NPROCESSORS_ONLN), &s.budget, err, sizeof err) < 0) {
+        inj_log(PP_LOG_ERROR, "cannot start: memory" PP_LOG_FIELD("error") "%s", err);
+        goto out;
+    }
+    inj_arena_set_limit(s.budget.arena_max);
+    s.n_workers = s.budget.workers;
     s.workers = calloc((size_t)s.n_workers, sizeof *s.workers);
     if (!s.workers)
         goto out;
@@ -81,10 +86,22 @@ int inj_server_run(const inj_config *cfg)
     }
     for (int i = 0; i < s.n_workers; i++)
         pthread_create(&s.workers[i].thread, NULL, inj_worker_main, &s.workers[i]);
-    inj_log(PP_LOG_INFO | PP_LOG_ALWAYS,
-            "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD(
-                "workers") "%d",
-            cfg->listen, port, s.n_workers);
+    inj_log(
+        PP_LOG_INFO | PP_LOG_ALWAYS,
+        "listening" PP_LOG_FIELD("listen") "%s" PP_LOG_FIELD("port") "%d" PP_LOG_FIELD("workers") "%d" PP_LOG_FIELD("memory_limit") "%ld" PP_LOG_FIELD(
+            "limit_from") "%s" PP_LOG_FIELD("max_body") "%zu" PP_LOG_FIELD("request_memory") "%z"
+                                                                                             "u" PP_LOG_FIELD(
+                                                                                                 "r"
+                                                                                                 "e"
+                                                                                                 "a"
+                                                                                                 "d"
+                                                                                                 "_"
+                                                                                                 "r"
+                                                                                                 "a"
+                                                                                                 "t"
+                                                                                                 "e") "%zu",
+        cfg->listen, port, s.n_workers, s.budget.limit, s.budget.limit_from, s.budget.body_max,
+        s.budget.arena_max, s.budget.ingress_rate);
     event_base_dispatch(m.base);
     for (int i = 0; i < s.n_workers; i++)
         pthread_join(s.workers[i].thread, NULL);

@@ -10,11 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "budget.h"
 #include "config.h"
 #include "tls.h"
 
@@ -39,6 +41,8 @@ struct worker {
     struct evhttp_bound_socket *bound;
     struct event *stop_ev, *sweep_ev, *resume_ev;
     struct evconnlistener *listener;
+    struct bufferevent_rate_limit_group *ingress; /* every connection's reads together */
+    struct ev_token_bucket_cfg *ingress_cfg;
     struct conn conns; /* list head */
     bool draining;
     struct server *srv;
@@ -46,6 +50,7 @@ struct worker {
 
 struct server {
     const inj_config *cfg;
+    inj_budget budget;
     inj_tls *tls;
     struct worker *workers;
     int n_workers;

@@ -107,7 +107,22 @@ int inj_worker_setup(struct server *s, struct worker *w)
     /* libevent's timeout is per read/write: it closes silent connections. The whole-request
      * deadline is the sweep's job. */
     evhttp_set_timeout(w->http, cfg->idle_timeout_s);
-    evhttp_set_max_body_size(w->http, cfg->max_body_bytes);
+    evhttp_set_max_body_size(w->http, (ev_ssize_t)s->budget.body_max);
+    /* Every connection of this worker reads from one token bucket (budget.h): the bytes of
+     * requests still arriving stay under rate × request-timeout, however many send at once. */
+    /* One-second ticks: a TLS record (16 KiB) is read whole or not at all, so with short ticks
+     * holding less than a few records the rate achieved fell far below the one set. */
+    size_t per_tick = s->budget.ingress_rate;
+    if (per_tick < 16384)
+        per_tick = 16384;
+    if (per_tick > EV_RATE_LIMIT_MAX)
+        per_tick = EV_RATE_LIMIT_MAX;
+    struct timeval tick_len = {1, 0};
+    w->ingress_cfg = ev_token_bucket_cfg_new(per_tick, per_tick, EV_RATE_LIMIT_MAX,
+                                             EV_RATE_LIMIT_MAX, &tick_len);
+    w->ingress = w->ingress_cfg ? bufferevent_rate_limit_group_new(w->base, w->ingress_cfg) : NULL;
+    if (!w->ingress)
+        return -1;
     /* Read and discard the rest of an oversized body so the client sees the 413 instead of a
      * reset while it is still sending (the request deadline bounds how long that may take). */
     evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
@@ -137,6 +152,14 @@ void inj_worker_free(struct worker *w)
 {
     if (w->http)
         evhttp_free(w->http); /* closes the listener and the remaining (idle) connections */
+    /* Their bufferevents leave the rate-limit group in finalizers the loop runs; the group may
+     * only be freed empty. */
+    if (w->base)
+        event_base_loop(w->base, EVLOOP_NONBLOCK);
+    if (w->ingress)
+        bufferevent_rate_limit_group_free(w->ingress);
+    if (w->ingress_cfg)
+        ev_token_bucket_cfg_free(w->ingress_cfg);
     if (w->fd >= 0)
         close(w->fd);
     if (w->stop_ev)

@@ -134,7 +134,7 @@ def test_existing_env_ld_preload_volumes(server):
     containers = [{"name": "app", "image": "python:3.12",
                    "env": [{"name": "LD_PRELOAD", "value": "/usr/lib/libjemalloc.so"},
                            {"name": "DD_SERVICE", "value": "mine"},
-                           {"name": "DD_PROFILING_ENABLED", "value": "false"}],
+                           {"name": "DD_PROFILING_ENABLED", "value": "1"}],
                    "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]
     volumes = [{"name": "data", "emptyDir": {}}]
     pod = make_pod(annotations=dict(ENABLED), containers=containers, volumes=volumes)
@@ -143,13 +143,27 @@ def test_existing_env_ld_preload_volumes(server):
     env = env_of(app)
     assert env["LD_PRELOAD"] == f"{LIB}:/usr/lib/libjemalloc.so"
     assert env["DD_SERVICE"] == "mine"
-    assert env["DD_PROFILING_ENABLED"] == "false"  # the user's choice stands
+    assert env["DD_PROFILING_ENABLED"] == "1"  # the user's spelling stands
+    assert [e["name"] for e in app["env"]].count("DD_PROFILING_ENABLED") == 1
     assert [e["name"] for e in app["env"]].count("DD_SERVICE") == 1
     assert app["volumeMounts"][0] == {"name": "data", "mountPath": "/data"}
     assert [v["name"] for v in patched["spec"]["volumes"]] == [
         "data", "podprof", "podprof-spool", "podprof-podinfo"]
     assert {"op": "replace", "path": "/spec/containers/0/env/0/value",
             "value": f"{LIB}:/usr/lib/libjemalloc.so"} in ops
+
+
+def test_profiling_disabled_in_env_is_skipped(server):
+    """DD_PROFILING_ENABLED=false set by the container: the library would do nothing, so the pod
+    gets no init container or sidecar, and says why (it used to get both, silently unprofiled)."""
+    containers = [{"name": "app", "image": "python:3.12",
+                   "env": [{"name": "DD_PROFILING_ENABLED", "value": "false"}]}]
+    pod = make_pod(annotations=dict(ENABLED), containers=containers)
+    resp, ops, patched = admit(server, pod)
+    assert ops == [{"op": "add",
+                    "path": "/metadata/annotations/profiling.datadoghq.com~1skipped",
+                    "value": "every selected container sets DD_PROFILING_ENABLED=false (app)"}]
+    assert any("DD_PROFILING_ENABLED=false" in w for w in resp["response"]["warnings"])
 
 
 def test_ld_preload_value_from_is_skipped(server):

@@ -29,6 +29,7 @@ MEMORY_TYPES = [("alloc-space", "bytes"), ("alloc-samples", "count"),
                 ("heap-space", "bytes"), ("heap-live-samples", "count")]
 CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
             ("wall-time", "nanoseconds"), ("wall-samples", "count")]
+EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
@@ -148,9 +149,9 @@ def test_with_tracemalloc_started_by_the_app(python, tmp_path):
 
 
 @pytest.mark.parametrize("memory,heap,types", [
-    (None, None, CPU_WALL + MEMORY_TYPES),
-    ("true", "false", CPU_WALL + MEMORY_TYPES[:2]),
-    ("false", None, CPU_WALL),
+    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES),
+    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2]),
+    ("false", None, CPU_WALL + EXCEPTIONS),
 ], ids=["default", "no-heap", "off"])
 def test_sample_types_follow_the_settings(tmp_path, memory, heap, types):
     extra = {}
@@ -231,4 +232,4 @@ def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
         validate(upload)
         assert upload.errors == [], upload.errors
         types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
-        assert types[4:] == [t for t, _ in MEMORY_TYPES]
+        assert types[-4:] == [t for t, _ in MEMORY_TYPES]

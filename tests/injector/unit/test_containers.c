@@ -2,6 +2,7 @@
  * our own containers never selected. */
 #include "containers.h"
 #include "fixtures.h"
+#include "mutation.h"
 #include "pod_json.h"
 
 static const char *const pod_text =
@@ -74,6 +75,59 @@ static void test_find_by_name(void **state)
     cJSON_Delete(list);
 }
 
+/* A container whose own env turns profiling off is not profiled; when that leaves none, the pod
+ * is skipped with a reason instead of getting an init container and a sidecar for nothing. */
+static inj_mutation mutate_text(const char *text)
+{
+    cJSON *pod = json(text);
+    inj_config cfg = default_config();
+    inj_pod_ctx ctx = {"apps", 0, "", NULL};
+    inj_mutation m;
+    inj_mutate_pod(&cfg, pod, &ctx, &m);
+    inj_config_free(&cfg);
+    cJSON_Delete(pod);
+    return m;
+}
+
+static void test_disabled_by_env(void **state)
+{
+    (void)state;
+    const char *one_off =
+        "{\"metadata\":{\"annotations\":{\"profiling.datadoghq.com/enabled\":\"true\"}},"
+        "\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":"
+        "\"DD_PROFILING_ENABLED\",\"value\":\"true\"},{\"name\":\"DD_PROFILING_ENABLED\","
+        "\"value\":\"False\"}]},{\"name\":\"worker\"}]}}";
+    inj_mutation m = mutate_text(one_off);
+    assert_int_equal(m.outcome, INJ_INJECTED);
+    assert_string_equal(m.detail, "1 container profiled");
+    assert_non_null(op_at(m.patch, "/spec/containers/1/env"));
+    assert_null(op_at(m.patch, "/spec/containers/0/env/-"));
+    assert_int_equal(m.n_warnings, 1);
+    assert_non_null(strstr(m.warnings[0], "app sets DD_PROFILING_ENABLED=false"));
+    inj_mutation_free(&m);
+
+    const char *all_off =
+        "{\"metadata\":{\"annotations\":{\"profiling.datadoghq.com/enabled\":\"true\"}},"
+        "\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":"
+        "\"DD_PROFILING_ENABLED\",\"value\":\"false\"}]}]}}";
+    m = mutate_text(all_off);
+    assert_int_equal(m.outcome, INJ_SKIPPED);
+    assert_int_equal(m.reason, INJ_SKIP_DISABLED_BY_ENV);
+    assert_string_equal(inj_skip_reason_name(m.reason), "disabled_by_env");
+    assert_null(op_at(m.patch, "/spec/initContainers"));
+    inj_mutation_free(&m);
+
+    /* the last entry is the one the kubelet uses: false then true is profiled */
+    const char *back_on =
+        "{\"metadata\":{\"annotations\":{\"profiling.datadoghq.com/enabled\":\"true\"}},"
+        "\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":[{\"name\":"
+        "\"DD_PROFILING_ENABLED\",\"value\":\"false\"},{\"name\":\"DD_PROFILING_ENABLED\","
+        "\"value\":\"true\"}]}]}}";
+    m = mutate_text(back_on);
+    assert_int_equal(m.outcome, INJ_INJECTED);
+    inj_mutation_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -81,6 +135,7 @@ int main(void)
         cmocka_unit_test(test_annotation_selects),
         cmocka_unit_test(test_annotation_matches_whole_names),
         cmocka_unit_test(test_find_by_name),
+        cmocka_unit_test(test_disabled_by_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,28 @@ static void test_service_fallback(void **state)
     cJSON_Delete(none);
 }
 
+/* LD_PRELOAD given twice: the kubelet uses the last entry, so that is the one edited. */
+static void test_ld_preload_twice_edits_the_last(void **state)
+{
+    (void)state;
+    cJSON *pod = merge("{\"spec\":{\"containers\":[{\"name\":\"app\",\"env\":["
+                       "{\"name\":\"LD_PRELOAD\",\"value\":\"/first.so\"},"
+                       "{\"name\":\"LD_PRELOAD\",\"value\":\"/last.so\"}]}]}}",
+                       "svc");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(pod, "spec"), "containers"),
+                           0),
+        "env");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 0), "value")->valuestring,
+        "/first.so");
+    assert_string_equal(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, 1), "value")->valuestring,
+        "/opt/podprof/libpodprof.so:/last.so");
+    cJSON_Delete(pod);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +162,7 @@ int main(void)
         cmocka_unit_test(test_ld_preload_edge_cases),
         cmocka_unit_test(test_labels_become_field_refs),
         cmocka_unit_test(test_service_fallback),
+        cmocka_unit_test(test_ld_preload_twice_edits_the_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
