@@ -74,7 +74,8 @@ def test_exception_mix(python, tmp_path):
 def test_every_raise_is_counted_once_with_its_qualified_type(tmp_path):
     """Interval 1 samples every raise: the nested class is there with its qualified name, once
     (its raise also unwinds through main(), which must not count again)."""
-    workload(PYTHONS["3.12.1"], tmp_path, DD_PROFILING_EXCEPTION_SAMPLING_INTERVAL=1)
+    workload(PYTHONS["3.12.1"], tmp_path, DD_PROFILING_EXCEPTION_SAMPLING_INTERVAL=1,
+             DD_PROFILING_UPLOAD_INTERVAL=0.5)
     inner = [s for s in exception_samples(tmp_path)
              if s["labels"]["exception type"] == "__main__.Outer.Inner"]
     assert sum(s["values"]["exception-samples"] for s in inner) == 1, inner

@@ -108,10 +108,14 @@ def test_live_heap_is_the_keepers(python, tmp_path):
     kept, 3.1 % sd, the 25 % bound 8 sd away. The churned objects are freed: (almost) none is live."""
     expect = workload(python, "live", tmp_path, 65536, DD_PROFILING_UPLOAD_INTERVAL=0.5)
     prof = held(tmp_path, expect, next(iter(expect["hold"])))
+    # A starved sampler thread (a loaded machine) may let the record ring fill: those samples
+    # are dropped and counted (cumulative), each standing for R = 64 KiB on average, and may be
+    # the keeper's or the churner's.
+    lost = max(m["counters"]["alloc_samples_dropped"] for _, m in profiles(tmp_path)) * 65536
     kept = total(prof["samples"], "keeper", "heap-space")
-    assert abs(kept / expect["keeper"] - 1) <= 0.25, (kept, expect["keeper"])
+    assert expect["keeper"] * 0.75 - lost <= kept <= expect["keeper"] * 1.25, (kept, lost)
     count = total(prof["samples"], "keeper", "heap-live-samples")
-    assert abs(count * 1033 / expect["keeper"] - 1) <= 0.25, count
+    assert expect["keeper"] * 0.75 - lost <= count * 1033 <= expect["keeper"] * 1.25, count
     # The churned objects are freed; on free-threaded builds a free may be deferred (mimalloc's
     # delayed frees between threads), so one sampled object (64 KiB of weight) was seen still
     # live on 3.13t: allow a few of the 4,096 churned samples, far below the keeper's 64 MiB.
@@ -119,7 +123,7 @@ def test_live_heap_is_the_keepers(python, tmp_path):
     # the churner allocated, though: four times the keeper's bytes
     everything = [s for p, _ in profiles(tmp_path) for s in p["samples"]]
     churned = total(everything, "churner", "alloc-space")
-    assert abs(churned / expect["churner"] - 1) <= 0.25, churned
+    assert expect["churner"] * 0.75 - lost <= churned <= expect["churner"] * 1.25, (churned, lost)
 
 
 def test_frees_after_fork(python, tmp_path):

@@ -5,6 +5,7 @@ caller (so every exception also unwinds through a second frame, which must not c
 argv: expect.json, then "wait" (wait until the library's sys.monitoring tool is registered, so
 every raise is observed) or "nowait". Writes {"raised": {...}, "tools": {id: name}} at the end."""
 import json
+import os
 import sys
 import time
 
@@ -36,6 +37,20 @@ def tools():
     return {i: mon.get_tool(i) for i in range(6) if mon.get_tool(i) is not None}
 
 
+def wait_for_a_flush(after_ns):
+    prefix = os.environ["DD_PROFILING_OUTPUT_PPROF"]
+    folder, base = os.path.split(prefix)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for name in os.listdir(folder or "."):
+            path = os.path.join(folder, name)
+            if name.startswith(base + ".") and name.endswith(".pprof") and \
+                    os.stat(path).st_mtime_ns > after_ns:
+                return
+        time.sleep(0.05)
+    sys.exit("no profile was flushed after the raise")
+
+
 def main():
     if sys.argv[2] == "wait":
         deadline = time.monotonic() + 60
@@ -56,7 +71,11 @@ def main():
         raise_inner()
     except Outer.Inner:
         pass
-    time.sleep(0.2)  # a pass or more names the last samples while main's code is alive
+    # A record is named on the sampler thread, after the raise; at exit main's code may be freed
+    # before that happens. With a short upload interval, wait for a profile flushed after the
+    # raise: a flush names every record first, so the raise is in it with main alive.
+    if float(os.environ.get("DD_PROFILING_UPLOAD_INTERVAL", "60")) <= 1:
+        wait_for_a_flush(time.time_ns())
     with open(sys.argv[1], "w") as f:
         json.dump({"raised": {"ValueError": VALUE, "KeyError": KEY, "Inner": 1},
                    "tools": tools()}, f)
