@@ -6,6 +6,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* The exporter's memory limit when neither the setting nor a cgroup gives one: the chart's
+ * default for the exporter container (sampler.exporterResources.memory). */
+#define EX_MEMORY_DEFAULT_MIB 48
+#define EX_MEMORY_DEFAULT_MIB_TEXT "48"
+
 typedef struct ex_config {
     /* Strings are owned (NULL when unset). */
     char *agent_host;       /* DD_AGENT_HOST */
@@ -30,6 +35,7 @@ typedef struct ex_config {
     int spool_max_profiles; /* PODPROF_EXPORT_SPOOL_MAX_PROFILES */
     int spool_max_mib;      /* PODPROF_EXPORT_SPOOL_MAX_MIB */
     int drain_ms;           /* PODPROF_EXPORT_DRAIN_MS */
+    int memory_limit_mib;   /* PODPROF_EXPORT_MEMORY_LIMIT_MIB (0: the cgroup's limit) */
     bool host_or_port_set;  /* DD_AGENT_HOST or DD_TRACE_AGENT_PORT present in the environment */
 } ex_config;
 

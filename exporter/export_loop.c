@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "export_config.h"
 #include "faults.h"
 #include "labels.h"
+#include "memory_budget.h"
 #include "profile_payload.h"
 #include "retry.h"
 #include "spool.h"
@@ -29,12 +31,14 @@
 #include "podprof/version.h"
 
 #define EX_META_MAX_BYTES (1 << 20)
+#define EX_MMAP_THRESHOLD (256 * 1024)
 #define EX_DEFAULT_SERVICE "unnamed-python-service"
 
 typedef struct ex_state {
     ex_config cfg;
     ex_endpoint ep;
     ex_faults faults;
+    ex_memory_budget budget;
     ex_spool *spool;
     const char *dir;
     ex_retry_table retries;
@@ -72,13 +76,28 @@ static bool upload_should_abort(void *ctx)
     return st->draining && ex_now_ms() >= st->drain_deadline_ms;
 }
 
-static char *read_small_file(const char *path, size_t max, size_t *len)
+/* A pair's .json, through the spool's checks; NULL with a reason (and its fault kind). */
+static char *read_meta(ex_state *st, const char *name, size_t *len, ex_fault_kind *kind, char *err,
+                       size_t errcap)
 {
-    const char *why;
-    FILE *f = fopen(path, "rb");
-    char *text = f ? pp_read_bounded(f, max, len, &why) : NULL;
+    ex_entry_verdict v;
+    const char *why = NULL;
+    int fd = ex_spool_open_member(st->spool, name, PP_SPOOL_JSON, &v, err, errcap);
+    *kind = v == EX_ENTRY_TOO_LARGE ? EX_FAULT_TOO_LARGE : EX_FAULT_UNSAFE_SPOOL;
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    char *text = f ? pp_read_bounded(f, EX_META_MAX_BYTES, len, &why) : NULL;
     if (f)
         fclose(f);
+    else
+        close(fd);
+    *kind = why == pp_read_too_large ? EX_FAULT_TOO_LARGE : EX_FAULT_CORRUPT_SPOOL;
+    if (!text)
+        snprintf(err, errcap, "%s",
+                 why == pp_read_too_large ? "larger than 1 MiB"
+                 : why                    ? why
+                                          : strerror(errno));
     return text;
 }
 
@@ -175,32 +194,50 @@ static void handle_retry(ex_state *st, const char *name, const ex_upload_result 
 
 static void process_pair(ex_state *st, const char *name)
 {
-    char path[PATH_MAX], err[256];
+    char err[256];
     if (!ex_retry_find(&st->retries, name))
         st->faults.profiles_seen++;
 
     size_t len = 0;
-    char *text = read_small_file(ex_spool_path(st->spool, name, PP_SPOOL_JSON, path, sizeof path),
-                                 EX_META_MAX_BYTES, &len);
+    ex_fault_kind kind;
+    char *text = read_meta(st, name, &len, &kind, err, sizeof err);
     ex_meta meta;
-    if (!text || ex_meta_parse(text, len, &meta, err, sizeof err)) {
-        ex_fault(&st->faults, EX_FAULT_CORRUPT_SPOOL, "%s.json: %s, dropped", name,
-                 text ? err : "unreadable or larger than 1 MiB");
-        free(text);
+    int parsed = -1;
+    if (text) {
+        ex_json_budget_begin(st->budget.max_meta);
+        parsed = ex_meta_parse(text, len, &meta, err, sizeof err);
+        if (ex_json_budget_end()) {
+            if (!parsed)
+                ex_meta_free(&meta);
+            parsed = -1;
+            kind = EX_FAULT_TOO_LARGE;
+            snprintf(err, sizeof err,
+                     "parsing it takes more than %zu KiB, more than fits in the "
+                     "exporter's %zu MiB memory limit",
+                     st->budget.max_meta >> 10, st->budget.limit >> 20);
+        } else {
+            kind = EX_FAULT_CORRUPT_SPOOL;
+        }
+    }
+    free(text);
+    if (parsed) {
+        ex_fault(&st->faults, kind, "%s.json: %s, dropped", name, err);
         drop_pair(st, name);
         return;
     }
-    free(text);
 
     void *pprof = NULL;
     size_t pprof_len = 0;
+    ex_entry_verdict v;
+    int fd = ex_spool_open_member(st->spool, name, PP_SPOOL_PPROF, &v, err, sizeof err);
     ex_payload_status ps =
-        ex_payload_from_file(ex_spool_path(st->spool, name, PP_SPOOL_PPROF, path, sizeof path),
-                             &pprof, &pprof_len, err, sizeof err);
+        fd < 0 ? (v == EX_ENTRY_TOO_LARGE ? EX_PAYLOAD_TOO_LARGE : EX_PAYLOAD_UNSAFE)
+               : ex_payload_from_fd(fd, &st->budget, &pprof, &pprof_len, err, sizeof err);
     if (ps != EX_PAYLOAD_OK) {
         ex_fault(&st->faults,
                  ps == EX_PAYLOAD_TOO_LARGE ? EX_FAULT_TOO_LARGE
                  : ps == EX_PAYLOAD_CORRUPT ? EX_FAULT_CORRUPT_SPOOL
+                 : ps == EX_PAYLOAD_UNSAFE  ? EX_FAULT_UNSAFE_SPOOL
                                             : EX_FAULT_OTHER,
                  "%s.pprof: %s, dropped", name, err);
         ex_meta_free(&meta);
@@ -211,9 +248,19 @@ static void process_pair(ex_state *st, const char *name)
     /* code-provenance.json, when the sampler looked (a malformed one costs only itself) */
     void *provenance = NULL;
     size_t provenance_len = 0;
-    if (meta.code_provenance &&
-        ex_provenance_attachment(meta.code_provenance, meta.python_version, &provenance,
-                                 &provenance_len, err, sizeof err))
+    int provenance_failed = 0;
+    if (meta.code_provenance) {
+        ex_json_budget_begin(st->budget.max_meta);
+        provenance_failed = ex_provenance_attachment(meta.code_provenance, meta.python_version,
+                                                     &provenance, &provenance_len, err, sizeof err);
+        if (ex_json_budget_end() && !provenance_failed) {
+            free(provenance);
+            provenance = NULL;
+            provenance_failed = 1;
+            snprintf(err, sizeof err, "more than fits in the exporter's memory limit");
+        }
+    }
+    if (provenance_failed)
         ex_fault(&st->faults, EX_FAULT_OTHER, "%s.json: code provenance: %s; uploading without it",
                  name, err);
 
@@ -326,7 +373,15 @@ int podprof_export_loop(const podprof_export_opts *opts)
     st.stop_fd = opts->stop_fd;
     st.dir = opts->spool_dir;
     st.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    st.spool = ex_spool_open(opts->spool_dir, opts->name_prefix, opts->keep_pprof);
+    const char *limit_source = NULL;
+    ex_memory_budget_from_limit(ex_memory_limit(st.cfg.memory_limit_mib, &limit_source),
+                                &st.budget);
+    /* a fixed threshold (glibc's adapts upwards after a large free): a profile's buffers are
+     * always mapped on their own and returned to the kernel when freed, so one large profile
+     * does not leave the heap grown for the rest of the process's life */
+    mallopt(M_MMAP_THRESHOLD, EX_MMAP_THRESHOLD);
+    st.spool = ex_spool_open(opts->spool_dir, opts->name_prefix, opts->keep_pprof,
+                             EX_META_MAX_BYTES, st.budget.max_file);
     if (!st.spool) {
         ex_log(PP_LOG_ERROR, "out of memory");
         ex_config_free(&st.cfg);
@@ -336,6 +391,11 @@ int podprof_export_loop(const podprof_export_opts *opts)
         ex_log(PP_LOG_WARN, "inotify unavailable (%s): relying on the %d s rescan", strerror(errno),
                st.cfg.rescan_s);
     ex_log(PP_LOG_INFO, "watching %s, uploading to %s", opts->spool_dir, st.ep.describe);
+    ex_log(PP_LOG_DEBUG,
+           "memory limit %zu MiB (%s): a profile may be %zu KiB on disk, inflate to %zu KiB and "
+           "decode in %zu KiB",
+           st.budget.limit >> 20, limit_source, st.budget.max_file >> 10, st.budget.max_raw >> 10,
+           st.budget.max_decode >> 10);
 
     for (;;) {
         maybe_start_drain(&st);
@@ -360,7 +420,8 @@ int podprof_export_loop(const podprof_export_opts *opts)
             ex_log(PP_LOG_ERROR, "poll: %s", strerror(errno));
         ex_spool_consume_events(st.spool);
     }
-    bool lost = st.dropped || st.faults.spool_dropped || st.faults.count[EX_FAULT_CORRUPT_SPOOL];
+    bool lost = st.dropped || st.faults.spool_dropped || st.faults.count[EX_FAULT_CORRUPT_SPOOL] ||
+                st.faults.count[EX_FAULT_UNSAFE_SPOOL] || st.faults.count[EX_FAULT_TOO_LARGE];
     int status = opts->once && lost ? 1 : 0;
     ex_log(PP_LOG_INFO,
            "stopped: %llu uploaded, %llu failed, %llu corrupt, %llu dropped from a full spool",

@@ -137,6 +137,16 @@ const pp_setting pp_exporter_settings[] = {
      .min = 0,
      .max = 600000,
      .help = "On SIGTERM, time allowed to upload what is complete before exiting 0."},
+    {.name = PP_ENV_EXPORT_MEMORY_LIMIT_MIB,
+     .kind = PP_SETTING_INT,
+     .offset = F(memory_limit_mib),
+     .def = "0",
+     .min = 0,
+     .max = 1 << 20,
+     .help = "The exporter's memory limit (MiB), which sizes what one spool file may cost: the "
+             "compressed and the inflated profile, its decoded form and the metadata JSON; a "
+             "file that does not fit is dropped and counted (`too_large`). 0: the container's "
+             "cgroup memory limit, or " EX_MEMORY_DEFAULT_MIB_TEXT " MiB when there is none."},
 };
 const size_t pp_exporter_settings_len =
     sizeof pp_exporter_settings / sizeof pp_exporter_settings[0];

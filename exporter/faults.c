@@ -21,6 +21,7 @@ static const char *const fault_names[EX_FAULT_COUNT] = {
     [EX_FAULT_LABELS_MALFORMED] = "labels_malformed",
     [EX_FAULT_TOO_LARGE] = "too_large",
     [EX_FAULT_GAVE_UP] = "gave_up",
+    [EX_FAULT_UNSAFE_SPOOL] = "unsafe_spool",
     [EX_FAULT_OTHER] = "other",
 };
 

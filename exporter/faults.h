@@ -21,8 +21,9 @@ typedef enum {
     EX_FAULT_SPOOL_FULL,       /* spool over its bound: oldest profile dropped */
     EX_FAULT_LABELS_MISSING,   /* labels file configured but unreadable */
     EX_FAULT_LABELS_MALFORMED, /* a labels line that is not key="quoted value" */
-    EX_FAULT_TOO_LARGE,        /* profile beyond the intake's size limit, dropped */
+    EX_FAULT_TOO_LARGE,        /* beyond the intake's size or the exporter's memory, dropped */
     EX_FAULT_GAVE_UP,          /* retries exhausted, profile dropped */
+    EX_FAULT_UNSAFE_SPOOL,     /* a link, FIFO, directory or foreign file under a spool name */
     EX_FAULT_OTHER,
     EX_FAULT_COUNT
 } ex_fault_kind;

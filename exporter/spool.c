@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "podprof/spool_format.h"
+#include "retry.h"
+#include "spool_file.h"
 
 #define EX_SPOOL_MAX_ENTRIES 65536 /* directory entries looked at per scan */
 
@@ -22,6 +24,9 @@ struct ex_spool {
     int ifd;
     int wd;
     bool keep_pprof;
+    uint64_t max_json, max_pprof;
+    ex_spool_trust trust;   /* from the directory, refreshed every scan */
+    ex_retry_table refused; /* refused entries that could not be removed: never logged again */
 };
 
 static void watch(ex_spool *s)
@@ -32,12 +37,15 @@ static void watch(ex_spool *s)
                               IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF);
 }
 
-ex_spool *ex_spool_open(const char *dir, const char *prefix, bool keep_pprof)
+ex_spool *ex_spool_open(const char *dir, const char *prefix, bool keep_pprof, uint64_t max_json,
+                        uint64_t max_pprof)
 {
     ex_spool *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->keep_pprof = keep_pprof;
+    s->max_json = max_json;
+    s->max_pprof = max_pprof;
     s->dir = strdup(dir);
     s->prefix = prefix && *prefix ? strdup(prefix) : NULL;
     s->wd = -1;
@@ -56,6 +64,7 @@ void ex_spool_close(ex_spool *s)
         return;
     if (s->ifd >= 0)
         close(s->ifd);
+    ex_retry_free(&s->refused);
     free(s->dir);
     free(s->prefix);
     free(s);
@@ -135,15 +144,78 @@ static int older_first(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+int ex_spool_open_member(ex_spool *s, const char *name, const char *ext, ex_entry_verdict *verdict,
+                         char *why, size_t whycap)
+{
+    char path[PATH_MAX];
+    bool json = !strcmp(ext, PP_SPOOL_JSON);
+    return ex_spool_file_open(ex_spool_path(s, name, ext, path, sizeof path), &s->trust,
+                              json ? s->max_json : s->max_pprof, verdict, why, whycap);
+}
+
+static bool refused_before(ex_spool *s, const char *entry)
+{
+    ex_retry_entry *e = ex_retry_find(&s->refused, entry);
+    if (e)
+        e->seen = true;
+    return e != NULL;
+}
+
+/* A spool name that is not an acceptable file: one line, counted, removed with its pair so it is
+ * never looked at again; what cannot be removed (a directory with contents, a read-only spool) is
+ * remembered instead. */
+static void refuse(ex_spool *s, const char *base, bool bad_is_pprof, const struct stat *st,
+                   ex_entry_verdict verdict, const char *why, ex_faults *faults)
+{
+    char path[PATH_MAX], entry[NAME_MAX + 16];
+    const char *ext = bad_is_pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON;
+    snprintf(entry, sizeof entry, "%s%s", base, ext);
+    ex_spool_path(s, base, ext, path, sizeof path);
+    bool removed = (S_ISDIR(st->st_mode) ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT;
+    ex_fault(faults, verdict == EX_ENTRY_TOO_LARGE ? EX_FAULT_TOO_LARGE : EX_FAULT_UNSAFE_SPOOL,
+             "%s: %s; %s", entry, why,
+             removed ? "removed with its pair, never read" : "cannot remove it, ignored");
+    if (!removed) {
+        ex_retry_entry *e = ex_retry_add(&s->refused, entry);
+        if (e)
+            e->seen = true;
+    }
+    /* its partner goes too: the pair is lost either way, and no orphan is left to report */
+    if (bad_is_pprof)
+        unlink(ex_spool_path(s, base, PP_SPOOL_JSON, path, sizeof path));
+    else if (!s->keep_pprof)
+        unlink(ex_spool_path(s, base, PP_SPOOL_PPROF, path, sizeof path));
+}
+
+/* lstat of a pair member: 1 acceptable, 0 absent, -1 refused (just now or before). */
+static int member(ex_spool *s, const char *base, bool pprof, struct stat *st, ex_faults *faults)
+{
+    char path[PATH_MAX], entry[NAME_MAX + 16], why[160];
+    const char *ext = pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON;
+    if (lstat(ex_spool_path(s, base, ext, path, sizeof path), st) != 0)
+        return 0;
+    snprintf(entry, sizeof entry, "%s%s", base, ext);
+    if (refused_before(s, entry))
+        return -1;
+    ex_entry_verdict v =
+        ex_spool_entry_check(st, &s->trust, pprof ? s->max_pprof : s->max_json, why, sizeof why);
+    if (v == EX_ENTRY_OK)
+        return 1;
+    refuse(s, base, pprof, st, v, why, faults);
+    return -1;
+}
+
 int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_faults *faults,
                   ex_pair **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     watch(s);
-    DIR *d = opendir(s->dir);
+    struct stat ds;
+    DIR *d = stat(s->dir, &ds) == 0 ? opendir(s->dir) : NULL;
     if (!d)
         return -1;
+    ex_spool_trust_from_dir(&ds, &s->trust);
     ex_pair *pairs = NULL;
     size_t count = 0, cap = 0, seen = 0;
     char path[PATH_MAX];
@@ -161,8 +233,15 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
         memcpy(base, de->d_name, base_len);
         base[base_len] = '\0';
         struct stat js, ps;
-        bool has_json = stat(ex_spool_path(s, base, PP_SPOOL_JSON, path, sizeof path), &js) == 0;
-        bool has_pprof = stat(ex_spool_path(s, base, PP_SPOOL_PPROF, path, sizeof path), &ps) == 0;
+        /* the entry itself first, so a bad one is refused whether or not it has a partner */
+        int self = member(s, base, is_pprof, is_pprof ? &ps : &js, faults);
+        if (self <= 0)
+            continue;
+        int other = member(s, base, !is_pprof, is_pprof ? &js : &ps, faults);
+        if (other < 0)
+            continue;
+        bool has_json = is_pprof ? other > 0 : true;
+        bool has_pprof = is_pprof ? true : other > 0;
         if (is_pprof && has_json)
             continue; /* listed through its .json */
         if (is_pprof) {
@@ -200,6 +279,7 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
         count++;
     }
     closedir(d);
+    ex_retry_sweep(&s->refused);
     if (count > 1)
         qsort(pairs, count, sizeof *pairs, older_first);
 

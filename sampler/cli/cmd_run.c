@@ -20,7 +20,9 @@
 #include "podprof/ld_preload.h"
 #include "podprof/names.h"
 #include "podprof/spool_format.h"
+#include "pprof_input.h"
 #include "run_exporter.h"
+#include "spool_file.h"
 
 typedef struct run_options {
     const char *output;
@@ -112,20 +114,36 @@ static bool names_contain(const name_list *l, const char *name)
     return false;
 }
 
-/* Paths of the "<base>.<pid>.<seq>.pprof" files in the prefix's directory. */
-static void list_profiles(const char *prefix, name_list *out)
+/* Paths of the "<base>.<pid>.<seq>.pprof" files in the prefix's directory that are regular files
+ * owned as the exporter expects (spool_file.h): the command run may write anything there, and a
+ * symbolic link or FIFO named like a profile is named once and skipped. The summary's reader
+ * also opens without blocking and refuses what is not a regular file. */
+static void list_profiles(const char *prefix, name_list *out, bool quiet)
 {
     char dir[PATH_MAX];
     const char *base;
     pp_spool_split(prefix, dir, sizeof dir, &base);
-    DIR *d = opendir(dir);
+    struct stat ds;
+    DIR *d = stat(dir, &ds) == 0 ? opendir(dir) : NULL;
     if (!d)
         return;
+    ex_spool_trust trust;
+    ex_spool_trust_from_dir(&ds, &trust);
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         uint64_t pid, seq;
         if (pp_spool_parse(de->d_name, base, &pid, &seq, NULL) != PP_SPOOL_IS_PPROF)
             continue;
+        struct stat st;
+        char why[160];
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (ex_spool_entry_check(&st, &trust, PPROF_INPUT_MAX_FILE_BYTES, why, sizeof why) !=
+            EX_ENTRY_OK) {
+            if (!quiet)
+                fprintf(stderr, "podprof run: %s/%s: %s; skipped\n", dir, de->d_name, why);
+            continue;
+        }
         if (out->n == out->cap) {
             size_t cap = out->cap ? out->cap * 2 : 16;
             char **names = realloc(out->names, cap * sizeof *names);
@@ -152,7 +170,7 @@ static void summarise(const char *prefix, const name_list *before, size_t limit,
                       const char *flamegraph)
 {
     name_list all = {0}, fresh = {0};
-    list_profiles(prefix, &all);
+    list_profiles(prefix, &all, false);
     fresh.names = malloc((all.n + 1) * sizeof *fresh.names);
     for (size_t i = 0; fresh.names && i < all.n; i++)
         if (!names_contain(before, all.names[i]))
@@ -333,7 +351,7 @@ int podprof_cmd_run(int argc, char **argv)
         return 1;
     }
     name_list before = {0};
-    list_profiles(prefix, &before);
+    list_profiles(prefix, &before, true);
     if (set_environment(library, prefix, opts.rate) != 0) {
         fprintf(stderr, "podprof run: cannot set the environment: out of memory\n");
         names_free(&before);

@@ -42,6 +42,7 @@ typedef struct agg_stack {
     uint64_t hash;
     uint64_t thread_id, native_thread_id;
     pp_str thread_name;
+    pp_str label_key, label_value;
     uint32_t n_frames;
     uint64_t n_omitted;
     const pp_frame *frames;
@@ -310,6 +311,7 @@ static uint64_t stack_hash(const pp_sample_key *key)
     uint64_t h = mix64(key->thread_id ^ 0x9e3779b97f4a7c15ULL);
     h = mix64(h ^ key->native_thread_id);
     h = mix64(h ^ ((uint64_t)key->thread_name << 32) ^ key->n_omitted);
+    h = mix64(h ^ ((uint64_t)key->label_key << 32) ^ key->label_value);
     for (size_t i = 0; i < key->n_frames; i++) {
         const pp_frame *f = &key->frames[i];
         h = mix64(h ^ (((uint64_t)f->name << 32) | f->filename) ^
@@ -322,7 +324,8 @@ static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t h
 {
     if (s->hash != hash || s->thread_id != key->thread_id ||
         s->native_thread_id != key->native_thread_id || s->thread_name != key->thread_name ||
-        s->n_frames != key->n_frames || s->n_omitted != key->n_omitted)
+        s->n_frames != key->n_frames || s->n_omitted != key->n_omitted ||
+        s->label_key != key->label_key || s->label_value != key->label_value)
         return false;
     for (size_t i = 0; i < key->n_frames; i++) {
         const pp_frame *a = &s->frames[i], *b = &key->frames[i];
@@ -441,6 +444,8 @@ static long stack_index(pp_agg *agg, const pp_sample_key *key)
     s->thread_name = key->thread_name;
     s->n_frames = (uint32_t)key->n_frames;
     s->n_omitted = key->n_omitted;
+    s->label_key = key->label_key;
+    s->label_value = key->label_value;
     s->frames = frames;
     memset(s->values, 0, sizeof s->values);
     *slot = (uint32_t)index + 1;
@@ -476,6 +481,8 @@ static pp_sample_key key_of(const agg_stack *s)
         .frames = s->frames,
         .n_frames = s->n_frames,
         .n_omitted = s->n_omitted,
+        .label_key = s->label_key,
+        .label_value = s->label_value,
     };
     return key;
 }

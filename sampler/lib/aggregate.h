@@ -32,6 +32,9 @@ typedef struct pp_sample_key {
     const pp_frame *frames; /* leaf first */
     size_t n_frames;
     size_t n_omitted; /* frames beyond max_frames; the writer adds "<N frames omitted>" */
+    /* One more string label (0, 0: none), e.g. "exception type" = "builtins.ValueError": samples
+     * that differ in it are different stacks. */
+    pp_str label_key, label_value;
 } pp_sample_key;
 
 pp_agg *pp_agg_new(size_t max_stacks, size_t max_string_bytes);
@@ -50,10 +53,11 @@ typedef enum {
     PP_V_CPU_SAMPLES,
     PP_V_WALL_NS,
     PP_V_WALL_SAMPLES,
-    PP_V_ALLOC_SPACE,   /* bytes the sampled allocations stand for */
-    PP_V_ALLOC_SAMPLES, /* allocations they stand for */
-    PP_V_HEAP_SPACE,    /* live bytes they stand for at the profile's end */
-    PP_V_HEAP_LIVE,     /* live allocations they stand for */
+    PP_V_EXCEPTION_SAMPLES, /* raised exceptions the sampled ones stand for */
+    PP_V_ALLOC_SPACE,       /* bytes the sampled allocations stand for */
+    PP_V_ALLOC_SAMPLES,     /* allocations they stand for */
+    PP_V_HEAP_SPACE,        /* live bytes they stand for at the profile's end */
+    PP_V_HEAP_LIVE,         /* live allocations they stand for */
     PP_V_COUNT
 } pp_value_index;
 

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include "frame_reader.h"
 #include "inproc_hooks.h"
 #include "log.h"
+#include "own_stack.h"
 
 typedef struct domain_hook {
     pp_mem_allocator orig; /* the allocator wrapped, called for everything */
@@ -33,7 +33,6 @@ static uint64_t seed_base;
 typedef struct thread_sampling {
     int64_t until;
     uint64_t rng;
-    int32_t tid;
     uint8_t seeded;
 } thread_sampling;
 static __thread thread_sampling tls __attribute__((tls_model("initial-exec")));
@@ -66,25 +65,6 @@ static inline int count(size_t size)
     return __builtin_expect(tls.until <= 0, 0) ? crossed() : 0;
 }
 
-/* This thread's own frames: plain loads (the GIL holder's frames cannot change under it). */
-static int own_read(void *ctx, void *dst, uintptr_t addr, size_t len)
-{
-    (void)ctx;
-    if (addr < 4096)
-        return -1;
-    memcpy(dst, (const void *)addr, len);
-    return 0;
-}
-
-static uintptr_t own_top_frame(uintptr_t ts)
-{
-    uintptr_t frame;
-    memcpy(&frame, (const void *)(ts + (uintptr_t)layout.ts_frame), sizeof frame);
-    if (layout.ts_cframe_frame >= 0 && frame) /* 3.11, 3.12: through _PyCFrame */
-        memcpy(&frame, (const void *)(frame + (uintptr_t)layout.ts_cframe_frame), sizeof frame);
-    return frame;
-}
-
 static __attribute__((noinline)) void sampled(const domain_hook *d, void *p, size_t size)
 {
     pp_alloc_record *rec = pp_alloc_ring_claim(ring);
@@ -93,29 +73,7 @@ static __attribute__((noinline)) void sampled(const domain_hook *d, void *p, siz
     rec->ptr = (uintptr_t)p;
     rec->size = size;
     rec->domain = d->domain;
-    rec->thread_id = (uint64_t)pthread_self();
-    uintptr_t ts = (uintptr_t)capi->tstate_current();
-    int32_t tid = 0;
-    if (ts && layout.ts_native_id >= 0)
-        memcpy(&tid, (const void *)(ts + (uintptr_t)layout.ts_native_id), sizeof tid);
-    if (tid <= 0) {
-        if (!tls.tid) /* once per thread, on versions whose thread state lacks it */
-            tls.tid = (int32_t)syscall(SYS_gettid);
-        tid = tls.tid;
-    }
-    rec->native_id = tid;
-    size_t raw = 0, omitted = 0;
-    uintptr_t top = ts ? own_top_frame(ts) : 0;
-    pp_walk_buf b = {.cap = ring->max_frames,
-                     .code = rec->code,
-                     .where = rec->where,
-                     .owner = rec->owner,
-                     .tlbc = rec->tlbc,
-                     .name = rec->name};
-    if (top && pp_walk_raw(&layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
-        raw = omitted = 0;
-    rec->n_raw = (uint32_t)raw;
-    rec->n_omitted = (uint32_t)omitted;
+    pp_own_stack_capture(&layout, capi->tstate_current(), rec, ring->max_frames);
     rec->heap_slot = heap ? (int32_t)pp_live_heap_insert(heap, (uintptr_t)p, size, rec->seq) : -1;
     pp_alloc_ring_publish(ring, rec);
 }
@@ -198,7 +156,7 @@ int pp_alloc_hooks_setup(const pp_runtime *rt, const pp_alloc_hooks_options *opt
     clock_gettime(CLOCK_REALTIME, &now);
     seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
                 (uint64_t)getpid() << 40;
-    ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames);
+    ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames, 0);
     heap = opts.heap ? pp_live_heap_new(opts.heap_slots) : NULL;
     if (!ring || (opts.heap && !heap)) {
         pp_log(PP_LOG_WARN, "out of memory for the memory profiles; not recording allocations");

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
+pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_bytes)
 {
     size_t c = 16;
     while (c < cap)
@@ -15,19 +15,22 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
         return NULL;
     r->cap = c;
     r->max_frames = max_frames;
+    r->label_bytes = label_bytes;
     r->cells = calloc(c, sizeof *r->cells);
     uintptr_t *code = calloc(c * max_frames, sizeof *code);
     uintptr_t *where = calloc(c * max_frames, sizeof *where);
     uintptr_t *name = calloc(c * max_frames, sizeof *name);
     uint8_t *owner = calloc(c * max_frames, sizeof *owner);
     int32_t *tlbc = calloc(c * max_frames, sizeof *tlbc);
-    if (!r->cells || !code || !where || !name || !owner || !tlbc) {
+    char *label = label_bytes ? calloc(c, label_bytes) : NULL;
+    if (!r->cells || !code || !where || !name || !owner || !tlbc || (label_bytes && !label)) {
         free(r->cells);
         free(code);
         free(where);
         free(name);
         free(owner);
         free(tlbc);
+        free(label);
         free(r);
         return NULL;
     }
@@ -37,6 +40,7 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames)
         r->cells[i].name = name + i * max_frames;
         r->cells[i].owner = owner + i * max_frames;
         r->cells[i].tlbc = tlbc + i * max_frames;
+        r->cells[i].label = label ? label + i * label_bytes : NULL;
     }
     pp_alloc_ring_reset(r);
     return r;

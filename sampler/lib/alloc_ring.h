@@ -1,8 +1,8 @@
-/* Sampled allocations on their way from the application thread that made them to the sampler
- * thread that names their frames: a bounded ring of preallocated records, many producers (any
- * thread that allocates) and one consumer (the sampler thread), lock-free (each cell carries a
- * sequence number, in the manner of Vyukov's bounded queue). A full ring drops the sample and
- * counts it; a producer never waits. */
+/* Samples recorded on application threads (sampled allocations, raised exceptions) on their way
+ * to the sampler thread that names their frames: a bounded ring of preallocated records, many
+ * producers (any thread that allocates) and one consumer (the sampler thread), lock-free (each cell
+ * carries a sequence number, in the manner of Vyukov's bounded queue). A full ring drops the sample
+ * and counts it; a producer never waits. */
 #ifndef PODPROF_SAMPLER_ALLOC_RING_H
 #define PODPROF_SAMPLER_ALLOC_RING_H
 
@@ -24,11 +24,13 @@ typedef struct pp_alloc_record {
     uintptr_t *code, *where, *name;
     uint8_t *owner;
     int32_t *tlbc;
+    char *label; /* label_bytes, NUL-terminated (e.g. the exception type); NULL when none */
 } pp_alloc_record;
 
 typedef struct pp_alloc_ring {
     size_t cap; /* power of two */
     size_t max_frames;
+    size_t label_bytes;
     pp_alloc_record *cells;
     _Atomic uint64_t head; /* next position to claim */
     uint64_t tail;         /* next position to read (consumer only) */
@@ -38,7 +40,9 @@ typedef struct pp_alloc_ring {
     void (*filling)(void);
 } pp_alloc_ring;
 
-pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames);
+/* cap records (rounded up to a power of two) of max_frames frames and label_bytes of label (0:
+ * none) each. */
+pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_bytes);
 
 /* Producer: a record to fill, or NULL when the ring is full (counted). */
 pp_alloc_record *pp_alloc_ring_claim(pp_alloc_ring *r);

@@ -16,9 +16,11 @@ typedef struct pp_config {
     bool memory_enabled;       /* DD_PROFILING_MEMORY_ENABLED (true) */
     bool heap_enabled;         /* DD_PROFILING_HEAP_ENABLED (true) */
     int heap_sample_size;      /* DD_PROFILING_HEAP_SAMPLE_SIZE (bytes; 0 = derived from RAM) */
-    bool memory_mem_domain_enabled; /* DD_PROFILING_MEMORY_MEM_DOMAIN_ENABLED (false) */
-    bool timeline;                  /* DD_PROFILING_TIMELINE_ENABLED */
-    bool code_provenance;           /* DD_PROFILING_ENABLE_CODE_PROVENANCE */
+    bool memory_mem_domain_enabled;  /* DD_PROFILING_MEMORY_MEM_DOMAIN_ENABLED (false) */
+    bool exception_enabled;          /* DD_PROFILING_EXCEPTION_ENABLED (true) */
+    int exception_sampling_interval; /* DD_PROFILING_EXCEPTION_SAMPLING_INTERVAL (100) */
+    bool timeline;                   /* DD_PROFILING_TIMELINE_ENABLED */
+    bool code_provenance;            /* DD_PROFILING_ENABLE_CODE_PROVENANCE */
     /* Strings are owned by the config (NULL when unset). */
     char *output_prefix; /* DD_PROFILING_OUTPUT_PPROF; NULL: profile_output.c picks the temp dir */
     char *service, *env, *version, *tags, *profiling_tags; /* DD_SERVICE ... DD_PROFILING_TAGS */

@@ -97,6 +97,23 @@ const pp_setting pp_sampler_settings[] = {
      .flags = PP_SETTING_POD,
      .help = "Also wrap the `PyMem_Malloc` domain (buffers, not objects: larger blocks, more "
              "calls)."},
+    {.name = PP_ENV_EXCEPTION_ENABLED,
+     .kind = PP_SETTING_BOOL,
+     .offset = F(exception_enabled),
+     .def = "true",
+     .flags = PP_SETTING_POD,
+     .help = "Exception profiles (`exception-samples`, label `exception type`): raised exceptions "
+             "are sampled through `sys.monitoring` (CPython 3.12 and later; a no-op with one info "
+             "line on older versions)."},
+    {.name = PP_ENV_EXCEPTION_SAMPLING_INTERVAL,
+     .kind = PP_SETTING_INT,
+     .offset = F(exception_sampling_interval),
+     .def = "100",
+     .min = 1,
+     .max = 1 << 24,
+     .flags = PP_SETTING_POD,
+     .help = "Mean number of raised exceptions between two samples (each exception is sampled "
+             "with probability 1/N and counts for N, so totals estimate the true count)."},
     {.name = PP_ENV_TIMELINE_ENABLED,
      .kind = PP_SETTING_BOOL,
      .offset = F(timeline),

@@ -70,6 +70,25 @@ size_t pp_inproc_registered(void)
     return n_hooks;
 }
 
+static size_t count_missing(const uintptr_t *addrs, size_t n)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < n; i++)
+        missing += !addrs[i];
+    return missing;
+}
+
+int pp_inproc_lookup(const pp_runtime *rt, const char *const *names, uintptr_t *addrs, size_t n)
+{
+    memset(addrs, 0, n * sizeof *addrs);
+    if (!rt->found_by_elf)
+        for (size_t i = 0; i < n; i++)
+            addrs[i] = (uintptr_t)dlsym(RTLD_DEFAULT, names[i]);
+    if (count_missing(addrs, n))
+        pp_elf_lookup(names, addrs, n);
+    return count_missing(addrs, n) ? -1 : 0;
+}
+
 int pp_inproc_resolve(const pp_runtime *rt)
 {
     uintptr_t addrs[F_COUNT] = {0};

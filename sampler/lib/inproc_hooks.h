@@ -60,6 +60,10 @@ int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx
 /* How many installers are registered. */
 size_t pp_inproc_registered(void);
 
+/* Resolves names[0..n) in the runtime rt found, as the C API is (dlsym, else the ELF symbol
+ * tables); addrs[i] is 0 for a name not found. 0 when all were found, else -1. */
+int pp_inproc_lookup(const pp_runtime *rt, const char *const *names, uintptr_t *addrs, size_t n);
+
 /* Resolves the C API of the runtime rt found. -1 (one log line) when a function is missing. */
 int pp_inproc_resolve(const pp_runtime *rt);
 

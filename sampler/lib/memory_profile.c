@@ -22,7 +22,6 @@
 #define DEFAULT_MEAN_RAM_DIVISOR 65536
 
 static const char UNNAMED[] = "<unnamed allocation>";
-static const char GONE[] = "<code freed before it was named>";
 
 static int started;
 static uint32_t value_mask;
@@ -105,40 +104,12 @@ static void translate(const pp_agg *from, pp_agg *to, pp_sample_key *key, pp_fra
     key->frames = room;
 }
 
-/* The stack of one record, named into n->agg. */
-static void name_record(const pp_memory_namer *n, const pp_alloc_record *rec, pp_sample_key *key)
-{
-    pp_walk_buf b = *n->walk;
-    b.code = rec->code;
-    b.where = rec->where;
-    b.owner = rec->owner;
-    b.tlbc = rec->tlbc;
-    b.name = rec->name;
-    size_t frames = 0;
-    key->thread_id = rec->thread_id;
-    key->native_thread_id = (uint64_t)(uint32_t)rec->native_id;
-    key->thread_name = n->thread_name(n->ctx, rec->thread_id, rec->native_id);
-    key->n_omitted = rec->n_omitted;
-    pp_frame gone = {pp_agg_intern(n->agg, GONE, sizeof GONE - 1), 0, 0};
-    if (rec->n_raw == 0 ||
-        pp_walk_resolve(n->rt, n->codes, &b, rec->n_raw, &gone, &frames) != PP_WALK_OK ||
-        frames == 0) {
-        /* no Python frame (interpreter start-up or shutdown), or code objects gone already */
-        n_unnamed++;
-        n->walk->frames[0] = (pp_frame){pp_agg_intern(n->agg, UNNAMED, sizeof UNNAMED - 1), 0, 0};
-        frames = 1;
-        key->n_omitted = 0;
-    }
-    key->frames = n->walk->frames;
-    key->n_frames = frames;
-}
-
 static int64_t scaled(double x)
 {
     return (int64_t)(x + 0.5);
 }
 
-void pp_memory_drain(const pp_memory_namer *n)
+void pp_memory_drain(const pp_record_namer *n)
 {
     pp_alloc_ring *ring = pp_alloc_hooks_ring();
     if (!ring)
@@ -149,7 +120,7 @@ void pp_memory_drain(const pp_memory_namer *n)
     int locked = 0;
     while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
         pp_sample_key key;
-        name_record(n, rec, &key);
+        n_unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
         double weight = 1.0 / pp_sample_probability((double)rec->size, mean_bytes);
         int64_t values[PP_V_COUNT] = {0};
         values[PP_V_ALLOC_SPACE] = scaled((double)rec->size * weight);
@@ -207,7 +178,7 @@ static void rebuild_store(pp_live_heap *heap)
     store = fresh;
 }
 
-void pp_memory_add_heap(const pp_memory_namer *n)
+void pp_memory_add_heap(const pp_record_namer *n)
 {
     pp_live_heap *heap = pp_alloc_hooks_heap();
     if (!heap || !store)

@@ -13,10 +13,8 @@
 
 #include <stdint.h>
 
-#include "aggregate.h"
-#include "code_cache.h"
 #include "config.h"
-#include "frame_reader.h"
+#include "record_names.h"
 #include "runtime.h"
 
 /* Sets the hooks up and registers their installer; once per process (a fork child keeps the
@@ -25,22 +23,12 @@
  * sample types it adds as a pp_flush_info value_mask (0: none). */
 uint32_t pp_memory_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void));
 
-/* What naming a recorded stack needs from the sampler. */
-typedef struct pp_memory_namer {
-    const pp_runtime *rt;
-    pp_code_cache *codes; /* interns into agg */
-    pp_walk_buf *walk;    /* room for max_frames resolved frames */
-    pp_agg *agg;          /* the profile being built */
-    pp_str (*thread_name)(void *ctx, uint64_t thread_id, int32_t native_id);
-    void *ctx;
-} pp_memory_namer;
-
 /* Each pass: names what the hooks recorded since the last drain and adds the allocation values to
  * the profile. */
-void pp_memory_drain(const pp_memory_namer *n);
+void pp_memory_drain(const pp_record_namer *n);
 
 /* At a profile's end (after a drain): adds the live-heap values of every tracked allocation. */
-void pp_memory_add_heap(const pp_memory_namer *n);
+void pp_memory_add_heap(const pp_record_namer *n);
 
 /* Fork handlers, called by the library's own (preload.c orders them after the fork gate): the
  * store is never copied into a child in the middle of a change. prepare takes its lock; done

@@ -32,6 +32,7 @@ enum {
     S_HEAP_SPACE,
     S_HEAP_LIVE_SAMPLES,
     S_BYTES,
+    S_EXCEPTION_SAMPLES,
     S_FIXED_COUNT
 };
 static const char *const fixed_strings[S_FIXED_COUNT] = {
@@ -50,13 +51,14 @@ static const char *const fixed_strings[S_FIXED_COUNT] = {
     "heap-space",
     "heap-live-samples",
     "bytes",
+    "exception-samples",
 };
 
 /* (type, unit) of each aggregate value, in the order of pp_value_index. */
 static const int value_types[PP_V_COUNT][2] = {
     {S_CPU_TIME, S_NANOSECONDS}, {S_CPU_SAMPLES, S_COUNT},       {S_WALL_TIME, S_NANOSECONDS},
-    {S_WALL_SAMPLES, S_COUNT},   {S_ALLOC_SPACE, S_BYTES},       {S_ALLOC_SAMPLES, S_COUNT},
-    {S_HEAP_SPACE, S_BYTES},     {S_HEAP_LIVE_SAMPLES, S_COUNT},
+    {S_WALL_SAMPLES, S_COUNT},   {S_EXCEPTION_SAMPLES, S_COUNT}, {S_ALLOC_SPACE, S_BYTES},
+    {S_ALLOC_SAMPLES, S_COUNT},  {S_HEAP_SPACE, S_BYTES},        {S_HEAP_LIVE_SAMPLES, S_COUNT},
 };
 
 /* uint64 -> nonzero uint32, open addressing; used for every "have we emitted this yet" question. */
@@ -326,6 +328,16 @@ static void sample_visit(void *ctx, const pp_sample_key *key, const int64_t *val
         s->n_label = 3;
         w->n_labels += 3;
     }
+    if (key->label_key) {
+        Perftools__Profiles__Label *l = &w->labels[w->n_labels];
+        if (!s->label)
+            s->label = &w->label_ptrs[w->n_labels];
+        perftools__profiles__label__init(l);
+        l->key = agg_string_index(w, key->label_key);
+        l->str = agg_string_index(w, key->label_value);
+        s->label[s->n_label++] = l;
+        w->n_labels++;
+    }
     w->stacks[w->n_stacks++] =
         (struct stack_ref){s->location_id, s->n_location_id, s->label, s->n_label};
     /* A stack only timeline records refer to has no summed values of its own. */
@@ -464,11 +476,11 @@ int pp_pprof_encode_gzip(const pp_agg *agg, const pp_flush_info *info, unsigned 
     w.sample_ptrs = calloc(ns, sizeof *w.sample_ptrs);
     w.loc_ids = calloc(counts.loc_ids ? counts.loc_ids : 1, sizeof *w.loc_ids);
     for (int i = 0; i < PP_V_COUNT; i++)
-        if (i < PP_V_ALLOC_SPACE || (info->value_mask & (1u << i)))
+        if (i <= PP_V_WALL_SAMPLES || (info->value_mask & (1u << i)))
             w.types[w.n_types++] = i;
     w.values = calloc(w.n_types * ns, sizeof *w.values);
-    w.labels = calloc(3 * ns, sizeof *w.labels);
-    w.label_ptrs = calloc(3 * ns, sizeof *w.label_ptrs);
+    w.labels = calloc(4 * ns, sizeof *w.labels);
+    w.label_ptrs = calloc(4 * ns, sizeof *w.label_ptrs);
     w.stacks = calloc(ns, sizeof *w.stacks);
     if (w.failed || !w.samples || !w.sample_ptrs || !w.loc_ids || !w.values || !w.labels ||
         !w.label_ptrs || !w.stacks)

@@ -13,6 +13,7 @@
 #include "frame_reader.h"
 #include "inproc_hooks.h"
 #include "log.h"
+#include "exception_profile.h"
 #include "memory_profile.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
@@ -155,7 +156,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->profile_start_mono = now;
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
-    s->value_mask = pp_memory_start(cfg, rt, wake);
+    s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake);
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
@@ -164,19 +165,20 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     return s;
 }
 
-static pp_str memory_thread_name(void *ctx, uint64_t thread_id, int32_t native_id)
+static pp_str record_thread_name(void *ctx, uint64_t thread_id, int32_t native_id)
 {
     pp_sampler *s = ctx;
     const char *name = pp_thread_name(s->names, thread_id, native_id, s->now_ns);
     return pp_agg_intern(s->agg, name, strlen(name));
 }
 
-static void memory_drain(pp_sampler *s, int heap_too)
+static void hooks_drain(pp_sampler *s, int heap_too)
 {
     if (!s->value_mask)
         return;
-    pp_memory_namer n = {&s->rt, s->codes, &s->walk, s->agg, memory_thread_name, s};
+    pp_record_namer n = {&s->rt, s->codes, &s->walk, s->agg, record_thread_name, s};
     pp_memory_drain(&n);
+    pp_exception_drain(&n);
     if (heap_too)
         pp_memory_add_heap(&n);
 }
@@ -308,7 +310,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
 
 void pp_sampler_drain(pp_sampler *s)
 {
-    memory_drain(s, 0);
+    hooks_drain(s, 0);
 }
 
 long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
@@ -326,7 +328,7 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
         return -1; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
     pp_inproc_schedule(); /* cheap once done */
-    memory_drain(s, 0);
+    hooks_drain(s, 0);
     pp_thread_walk_stats st;
     if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
@@ -397,7 +399,7 @@ void pp_sampler_flush(pp_sampler *s)
     int64_t now_mono = pp_now_ns(CLOCK_MONOTONIC);
     int64_t end_real = pp_now_ns(CLOCK_REALTIME);
     double seconds = (double)(now_mono - s->profile_start_mono) / 1e9;
-    memory_drain(s, 1);
+    hooks_drain(s, 1);
     s->counters[C_CODE_CACHE_MISSES] = pp_code_cache_misses(s->codes);
     s->counters[C_TIMELINE_FULL] = s->timeline ? pp_timeline_refused(s->timeline) : 0;
     /* What the profile's files belong to (reads the filesystem for files not seen before). */
@@ -411,7 +413,7 @@ void pp_sampler_flush(pp_sampler *s)
                (double)(pp_now_ns(CLOCK_THREAD_CPUTIME_ID) - provenance_cpu) / 1e6);
     s->counters[C_PROVENANCE_TRUNCATED] =
         s->provenance ? pp_provenance_truncated(s->provenance) : 0;
-    pp_counter counters[C_COUNT + 7];
+    pp_counter counters[C_COUNT + 11];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
         counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
@@ -425,6 +427,12 @@ void pp_sampler_flush(pp_sampler *s)
         counters[n_counters++] = (pp_counter){"heap_tracked", m.heap_tracked};
         counters[n_counters++] = (pp_counter){"heap_tracking_dropped", m.heap_dropped};
         counters[n_counters++] = (pp_counter){"heap_live", m.heap_live};
+        pp_exception_counters e;
+        pp_exception_counters_get(&e);
+        counters[n_counters++] = (pp_counter){"exception_hook_installed", (uint64_t)e.installed};
+        counters[n_counters++] = (pp_counter){"exception_samples", e.samples};
+        counters[n_counters++] = (pp_counter){"exception_samples_dropped", e.dropped};
+        counters[n_counters++] = (pp_counter){"exception_samples_unnamed", e.unnamed};
     }
     pp_flush_info info = {.start_ns = s->profile_start_real,
                           .end_ns = end_real,

@@ -54,13 +54,13 @@ def run(prefix, env_extra, python, args, scratch):
     return d
 
 
-def callgrind_ir(prefix, env_extra, python, scratch):
+def callgrind_ir(prefix, env_extra, python, scratch, args=(WORKLOAD, 3, 20000)):
     out = Path(tempfile.mkdtemp(dir=scratch)) / "cg.out"
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
     if prefix:  # ddtrace-run execs python: follow it
         cmd.append("--trace-children=yes")
         cmd[2] = f"--callgrind-out-file={out}.%p"
-    d = run(cmd + prefix, env_extra, python, [WORKLOAD, 3, 20000], scratch)
+    d = run(cmd + prefix, env_extra, python, list(args), scratch)
     del d
     total = 0
     for f in out.parent.glob(out.name + "*"):

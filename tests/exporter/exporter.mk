@@ -1,10 +1,12 @@
-# Exporter tests: cmocka unit tests of the pure pieces (labels, tags, retry, metadata) and the
-# pytest suite (agent double, faults, ddapm-test-agent, end to end).
+# Exporter tests: cmocka unit tests of the pure pieces (labels, tags, retry, metadata, memory
+# budget, spool entry rules) and the pytest suite (agent double, faults, ddapm-test-agent, end to
+# end, hostile spool).
 
 PY_TEST_DIRS += tests/exporter
 
 EXPORTER_UNIT := $(BUILD)/tests/exporter_unit
-EXPORTER_UNIT_OBJS := $(addprefix $(OBJ)/exporter/,labels.o tags.o retry.o spool_meta.o faults.o)
+EXPORTER_UNIT_OBJS := $(addprefix $(OBJ)/exporter/,labels.o tags.o retry.o spool_meta.o faults.o \
+	memory_budget.o spool_file.o)
 UNIT_TESTS += $(EXPORTER_UNIT)
 
 $(EXPORTER_UNIT): tests/exporter/unit_exporter.c $(EXPORTER_UNIT_OBJS)

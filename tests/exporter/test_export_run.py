@@ -43,3 +43,23 @@ def test_podprof_run_without_agent_does_not_upload(tmp_path, sampler_works):  # 
     assert r.returncode == 0, r.stderr
     assert "podprof export" not in r.stderr
     assert list(out.glob("*.json"))  # nobody consumed them
+
+
+def test_podprof_run_summary_skips_fifo_and_links_named_like_profiles(tmp_path,
+                                                                      sampler_works):  # noqa: F811
+    """The command run may write anything into the output directory: a FIFO named like a profile
+    (an open of which would wait forever for a writer) and a link to /dev/zero are skipped with
+    one line each, and the real profiles are still summarised."""
+    out = tmp_path / "out"
+    plant = (f"import os, sys; os.mkfifo({str(out / 'profile.1.1.pprof')!r}); "
+             f"os.symlink('/dev/zero', {str(out / 'profile.1.2.pprof')!r}); "
+             f"sys.argv = ['app', '600']; exec({APP!r})")
+    r = subprocess.run([str(PODPROF), "run", "--output", str(out / "profile"), "--",
+                        python_exe(), "-c", plant], env=run_env(), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    skipped = [l for l in r.stderr.splitlines() if "skipped" in l]
+    assert len(skipped) == 2, r.stderr
+    assert any("profile.1.1.pprof: a FIFO" in l for l in skipped)
+    assert any("profile.1.2.pprof: a symbolic link" in l for l in skipped)
+    assert "burn_cpu" in r.stderr

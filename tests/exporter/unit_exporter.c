@@ -9,8 +9,13 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+#include <sys/stat.h>
+
 #include "labels.h"
+#include "memory_budget.h"
 #include "retry.h"
+#include "spool_file.h"
 #include "spool_meta.h"
 #include "tags.h"
 
@@ -240,6 +245,117 @@ static void test_meta_parse(void **state)
     }
 }
 
+/* Whatever the limit, the shares that can be live together fit in it after the reserve. */
+static void test_memory_budget_split(void **state)
+{
+    (void)state;
+    static const size_t mib[] = {1, 20, 32, 48, 64, 128, 1024};
+    for (size_t i = 0; i < sizeof mib / sizeof *mib; i++) {
+        ex_memory_budget b;
+        ex_memory_budget_from_limit(mib[i] << 20, &b);
+        size_t work = b.max_meta + b.max_raw + b.max_decode;
+        assert_true(b.max_file + b.max_raw <= work);
+        if (mib[i] > EX_MEMORY_RESERVE_MIB + EX_MEMORY_MIN_WORK_MIB)
+            assert_true(work + ((size_t)EX_MEMORY_RESERVE_MIB << 20) <= (mib[i] << 20));
+        else
+            assert_true(work <= (size_t)EX_MEMORY_MIN_WORK_MIB << 20);
+    }
+    ex_memory_budget b;
+    ex_memory_budget_from_limit(48u << 20, &b);
+    assert_int_equal(b.max_raw, 8u << 20);
+    assert_int_equal(b.max_decode, 12u << 20);
+    const char *source = NULL;
+    assert_int_equal(ex_memory_limit(100, &source), 100u << 20);
+    assert_string_equal(source, "setting");
+}
+
+static void test_counting_allocator_stops_at_its_budget(void **state)
+{
+    (void)state;
+    ex_counting_allocator a;
+    ex_counting_allocator_init(&a, 1000);
+    void *p = a.base.alloc(a.base.allocator_data, 500);
+    assert_non_null(p);
+    assert_null(a.base.alloc(a.base.allocator_data, 500)); /* 516 + 516 > 1000 */
+    assert_true(a.exhausted);
+    a.base.free(a.base.allocator_data, p);
+    assert_null(a.base.alloc(a.base.allocator_data, (size_t)-8)); /* overflow refused */
+}
+
+static void test_json_budget_fails_parse_only_while_active(void **state)
+{
+    (void)state;
+    size_t n = 20000;
+    char *text = malloc(n * 2 + 2);
+    assert_non_null(text);
+    text[0] = '[';
+    for (size_t i = 0; i < n; i++)
+        memcpy(text + 1 + 2 * i, i + 1 < n ? "0," : "0]", 2);
+    text[n * 2 + 1] = '\0';
+    ex_json_budget_begin(64 << 10); /* 20,000 nodes of ~80 bytes do not fit in 64 KiB */
+    cJSON *j = cJSON_Parse(text);
+    assert_true(ex_json_budget_end());
+    assert_null(j);
+    j = cJSON_Parse(text); /* no budget: parses */
+    assert_non_null(j);
+    cJSON_Delete(j);
+    ex_json_budget_begin(8 << 20);
+    j = cJSON_Parse(text);
+    assert_false(ex_json_budget_end());
+    assert_non_null(j);
+    cJSON_Delete(j);
+    free(text);
+}
+
+static struct stat file_stat(mode_t type, uid_t uid, off_t size)
+{
+    struct stat st;
+    memset(&st, 0, sizeof st);
+    st.st_mode = type | 0644;
+    st.st_uid = uid;
+    st.st_size = size;
+    return st;
+}
+
+static void test_spool_entry_rules(void **state)
+{
+    (void)state;
+    char why[160];
+    struct stat dir = file_stat(S_IFDIR, 1000, 0);
+    dir.st_mode = S_IFDIR | 0755;
+    ex_spool_trust t;
+    ex_spool_trust_from_dir(&dir, &t);
+    assert_false(t.any_owner);
+    struct stat st = file_stat(S_IFREG, 1000, 10);
+    assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_OK);
+    st = file_stat(S_IFREG, t.self, 10);
+    assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_OK);
+    st = file_stat(S_IFREG, 4242, 10);
+    if (t.self != 4242) {
+        assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_UNSAFE);
+        assert_non_null(strstr(why, "owned by uid 4242"));
+    }
+    st = file_stat(S_IFREG, 1000, 101);
+    assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_TOO_LARGE);
+    static const mode_t bad[] = {S_IFIFO, S_IFLNK, S_IFDIR, S_IFCHR, S_IFSOCK};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        st = file_stat(bad[i], 1000, 0);
+        assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_UNSAFE);
+    }
+    /* a shared non-sticky directory (an emptyDir, 0777): any owner, the rest still checked */
+    dir.st_mode = S_IFDIR | 0777;
+    ex_spool_trust_from_dir(&dir, &t);
+    assert_true(t.any_owner);
+    st = file_stat(S_IFREG, 4242, 10);
+    assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_OK);
+    st = file_stat(S_IFIFO, 4242, 0);
+    assert_int_equal(ex_spool_entry_check(&st, &t, 100, why, sizeof why), EX_ENTRY_UNSAFE);
+    /* sticky and world-writable (/tmp): the protected_regular rule */
+    dir.st_mode = S_IFDIR | S_ISVTX | 0777;
+    ex_spool_trust_from_dir(&dir, &t);
+    assert_false(t.any_owner);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +369,10 @@ int main(void)
         cmocka_unit_test(test_retry_table),
         cmocka_unit_test(test_rfc3339),
         cmocka_unit_test(test_meta_parse),
+        cmocka_unit_test(test_memory_budget_split),
+        cmocka_unit_test(test_counting_allocator_stops_at_its_budget),
+        cmocka_unit_test(test_json_budget_fails_parse_only_while_active),
+        cmocka_unit_test(test_spool_entry_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,11 +115,11 @@ static void test_stacks_sum_and_identity(void **state)
                      {str(agg, "main"), str(agg, "a.py"), 3}};
     pp_frame f2[] = {{str(agg, "leaf"), str(agg, "a.py"), 11},
                      {str(agg, "main"), str(agg, "a.py"), 3}};
-    pp_sample_key k1 = {1, 101, str(agg, "MainThread"), f1, 2, 0};
-    pp_sample_key k1_other_thread = {2, 102, str(agg, "worker"), f1, 2, 0};
-    pp_sample_key k2 = {1, 101, str(agg, "MainThread"), f2, 2, 0};
-    pp_sample_key k1_truncated = {1, 101, str(agg, "MainThread"), f1, 2, 5};
-    pp_sample_key k1_renamed = {1, 101, str(agg, "Renamed"), f1, 2, 0};
+    pp_sample_key k1 = {1, 101, str(agg, "MainThread"), f1, 2, 0, 0, 0};
+    pp_sample_key k1_other_thread = {2, 102, str(agg, "worker"), f1, 2, 0, 0, 0};
+    pp_sample_key k2 = {1, 101, str(agg, "MainThread"), f2, 2, 0, 0, 0};
+    pp_sample_key k1_truncated = {1, 101, str(agg, "MainThread"), f1, 2, 5, 0, 0};
+    pp_sample_key k1_renamed = {1, 101, str(agg, "Renamed"), f1, 2, 0, 0, 0};
 
     pp_agg_add(agg, &k1, 1000, 10000);
     pp_agg_add(agg, &k1, 2000, 10000);
@@ -128,10 +128,22 @@ static void test_stacks_sum_and_identity(void **state)
     pp_agg_add(agg, &k2, 5, 6);
     pp_agg_add(agg, &k1_truncated, 1, 1);
     pp_agg_add(agg, &k1_renamed, 1, 1);
+    /* The same stack with an extra label (exception type) is a stack of its own. */
+    pp_sample_key k1_labelled = k1, k1_other_label = k1;
+    k1_labelled.label_key = k1_other_label.label_key = str(agg, "exception type");
+    k1_labelled.label_value = str(agg, "builtins.ValueError");
+    k1_other_label.label_value = str(agg, "builtins.KeyError");
+    int64_t one[PP_V_COUNT] = {[PP_V_EXCEPTION_SAMPLES] = 100};
+    pp_agg_add_values(agg, &k1_labelled, one);
+    pp_agg_add_values(agg, &k1_labelled, one);
+    pp_agg_add_values(agg, &k1_other_label, one);
 
     seen s = {.n = 0};
     pp_agg_foreach(agg, collect, &s);
-    assert_int_equal(s.n, 5);
+    assert_int_equal(s.n, 7);
+    assert_string_equal(pp_agg_string(agg, s.stacks[5].key.label_value), "builtins.ValueError");
+    assert_int_equal(s.stacks[5].cpu_count, 0);
+    assert_string_equal(pp_agg_string(agg, s.stacks[6].key.label_key), "exception type");
     /* Insertion order is kept. */
     assert_int_equal(s.stacks[0].cpu_ns, 3000);
     assert_int_equal(s.stacks[0].cpu_count, 3);
@@ -176,7 +188,7 @@ static void test_empty_stack(void **state)
 {
     (void)state;
     pp_agg *agg = pp_agg_new(4, 4096);
-    pp_sample_key k = {1, 2, 0, NULL, 0, 0};
+    pp_sample_key k = {1, 2, 0, NULL, 0, 0, 0, 0};
     pp_agg_add(agg, &k, 1, 2);
     pp_agg_add(agg, &k, 1, 2);
     seen s = {.n = 0};
@@ -193,12 +205,12 @@ static void test_stack_bound_folds(void **state)
     pp_frame f = {str(agg, "fn"), str(agg, "x.py"), 0};
     for (int i = 1; i <= 6; i++) {
         f.line = i;
-        pp_sample_key k = {1, 1, 0, &f, 1, 0};
+        pp_sample_key k = {1, 1, 0, &f, 1, 0, 0, 0};
         pp_agg_add(agg, &k, 10 * i, 100);
     }
     /* An already known stack still counts as itself when the table is full. */
     f.line = 2;
-    pp_sample_key known = {1, 1, 0, &f, 1, 0};
+    pp_sample_key known = {1, 1, 0, &f, 1, 0, 0, 0};
     pp_agg_add(agg, &known, 1, 1);
 
     seen s = {.n = 0};
@@ -220,7 +232,7 @@ static void test_stack_bound_folds(void **state)
     pp_agg_foreach(agg, collect, &s);
     assert_int_equal(s.n, 0);
     f.line = 9;
-    pp_sample_key k = {1, 1, 0, &f, 1, 0};
+    pp_sample_key k = {1, 1, 0, &f, 1, 0, 0, 0};
     pp_agg_add(agg, &k, 1, 1);
     s.n = 0;
     pp_agg_foreach(agg, collect, &s);
@@ -237,8 +249,8 @@ static void test_frame_budget_folds_deep_stacks(void **state)
     static pp_frame deep[100];
     for (int i = 0; i < 100; i++)
         deep[i] = (pp_frame){str(agg, "r"), str(agg, "r.py"), i + 1};
-    pp_sample_key a = {1, 1, 0, deep, 100, 0};
-    pp_sample_key b = {2, 2, 0, deep, 100, 0};
+    pp_sample_key a = {1, 1, 0, deep, 100, 0, 0, 0};
+    pp_sample_key b = {2, 2, 0, deep, 100, 0, 0, 0};
     pp_agg_add(agg, &a, 1, 1);
     pp_agg_add(agg, &b, 1, 1);
     assert_int_equal(pp_agg_dropped_stacks(agg), 1);
@@ -267,7 +279,7 @@ static void test_string_bound_and_generation(void **state)
     assert_int_equal(pp_agg_generation(agg), 0);
 
     pp_frame f = {keep, 0, 1};
-    pp_sample_key k = {1, 1, 0, &f, 1, 0};
+    pp_sample_key k = {1, 1, 0, &f, 1, 0, 0, 0};
     pp_agg_add(agg, &k, 1, 1);
     seen s = {.n = 0};
     pp_agg_foreach(agg, collect, &s);
@@ -302,7 +314,7 @@ static void test_steady_state_does_not_allocate(void **state)
         for (int n = 0; n < 5000; n++) {
             int t = n % 4;
             frames[0].line = 1 + n % 7;
-            pp_sample_key k = {(uint64_t)t, 100 + (uint64_t)t, names[t], frames, 40, 0};
+            pp_sample_key k = {(uint64_t)t, 100 + (uint64_t)t, names[t], frames, 40, 0, 0, 0};
             pp_agg_add(agg, &k, 1000, 10000);
         }
         if (round == 1)
@@ -339,12 +351,12 @@ static void test_rename_threads(void **state)
     pp_str fallback2 = pp_agg_intern(agg, "Thread-12", 9);
     pp_str real = pp_agg_intern(agg, "worker", 6);
     pp_frame f = {pp_agg_intern(agg, "fn", 2), pp_agg_intern(agg, "a.py", 4), 3};
-    pp_sample_key k1 = {1, 11, fallback1, &f, 1, 0}, k2 = {2, 12, fallback2, &f, 1, 0};
+    pp_sample_key k1 = {1, 11, fallback1, &f, 1, 0, 0, 0}, k2 = {2, 12, fallback2, &f, 1, 0, 0, 0};
     pp_agg_add(agg, &k1, 5, 10);
     pp_agg_add(agg, &k2, 7, 10);
     rename_rule rule = {1, real};
     pp_agg_rename_threads(agg, rename_one, &rule);
-    pp_sample_key k1_named = {1, 11, real, &f, 1, 0};
+    pp_sample_key k1_named = {1, 11, real, &f, 1, 0, 0, 0};
     pp_agg_add(agg, &k1_named, 1, 10);
     seen got = {0};
     pp_agg_foreach(agg, collect, &got);

@@ -85,7 +85,7 @@ static pp_agg *small_agg(void)
 {
     pp_agg *agg = pp_agg_new(100, 1 << 16);
     pp_frame f[] = {{pp_agg_intern(agg, "work", 4), pp_agg_intern(agg, "w.py", 4), 7}};
-    pp_sample_key k = {1, 2, pp_agg_intern(agg, "MainThread", 10), f, 1, 0};
+    pp_sample_key k = {1, 2, pp_agg_intern(agg, "MainThread", 10), f, 1, 0, 0, 0};
     pp_agg_add(agg, &k, 5000, 10000);
     return agg;
 }

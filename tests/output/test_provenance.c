@@ -136,7 +136,7 @@ static pp_agg *stack_of(const char *const *files, size_t n)
         frames[i] = (pp_frame){pp_agg_intern(agg, "f", 1), pp_agg_intern(agg, path, strlen(path)),
                                (int32_t)i + 1};
     }
-    pp_sample_key key = {1, 2, 0, frames, n, 0};
+    pp_sample_key key = {1, 2, 0, frames, n, 0, 0, 0};
     pp_agg_add(agg, &key, 1, 1);
     return agg;
 }

@@ -160,8 +160,8 @@ static void test_records_become_timestamped_samples(void **state)
     pp_frame fa[] = {{pp_agg_intern(agg, "work", 4), pp_agg_intern(agg, "w.py", 4), 7},
                      {pp_agg_intern(agg, "main", 4), pp_agg_intern(agg, "m.py", 4), 1}};
     pp_frame fb[] = {{pp_agg_intern(agg, "wait", 4), pp_agg_intern(agg, "w.py", 4), 9}};
-    pp_sample_key ka = {11, 1011, pp_agg_intern(agg, "alpha", 5), fa, 2, 0};
-    pp_sample_key kb = {22, 1022, pp_agg_intern(agg, "beta", 4), fb, 1, 0};
+    pp_sample_key ka = {11, 1011, pp_agg_intern(agg, "alpha", 5), fa, 2, 0, 0, 0};
+    pp_sample_key kb = {22, 1022, pp_agg_intern(agg, "beta", 4), fb, 1, 0, 0, 0};
     uint32_t a = (uint32_t)pp_agg_stack(agg, &ka), b = (uint32_t)pp_agg_stack(agg, &kb);
     assert_int_equal(a, 0);
     assert_int_equal(b, 1);

@@ -29,6 +29,7 @@ MEMORY_TYPES = [("alloc-space", "bytes"), ("alloc-samples", "count"),
                 ("heap-space", "bytes"), ("heap-live-samples", "count")]
 CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
             ("wall-time", "nanoseconds"), ("wall-samples", "count")]
+EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
@@ -107,10 +108,14 @@ def test_live_heap_is_the_keepers(python, tmp_path):
     kept, 3.1 % sd, the 25 % bound 8 sd away. The churned objects are freed: (almost) none is live."""
     expect = workload(python, "live", tmp_path, 65536, DD_PROFILING_UPLOAD_INTERVAL=0.5)
     prof = held(tmp_path, expect, next(iter(expect["hold"])))
+    # A starved sampler thread (a loaded machine) may let the record ring fill: those samples
+    # are dropped and counted (cumulative), each standing for R = 64 KiB on average, and may be
+    # the keeper's or the churner's.
+    lost = max(m["counters"]["alloc_samples_dropped"] for _, m in profiles(tmp_path)) * 65536
     kept = total(prof["samples"], "keeper", "heap-space")
-    assert abs(kept / expect["keeper"] - 1) <= 0.25, (kept, expect["keeper"])
+    assert expect["keeper"] * 0.75 - lost <= kept <= expect["keeper"] * 1.25, (kept, lost)
     count = total(prof["samples"], "keeper", "heap-live-samples")
-    assert abs(count * 1033 / expect["keeper"] - 1) <= 0.25, count
+    assert expect["keeper"] * 0.75 - lost <= count * 1033 <= expect["keeper"] * 1.25, count
     # The churned objects are freed; on free-threaded builds a free may be deferred (mimalloc's
     # delayed frees between threads), so one sampled object (64 KiB of weight) was seen still
     # live on 3.13t: allow a few of the 4,096 churned samples, far below the keeper's 64 MiB.
@@ -118,7 +123,7 @@ def test_live_heap_is_the_keepers(python, tmp_path):
     # the churner allocated, though: four times the keeper's bytes
     everything = [s for p, _ in profiles(tmp_path) for s in p["samples"]]
     churned = total(everything, "churner", "alloc-space")
-    assert abs(churned / expect["churner"] - 1) <= 0.25, churned
+    assert expect["churner"] * 0.75 - lost <= churned <= expect["churner"] * 1.25, (churned, lost)
 
 
 def test_frees_after_fork(python, tmp_path):
@@ -148,9 +153,9 @@ def test_with_tracemalloc_started_by_the_app(python, tmp_path):
 
 
 @pytest.mark.parametrize("memory,heap,types", [
-    (None, None, CPU_WALL + MEMORY_TYPES),
-    ("true", "false", CPU_WALL + MEMORY_TYPES[:2]),
-    ("false", None, CPU_WALL),
+    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES),
+    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2]),
+    ("false", None, CPU_WALL + EXCEPTIONS),
 ], ids=["default", "no-heap", "off"])
 def test_sample_types_follow_the_settings(tmp_path, memory, heap, types):
     extra = {}
@@ -231,4 +236,4 @@ def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
         validate(upload)
         assert upload.errors == [], upload.errors
         types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
-        assert types[4:] == [t for t, _ in MEMORY_TYPES]
+        assert types[-4:] == [t for t, _ in MEMORY_TYPES]

@@ -1,0 +1,66 @@
+/* Naming recorded raises and building exception-samples (exception_profile.h). */
+#include "exception_profile.h"
+
+#include <string.h>
+
+#include "exception_hooks.h"
+#include "log.h"
+
+/* Samples in flight between two drains (one pass, 10 ms by default). */
+#define RING_RECORDS 1024
+
+static const char UNNAMED[] = "<raised outside Python code>";
+static const char LABEL[] = "exception type";
+
+static int started;
+static uint32_t value_mask;
+static int64_t weight;
+static uint64_t n_samples, n_unnamed;
+
+uint32_t pp_exception_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void))
+{
+    if (started)
+        return value_mask;
+    started = 1;
+    if (!cfg->exception_enabled)
+        return 0;
+    pp_exception_hooks_options opt = {.interval = (double)cfg->exception_sampling_interval,
+                                      .max_frames = (size_t)cfg->max_frames,
+                                      .ring_records = RING_RECORDS};
+    if (pp_exception_hooks_setup(rt, &opt) != 0)
+        return 0;
+    pp_exception_hooks_ring()->filling = filling;
+    weight = cfg->exception_sampling_interval;
+    value_mask = 1u << PP_V_EXCEPTION_SAMPLES;
+    pp_log(PP_LOG_DEBUG, "exception profiles: one raise in %d sampled on average",
+           cfg->exception_sampling_interval);
+    return value_mask;
+}
+
+void pp_exception_drain(const pp_record_namer *n)
+{
+    pp_alloc_ring *ring = pp_exception_hooks_ring();
+    if (!ring)
+        return;
+    pp_alloc_record *rec;
+    while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
+        pp_sample_key key;
+        n_unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
+        key.label_key = pp_agg_intern(n->agg, LABEL, sizeof LABEL - 1);
+        key.label_value = pp_agg_intern(n->agg, rec->label, strnlen(rec->label, ring->label_bytes));
+        int64_t values[PP_V_COUNT] = {[PP_V_EXCEPTION_SAMPLES] = weight};
+        pp_agg_add_values(n->agg, &key, values);
+        n_samples++;
+        pp_alloc_ring_release(ring, rec);
+    }
+}
+
+void pp_exception_counters_get(pp_exception_counters *c)
+{
+    memset(c, 0, sizeof *c);
+    pp_alloc_ring *ring = pp_exception_hooks_ring();
+    c->samples = n_samples;
+    c->unnamed = n_unnamed;
+    c->dropped = ring ? atomic_load(&ring->dropped) : 0;
+    c->installed = pp_exception_hooks_installed();
+}

@@ -1,0 +1,59 @@
+/* The calling thread's own stack, read in place (own_stack.h). */
+#include "own_stack.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "frame_reader.h"
+
+/* The kernel tid, once per thread on versions whose thread state lacks it. initial-exec: the
+ * library is loaded at start-up (LD_PRELOAD), so its TLS is static. */
+static __thread int32_t own_tid __attribute__((tls_model("initial-exec")));
+
+static int own_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    (void)ctx;
+    if (addr < 4096)
+        return -1;
+    memcpy(dst, (const void *)addr, len);
+    return 0;
+}
+
+static uintptr_t own_top_frame(const pp_py_layout *layout, uintptr_t ts)
+{
+    uintptr_t frame;
+    memcpy(&frame, (const void *)(ts + (uintptr_t)layout->ts_frame), sizeof frame);
+    if (layout->ts_cframe_frame >= 0 && frame) /* 3.11, 3.12: through _PyCFrame */
+        memcpy(&frame, (const void *)(frame + (uintptr_t)layout->ts_cframe_frame), sizeof frame);
+    return frame;
+}
+
+void pp_own_stack_capture(const pp_py_layout *layout, void *tstate, pp_alloc_record *rec,
+                          size_t max_frames)
+{
+    uintptr_t ts = (uintptr_t)tstate;
+    rec->thread_id = (uint64_t)pthread_self();
+    int32_t tid = 0;
+    if (ts && layout->ts_native_id >= 0)
+        memcpy(&tid, (const void *)(ts + (uintptr_t)layout->ts_native_id), sizeof tid);
+    if (tid <= 0) {
+        if (!own_tid)
+            own_tid = (int32_t)syscall(SYS_gettid);
+        tid = own_tid;
+    }
+    rec->native_id = tid;
+    size_t raw = 0, omitted = 0;
+    uintptr_t top = ts ? own_top_frame(layout, ts) : 0;
+    pp_walk_buf b = {.cap = max_frames,
+                     .code = rec->code,
+                     .where = rec->where,
+                     .owner = rec->owner,
+                     .tlbc = rec->tlbc,
+                     .name = rec->name};
+    if (top && pp_walk_raw(layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
+        raw = omitted = 0;
+    rec->n_raw = (uint32_t)raw;
+    rec->n_omitted = (uint32_t)omitted;
+}

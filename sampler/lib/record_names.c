@@ -1,0 +1,37 @@
+/* Naming the stacks hooks recorded (record_names.h). */
+#include "record_names.h"
+
+#include <string.h>
+
+static const char GONE[] = "<code freed before it was named>";
+
+int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
+                   pp_sample_key *key)
+{
+    pp_walk_buf b = *n->walk;
+    b.code = rec->code;
+    b.where = rec->where;
+    b.owner = rec->owner;
+    b.tlbc = rec->tlbc;
+    b.name = rec->name;
+    size_t frames = 0;
+    memset(key, 0, sizeof *key);
+    key->thread_id = rec->thread_id;
+    key->native_thread_id = (uint64_t)(uint32_t)rec->native_id;
+    key->thread_name = n->thread_name(n->ctx, rec->thread_id, rec->native_id);
+    key->n_omitted = rec->n_omitted;
+    pp_frame gone = {pp_agg_intern(n->agg, GONE, sizeof GONE - 1), 0, 0};
+    int nameless = 0;
+    if (rec->n_raw == 0 ||
+        pp_walk_resolve(n->rt, n->codes, &b, rec->n_raw, &gone, &frames) != PP_WALK_OK ||
+        frames == 0) {
+        /* no Python frame (interpreter start-up or shutdown), or code objects gone already */
+        nameless = 1;
+        n->walk->frames[0] = (pp_frame){pp_agg_intern(n->agg, unnamed, strlen(unnamed)), 0, 0};
+        frames = 1;
+        key->n_omitted = 0;
+    }
+    key->frames = n->walk->frames;
+    key->n_frames = frames;
+    return nameless;
+}

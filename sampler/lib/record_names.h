@@ -1,0 +1,30 @@
+/* The sampler thread's naming of a stack that a hook recorded on an application thread
+ * (alloc_ring.h): resolves its raw frames into the profile being built, as one sample key. */
+#ifndef PODPROF_SAMPLER_RECORD_NAMES_H
+#define PODPROF_SAMPLER_RECORD_NAMES_H
+
+#include <stdint.h>
+
+#include "aggregate.h"
+#include "alloc_ring.h"
+#include "code_cache.h"
+#include "frame_reader.h"
+#include "runtime.h"
+
+/* What naming a recorded stack needs from the sampler. */
+typedef struct pp_record_namer {
+    const pp_runtime *rt;
+    pp_code_cache *codes; /* interns into agg */
+    pp_walk_buf *walk;    /* room for max_frames resolved frames */
+    pp_agg *agg;          /* the profile being built */
+    pp_str (*thread_name)(void *ctx, uint64_t thread_id, int32_t native_id);
+    void *ctx;
+} pp_record_namer;
+
+/* rec's thread and stack as key (its frames in n->walk, valid until the next call; no label).
+ * A record without a Python frame, or whose code objects are gone, gets one frame named
+ * unnamed; returns 1 then, else 0. */
+int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
+                   pp_sample_key *key);
+
+#endif
