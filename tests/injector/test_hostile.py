@@ -82,9 +82,9 @@ def attack_with_reviews(srv, name, attack):
 
 
 def serves_afterwards(srv):
-    """A valid review once the attackers have gone. What they sent may still sit unread in the
-    server's socket buffers; it is read at the worker's rate until their requests reach the
-    request timeout (10 s) and are cut off, so the answer may take that long."""
+    """A valid review once the attackers have gone. Their unanswered bytes hold the large lane
+    until their requests reach the request timeout (10 s) and are cut off; the review reads in
+    the small lane, and the generous timeout is for a loaded machine."""
     conn = srv.connection(timeout=60)
     try:
         resp = srv.review(admission_review(make_pod(annotations=dict(ENABLED))), conn=conn)
