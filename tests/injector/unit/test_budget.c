@@ -28,6 +28,7 @@ static void test_under_the_limit(void **state)
             assert_true(b.arena_max >= (1u << 20));
             assert_true(b.conn_max >= 64);
         }
+    inj_config_free(&cfg);
 }
 
 static void test_workers_follow_the_quota(void **state)
@@ -57,6 +58,7 @@ static void test_workers_follow_the_quota(void **state)
     assert_int_equal(inj_budget_derive(&cfg, 1L << 30, 0, 2, &b, err, sizeof err), 0);
     assert_int_equal(b.limit, 48L << 20);
     assert_string_equal(b.limit_from, "setting");
+    inj_config_free(&cfg);
 }
 
 int main(void)

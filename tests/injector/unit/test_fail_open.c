@@ -88,6 +88,7 @@ static void test_out_of_memory_admits_unchanged(void **state)
     free(body);
     free(text);
     inj_arena_release();
+    inj_config_free(&cfg);
 }
 
 int main(void)
