@@ -18,6 +18,7 @@
 #include "stack_snapshot.h"
 #include "profile_output.h"
 #include "provenance.h"
+#include "safe_read.h"
 #include "thread_clock.h"
 #include "thread_names.h"
 #include "threads.h"
@@ -62,6 +63,9 @@ enum {
     C_UNCHANGED,
     C_TIMELINE_FULL,
     C_PROVENANCE_TRUNCATED,
+    C_READ_CALLS,
+    C_READ_BYTES,
+    C_WALKS,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",           "samples",
@@ -70,7 +74,9 @@ static const char *const counter_names[C_COUNT] = {"passes",           "samples"
                                                    "cycles",           "overruns",
                                                    "interpreters",     "code_cache_misses",
                                                    "truncated_stacks", "unchanged_stacks",
-                                                   "timeline_full",    "provenance_truncated"};
+                                                   "timeline_full",    "provenance_truncated",
+                                                   "read_calls",       "read_bytes",
+                                                   "stack_walks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -271,6 +277,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     if (frames) {
         s->counters[C_UNCHANGED]++;
     } else {
+        s->counters[C_WALKS]++;
         pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
         pp_walk_result r =
             pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
@@ -411,6 +418,12 @@ void pp_sampler_flush(pp_sampler *s)
                (double)(pp_now_ns(CLOCK_THREAD_CPUTIME_ID) - provenance_cpu) / 1e6);
     s->counters[C_PROVENANCE_TRUNCATED] =
         s->provenance ? pp_provenance_truncated(s->provenance) : 0;
+    /* What the sampler thread's reads of the process's memory have cost (benchmarks divide by
+     * the walks and samples). */
+    pp_read_stats reads;
+    pp_safe_read_stats(&reads);
+    s->counters[C_READ_CALLS] = reads.calls;
+    s->counters[C_READ_BYTES] = reads.bytes;
     pp_counter counters[C_COUNT + 7];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
