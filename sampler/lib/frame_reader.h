@@ -24,6 +24,7 @@ typedef enum {
     PP_WALK_OK = 0,
     PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read, or was torn */
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
+    PP_WALK_CUT = -3,         /* the chain ends short of the thread's first frame (torn read) */
 } pp_walk_result;
 
 /* Room for one walk: the resolved frames and, per frame, what was read before resolving it. */

@@ -66,6 +66,7 @@ enum {
     C_READ_CALLS,
     C_READ_BYTES,
     C_WALKS,
+    C_CUT,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",           "samples",
@@ -76,7 +77,7 @@ static const char *const counter_names[C_COUNT] = {"passes",           "samples"
                                                    "truncated_stacks", "unchanged_stacks",
                                                    "timeline_full",    "provenance_truncated",
                                                    "read_calls",       "read_bytes",
-                                                   "stack_walks"};
+                                                   "stack_walks",      "cut_stacks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -282,7 +283,9 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         pp_walk_result r =
             pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
         if (r != PP_WALK_OK) {
-            s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
+            s->counters[r == PP_WALK_CYCLE ? C_CYCLES
+                        : r == PP_WALK_CUT ? C_CUT
+                                           : C_READ_FAILURES]++;
             s->counters[C_DROPPED]++;
             return;
         }
