@@ -90,11 +90,12 @@ def run_once(python, lib, budget_pct, rounds, chunk, threads):
         metas = [json.loads(p.read_text()) for p in Path(d).glob("p.*.json")]
         counters = max((m["counters"] for m in metas), key=lambda c: c.get("passes", 0),
                        default={})
-        if result["steady_elapsed_s"] is None:
-            return None
+        if result["steady_elapsed_s"] is None and threads == THREADS:
+            return None  # the per-sample figures of other thread counts use the whole run only
+        steady = result["steady_elapsed_s"] or None
         samples = counters.get("samples", 0) or None
         per_sample = (lambda v: None if v is None or samples is None else v / samples)
-        return {"cpu_pct": 100 * result["steady_other_threads_cpu_s"] / result["steady_elapsed_s"],
+        return {"cpu_pct": steady and 100 * result["steady_other_threads_cpu_s"] / steady,
                 "total_pct": 100 * result["other_threads_cpu_s"] / result["elapsed_s"],
                 "rate_hz": counters.get("passes", 0) / result["elapsed_s"],
                 "us_per_sample": per_sample(1e6 * result["other_threads_cpu_s"]),
