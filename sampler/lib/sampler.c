@@ -270,6 +270,8 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return;
     }
     size_t n = 0, omitted = 0;
+    /* (3.11, 3.12: the thread's _PyCFrame stands for the top frame, which is read with the stack)
+     */
     pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
     uint64_t generation = pp_agg_generation(s->agg);
     const pp_frame *frames =
@@ -280,8 +282,13 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     } else {
         s->counters[C_WALKS]++;
         pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
+        /* 3.11, 3.12: the top frame is read through the snapshot, so from the second walk of the
+         * thread on it arrives in the same system call as the data stack. */
+        uintptr_t top = t->top_frame;
         pp_walk_result r =
-            pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
+            t->top_frame_at && pp_snapshot_read(&s->snapshot, &top, t->top_frame_at, sizeof top)
+                ? PP_WALK_READ_FAILED
+                : pp_walk_frames(&s->rt, s->codes, &s->snapshot, top, &s->walk, &n, &omitted);
         if (r != PP_WALK_OK) {
             s->counters[r == PP_WALK_CYCLE ? C_CYCLES
                         : r == PP_WALK_CUT ? C_CUT
