@@ -157,7 +157,8 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
 {
     uint8_t fr[PP_COPY_FRAME];
     int owned = l->frame_model != PP_FRAMES_OBJECT && l->fr_owner >= 0;
-    uint8_t last_owner = 0;
+    b->reached_end = 0;
+    b->last_owner = 0;
     *raw = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
@@ -169,7 +170,7 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
         /* C-entry shim frames (3.12, 3.13), interpreter-owned entry frames (3.14+) */
         int shim = l->owner_shim_min >= 0 && fr[l->fr_owner] >= (uint8_t)l->owner_shim_min;
         if (owned)
-            last_owner = fr[l->fr_owner];
+            b->last_owner = fr[l->fr_owner];
         if (!shim) {
             if (*raw < b->cap)
                 keep_raw(l, read, ctx, fr, b, (*raw)++);
@@ -188,8 +189,8 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
-    else if (owned && (*raw || *omitted) && !may_end_chain(l, last_owner))
-        return PP_WALK_CUT;
+    else
+        b->reached_end = owned && (*raw || *omitted);
     return PP_WALK_OK;
 }
 
@@ -222,5 +223,7 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     size_t raw = 0;
     *n = 0;
     pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    if (r == PP_WALK_OK && b->reached_end && !may_end_chain(&rt->layout, b->last_owner))
+        return PP_WALK_CUT;
     return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);
 }
