@@ -137,10 +137,28 @@ static void keep_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, co
     }
 }
 
+/* Whether a frame whose previous link is NULL can be the oldest of a live thread's chain (3.11+;
+ * owner is its owner field). From 3.12 every entry into the interpreter from C pushes an entry
+ * frame (FRAME_OWNED_BY_CSTACK; from 3.14 the thread's base frame, FRAME_OWNED_BY_INTERPRETER, lies
+ * below them all), so the chain always ends at one. On 3.11 a resumed generator's frame links to
+ * whatever frame the thread was running, so the chain ends at a thread-owned frame unless the
+ * thread has no Python frame below the generator at all (a C thread resuming it: rare, and such a
+ * sample is dropped). A generator or coroutine frame at the end is one read while the generator
+ * was suspending or resuming, its previous link already or still NULL: its callers are missing. */
+static int may_end_chain(const pp_py_layout *l, uint8_t owner)
+{
+    if (l->owner_shim_min >= 0)
+        return owner >= (uint8_t)l->owner_shim_min;
+    return l->owner_generator < 0 || owner != (uint8_t)l->owner_generator;
+}
+
 pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
                            pp_walk_buf *b, size_t *raw, size_t *omitted)
 {
     uint8_t fr[PP_COPY_FRAME];
+    int owned = l->frame_model != PP_FRAMES_OBJECT && l->fr_owner >= 0;
+    b->reached_end = 0;
+    b->last_owner = 0;
     *raw = 0;
     *omitted = 0;
     /* Brent's cycle detection: O(1) memory whatever the depth. */
@@ -151,6 +169,8 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
             return PP_WALK_READ_FAILED;
         /* C-entry shim frames (3.12, 3.13), interpreter-owned entry frames (3.14+) */
         int shim = l->owner_shim_min >= 0 && fr[l->fr_owner] >= (uint8_t)l->owner_shim_min;
+        if (owned)
+            b->last_owner = fr[l->fr_owner];
         if (!shim) {
             if (*raw < b->cap)
                 keep_raw(l, read, ctx, fr, b, (*raw)++);
@@ -169,6 +189,8 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
     }
     if (top)
         (*omitted)++; /* walk limit reached: at least one more frame exists */
+    else
+        b->reached_end = owned && (*raw || *omitted);
     return PP_WALK_OK;
 }
 
@@ -201,5 +223,7 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
     size_t raw = 0;
     *n = 0;
     pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    if (r == PP_WALK_OK && b->reached_end && !may_end_chain(&rt->layout, b->last_owner))
+        return PP_WALK_CUT;
     return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);
 }

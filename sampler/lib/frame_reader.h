@@ -24,6 +24,7 @@ typedef enum {
     PP_WALK_OK = 0,
     PP_WALK_READ_FAILED = -1, /* a frame or code object could not be read, or was torn */
     PP_WALK_CYCLE = -2,       /* the chain loops (torn read) */
+    PP_WALK_CUT = -3,         /* the chain ends short of the thread's first frame (torn read) */
 } pp_walk_result;
 
 /* Room for one walk: the resolved frames and, per frame, what was read before resolving it. */
@@ -38,6 +39,10 @@ typedef struct pp_walk_buf {
      * stack named later than it was recorded checks it, so a code object freed in between and
      * another allocated at its address is not mistaken for the original. */
     uintptr_t *name;
+    /* Set by pp_walk_raw: whether the chain was followed to its end, and the owner of its oldest
+     * frame there (3.11+). */
+    int reached_end;
+    uint8_t last_owner;
 } pp_walk_buf;
 
 int pp_walk_buf_init(pp_walk_buf *b, size_t cap);
@@ -45,7 +50,9 @@ void pp_walk_buf_free(pp_walk_buf *b);
 
 /* Fills b->frames[0..*n) leaf first and *omitted with the frames beyond b->cap. Frames are read
  * through snap; the code objects of the whole stack are then verified together, so the stack
- * costs a few reads rather than two per frame. */
+ * costs a few reads rather than two per frame. Another thread's chain read while it changes may
+ * end short of the thread's first frame: PP_WALK_CUT (a thread walking its own stack with
+ * pp_walk_raw sees it whole and is not checked). */
 pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
                               uintptr_t top, pp_walk_buf *b, size_t *n, size_t *omitted);
 

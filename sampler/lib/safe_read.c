@@ -37,6 +37,15 @@ void pp_safe_read_bind_thread(void)
 {
     reader_tid = (pid_t)syscall(SYS_gettid);
 }
+/* What the calling thread's reads cost: system calls made and bytes copied (the sampler thread
+ * reports its own in each profile's counters). Thread-local, so counting needs no atomics. */
+static __thread pp_read_stats stats __attribute__((tls_model("initial-exec")));
+
+void pp_safe_read_stats(pp_read_stats *out)
+{
+    *out = stats;
+}
+
 static pp_read_mode mode = PP_READ_VM;
 static pp_own_fd mem = {-1, 0, 0, 0, -1};
 static pid_t mem_pid; /* the process mem was opened in: a fork child inherits its parent's */
@@ -46,6 +55,8 @@ static int read_vm(void *dst, uintptr_t addr, size_t len)
     struct iovec local = {dst, len};
     struct iovec remote = {(void *)addr, len};
     ssize_t n = process_vm_readv(target(), &local, 1, &remote, 1, 0);
+    stats.calls++;
+    stats.bytes += n > 0 ? (uint64_t)n : 0;
     return n == (ssize_t)len ? 0 : -1;
 }
 
@@ -72,12 +83,15 @@ static int read_mem(void *dst, uintptr_t addr, size_t len)
     if (fd < 0 || addr > (uintptr_t)INT64_MAX - len)
         return -1;
     ssize_t n = pread(fd, dst, len, (off_t)addr);
+    stats.calls++;
     if (n < 0 && (errno == EBADF || errno == ESPIPE) && !pp_own_check(&mem)) {
         /* the application closed our number (and maybe opened a stream on it): a new one */
         if ((fd = mem_fd()) < 0)
             return -1;
         n = pread(fd, dst, len, (off_t)addr);
+        stats.calls++;
     }
+    stats.bytes += n > 0 ? (uint64_t)n : 0;
     return n == (ssize_t)len ? 0 : -1;
 }
 
@@ -137,6 +151,8 @@ static size_t read_vm_many(pp_read_req *reqs, size_t n)
         while (j < k) {
             ssize_t got = process_vm_readv(target(), local + j, k - j, remote + j, k - j, 0);
             size_t left = got > 0 ? (size_t)got : 0;
+            stats.calls++;
+            stats.bytes += left;
             while (j < k && left >= local[j].iov_len) {
                 left -= local[j].iov_len;
                 reqs[idx[j++]].ok = 1;

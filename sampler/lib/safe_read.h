@@ -26,6 +26,12 @@ void pp_safe_read_release(void);
  * thread calls it first thing): they keep working after the main thread has ended. */
 void pp_safe_read_bind_thread(void);
 
+/* What the calling thread's reads have cost since it started: system calls and bytes copied. */
+typedef struct pp_read_stats {
+    uint64_t calls, bytes;
+} pp_read_stats;
+void pp_safe_read_stats(pp_read_stats *out);
+
 /* Returns 0 when all len bytes at addr were copied into dst, -1 otherwise. */
 int pp_read(void *dst, uintptr_t addr, size_t len);
 

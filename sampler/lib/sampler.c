@@ -19,6 +19,7 @@
 #include "stack_snapshot.h"
 #include "profile_output.h"
 #include "provenance.h"
+#include "safe_read.h"
 #include "thread_clock.h"
 #include "thread_names.h"
 #include "threads.h"
@@ -63,6 +64,10 @@ enum {
     C_UNCHANGED,
     C_TIMELINE_FULL,
     C_PROVENANCE_TRUNCATED,
+    C_READ_CALLS,
+    C_READ_BYTES,
+    C_WALKS,
+    C_CUT,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",           "samples",
@@ -71,7 +76,9 @@ static const char *const counter_names[C_COUNT] = {"passes",           "samples"
                                                    "cycles",           "overruns",
                                                    "interpreters",     "code_cache_misses",
                                                    "truncated_stacks", "unchanged_stacks",
-                                                   "timeline_full",    "provenance_truncated"};
+                                                   "timeline_full",    "provenance_truncated",
+                                                   "read_calls",       "read_bytes",
+                                                   "stack_walks",      "cut_stacks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -265,6 +272,8 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         return;
     }
     size_t n = 0, omitted = 0;
+    /* (3.11, 3.12: the thread's _PyCFrame stands for the top frame, which is read with the stack)
+     */
     pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
     uint64_t generation = pp_agg_generation(s->agg);
     const pp_frame *frames =
@@ -273,11 +282,19 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     if (frames) {
         s->counters[C_UNCHANGED]++;
     } else {
+        s->counters[C_WALKS]++;
         pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
+        /* 3.11, 3.12: the top frame is read through the snapshot, so from the second walk of the
+         * thread on it arrives in the same system call as the data stack. */
+        uintptr_t top = t->top_frame;
         pp_walk_result r =
-            pp_walk_frames(&s->rt, s->codes, &s->snapshot, t->top_frame, &s->walk, &n, &omitted);
+            t->top_frame_at && pp_snapshot_read(&s->snapshot, &top, t->top_frame_at, sizeof top)
+                ? PP_WALK_READ_FAILED
+                : pp_walk_frames(&s->rt, s->codes, &s->snapshot, top, &s->walk, &n, &omitted);
         if (r != PP_WALK_OK) {
-            s->counters[r == PP_WALK_CYCLE ? C_CYCLES : C_READ_FAILURES]++;
+            s->counters[r == PP_WALK_CYCLE ? C_CYCLES
+                        : r == PP_WALK_CUT ? C_CUT
+                                           : C_READ_FAILURES]++;
             s->counters[C_DROPPED]++;
             return;
         }
@@ -413,6 +430,12 @@ void pp_sampler_flush(pp_sampler *s)
                (double)(pp_now_ns(CLOCK_THREAD_CPUTIME_ID) - provenance_cpu) / 1e6);
     s->counters[C_PROVENANCE_TRUNCATED] =
         s->provenance ? pp_provenance_truncated(s->provenance) : 0;
+    /* What the sampler thread's reads of the process's memory have cost (benchmarks divide by
+     * the walks and samples). */
+    pp_read_stats reads;
+    pp_safe_read_stats(&reads);
+    s->counters[C_READ_CALLS] = reads.calls;
+    s->counters[C_READ_BYTES] = reads.bytes;
     pp_counter counters[C_COUNT + 11];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)

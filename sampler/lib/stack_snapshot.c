@@ -72,28 +72,37 @@ static void remember(pp_stack_snapshot *s)
     memcpy(h->spans, s->touched, h->n * sizeof *h->spans);
 }
 
-static void copy_remembered(pp_stack_snapshot *s)
+/* Copies, in one system call, the spans this thread's last walk read and the live part of its
+ * current data-stack chunk, [chunk, chunk + chunk_len) (chunk_len 0: none). Returns 0 when the
+ * chunk arrived (or none was asked), -1 when it did not. */
+static int copy_remembered(pp_stack_snapshot *s, uintptr_t chunk, size_t chunk_len)
 {
-    pp_snapshot_hint *h = hint_of(s, s->thread);
-    if (h->thread != s->thread || h->n == 0)
-        return;
-    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS];
+    pp_snapshot_hint *h = s->thread ? hint_of(s, s->thread) : NULL;
+    uint32_t spans = h && h->thread == s->thread ? h->n : 0;
+    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS + 1];
     size_t n = 0, at = s->used;
-    for (uint32_t i = 0; i < h->n && n < PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
+    for (uint32_t i = 0; i < spans && n + 1 < PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
         if (h->spans[i].len > PP_SNAPSHOT_MAX_BYTES - at)
             break;
         reqs[n++] = (pp_read_req){s->buf + at, h->spans[i].addr, h->spans[i].len, 0};
         at += h->spans[i].len;
     }
+    int chunk_asked = chunk_len > 0 && chunk_len <= PP_SNAPSHOT_MAX_BYTES - at;
+    if (chunk_asked)
+        reqs[n++] = (pp_read_req){s->buf + at, chunk, chunk_len, 0};
     pp_read_many(reqs, n);
     for (size_t i = 0; i < n; i++) {
+        int datastack = chunk_asked && i + 1 == n;
         /* A span that failed is unmapped since; a frame there would fail to read anyway. Its
          * bytes in buf are simply skipped. */
         if (reqs[i].ok)
-            add_range(s, reqs[i].addr, reqs[i].len, 0);
+            add_range(s, reqs[i].addr, reqs[i].len, datastack);
         else
             s->used += reqs[i].len;
     }
+    if (chunk_len == 0)
+        return 0;
+    return chunk_asked && reqs[n - 1].ok ? 0 : -1;
 }
 
 void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top)
@@ -105,18 +114,15 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
     s->thread = thread;
     if (!s->buf)
         return;
-    if (thread)
-        copy_remembered(s);
     const pp_chunk_layout *cl = &s->chunk;
-    if (!chunk || cl->data <= 0 || cl->data > CHUNK_HEADER_MAX ||
-        top <= chunk + (uintptr_t)cl->data || top - chunk > PP_SNAPSHOT_MAX_BYTES)
-        return;
+    int has_chunk = chunk && cl->data > 0 && cl->data <= CHUNK_HEADER_MAX &&
+                    top > chunk + (uintptr_t)cl->data && top - chunk <= PP_SNAPSHOT_MAX_BYTES;
     /* The current chunk is live up to datastack_top. */
-    size_t first = s->used;
-    if (copy_range(s, chunk, (size_t)(top - chunk), 1) != 0)
+    if (copy_remembered(s, has_chunk ? chunk : 0, has_chunk ? (size_t)(top - chunk) : 0) != 0 ||
+        !has_chunk)
         return;
-    uintptr_t previous;
-    memcpy(&previous, s->buf + first + cl->previous, sizeof previous);
+    uintptr_t previous; /* the chunk is the last range copied */
+    memcpy(&previous, s->buf + s->ranges[s->n_ranges - 1].at + cl->previous, sizeof previous);
     /* Older chunks: live up to their saved top index. */
     for (int n = 1; previous && n < PP_SNAPSHOT_MAX_CHUNKS; n++) {
         uint8_t header[CHUNK_HEADER_MAX];

@@ -60,9 +60,9 @@ int pp_snapshot_init(pp_stack_snapshot *s, pp_chunk_layout chunk);
 void pp_snapshot_free(pp_stack_snapshot *s);
 
 /* Starts the walk of thread (any nonzero id stable for the thread's life): remembers what the
- * previous walk read, forgets the copies, copies what this thread's last walk read, then the
- * chunk list starting at chunk, whose live data ends at top (0, 0: no chunks). Never fails:
- * whatever cannot be copied is simply absent. */
+ * previous walk read, forgets the copies, then copies what this thread's last walk read and the
+ * live part of the current data-stack chunk (at chunk, live data ending at top; 0, 0: no chunks)
+ * in one read, then the older chunks. Never fails: whatever cannot be copied is simply absent. */
 void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top);
 
 /* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into

@@ -49,11 +49,9 @@ static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_
     t->native_id = 0;
     if (l->ts_native_id >= 0)
         memcpy(&t->native_id, b + l->ts_native_id, sizeof t->native_id);
-    uintptr_t frame = get_ptr(b, l->ts_frame);
-    if (l->ts_cframe_frame >= 0 && frame &&
-        pp_read_ptr(frame + (uintptr_t)l->ts_cframe_frame, &frame) != 0)
-        return -1;
-    t->top_frame = frame;
+    t->top_frame = get_ptr(b, l->ts_frame);
+    t->top_frame_at =
+        l->ts_cframe_frame >= 0 && t->top_frame ? t->top_frame + (uintptr_t)l->ts_cframe_frame : 0;
     t->datastack_chunk = t->datastack_top = 0;
     uintptr_t stack[2];
     if (ds_inline) {

@@ -18,7 +18,10 @@ typedef struct pp_thread_view {
     int64_t interp_id;
     uint64_t thread_id; /* pthread_t, as threading.get_ident() returns it */
     int32_t native_id;  /* kernel tid, 0 when the version does not record it */
-    uintptr_t top_frame;
+    /* The youngest frame; on 3.11 and 3.12 the thread's _PyCFrame instead, and top_frame_at the
+     * address of its current_frame, which the walk reads with the rest of the stack (0: top_frame
+     * is the frame itself). */
+    uintptr_t top_frame, top_frame_at;
     uintptr_t datastack_chunk, datastack_top; /* 3.11+, 0 otherwise */
 } pp_thread_view;
 

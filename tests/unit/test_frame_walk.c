@@ -4,7 +4,8 @@
  * give (tests/sampler/layout_headers.c derives them). Checks thread-local bytecode (the frame's
  * tlbc_index picks the copy in co_tlbc the instruction pointer is in), the tagged _PyStackRef
  * (tag masked; NULL and tagged ints are torn frames), an instruction pointer outside the bytecode,
- * and interpreter-owned frames being skipped. */
+ * interpreter-owned frames being skipped, and a chain that does not end at the thread's base frame
+ * (a coroutine frame read while it suspends, its callers missing) being refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -71,7 +72,7 @@ typedef struct {
     pp_stack_snapshot snap;
     pp_walk_buf buf;
     uint8_t *arena; /* every fake object, at fixed offsets */
-    uintptr_t code, copy, frame, frame2;
+    uintptr_t code, copy, frame, frame2, base;
 } fixture;
 
 enum {
@@ -84,6 +85,7 @@ enum {
     COPY = 8192,
     FRAME = 12288,
     FRAME2 = 12544,
+    BASE = 12800,
     ARENA = 16384
 };
 
@@ -151,6 +153,7 @@ static int setup(void **state)
     f->copy = (uintptr_t)(a + COPY);
     f->frame = (uintptr_t)(a + FRAME);
     f->frame2 = (uintptr_t)(a + FRAME2);
+    f->base = (uintptr_t)(a + BASE);
     make_str(f, a + NAME, "Fake.method");
     make_str(f, a + FILENAME, "fake.py");
     /* PEP 657 location table, "no columns" entries (code 13): units 0-3 line 10, 4-7 line 12,
@@ -208,6 +211,10 @@ static void set_frame(fixture *f, uintptr_t addr, uintptr_t executable, uintptr_
     put64(fr, l->fr_previous, previous);
 }
 
+/* FRAME_OWNED_BY_INTERPRETER: the thread's base frame, oldest of every chain on 3.14 */
+#define OWNER_INTERPRETER 3
+#define OWNER_GENERATOR 1
+
 static pp_walk_result walk(fixture *f, size_t *n)
 {
     size_t omitted;
@@ -226,7 +233,8 @@ static void test_thread_local_bytecode(void **state)
     fixture *f = *state;
     size_t n;
     /* unit 5 of the thread's copy (index 1): line 12 */
-    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 1, 0, 0);
+    set_frame(f, f->base, 0, 0, 0, OWNER_INTERPRETER, 0);
+    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 1, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_OK);
     assert_int_equal(n, 1);
     assert_int_equal(f->buf.frames[0].line, 12);
@@ -234,7 +242,7 @@ static void test_thread_local_bytecode(void **state)
     assert_string_equal(pp_agg_string(f->agg, f->buf.frames[0].filename), "fake.py");
     /* unit 9 of the code object's own bytecode (index 0), a plain reference: line 15, under a
      * caller at unit 1 of the copy: line 10 */
-    set_frame(f, f->frame2, deferred(f->code), f->copy + 2 * 1, 1, 0, 0);
+    set_frame(f, f->frame2, deferred(f->code), f->copy + 2 * 1, 1, 0, f->base);
     set_frame(f, f->frame, f->code, f->code + (uintptr_t)f->rt.layout.co_code + 2 * 9, 0, 0,
               f->frame2);
     assert_int_equal(walk(f, &n), PP_WALK_OK);
@@ -248,19 +256,20 @@ static void test_torn_frames_fail(void **state)
     fixture *f = *state;
     size_t n;
     uintptr_t main_code = f->code + (uintptr_t)f->rt.layout.co_code;
+    set_frame(f, f->base, 0, 0, 0, OWNER_INTERPRETER, 0);
     /* the copy index says 1, the pointer is in copy 0: not this frame's bytecode */
-    set_frame(f, f->frame, deferred(f->code), main_code + 2 * 5, 1, 0, 0);
+    set_frame(f, f->frame, deferred(f->code), main_code + 2 * 5, 1, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_READ_FAILED);
     /* an index past the array */
-    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 2, 0, 0);
+    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 2, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_READ_FAILED);
     /* past the last code unit */
-    set_frame(f, f->frame, deferred(f->code), main_code + 2 * UNITS, 0, 0, 0);
+    set_frame(f, f->frame, deferred(f->code), main_code + 2 * UNITS, 0, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_READ_FAILED);
     /* PyStackRef_NULL, and a tagged int, where the code object belongs */
-    set_frame(f, f->frame, 1, main_code, 0, 0, 0);
+    set_frame(f, f->frame, 1, main_code, 0, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_READ_FAILED);
-    set_frame(f, f->frame, (uintptr_t)5 << 2 | 3, main_code, 0, 0, 0);
+    set_frame(f, f->frame, (uintptr_t)5 << 2 | 3, main_code, 0, 0, f->base);
     assert_int_equal(walk(f, &n), PP_WALK_READ_FAILED);
 }
 
@@ -269,9 +278,27 @@ static void test_interpreter_frames_are_skipped(void **state)
     fixture *f = *state;
     size_t n;
     /* FRAME_OWNED_BY_INTERPRETER (3): the entry frame of an evaluation loop, not Python code */
-    set_frame(f, f->frame, deferred(f->code), f->copy, 1, 3, 0);
+    set_frame(f, f->frame, deferred(f->code), f->copy, 1, OWNER_INTERPRETER, 0);
     assert_int_equal(walk(f, &n), PP_WALK_OK);
     assert_int_equal(n, 0);
+}
+
+static void test_chain_cut_short_is_refused(void **state)
+{
+    fixture *f = *state;
+    size_t n;
+    set_frame(f, f->base, 0, 0, 0, OWNER_INTERPRETER, 0);
+    /* a coroutine under its caller, linked to the base frame: whole */
+    set_frame(f, f->frame2, deferred(f->code), f->copy + 2 * 1, 1, 0, f->base);
+    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 1, OWNER_GENERATOR, f->frame2);
+    assert_int_equal(walk(f, &n), PP_WALK_OK);
+    assert_int_equal(n, 2);
+    /* the coroutine read while it suspends: its previous link already NULL, the caller lost */
+    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 1, OWNER_GENERATOR, 0);
+    assert_int_equal(walk(f, &n), PP_WALK_CUT);
+    /* a thread's frame whose previous is NULL is not the oldest either: the base frame is */
+    set_frame(f, f->frame, deferred(f->code), f->copy + 2 * 5, 1, 0, 0);
+    assert_int_equal(walk(f, &n), PP_WALK_CUT);
 }
 
 int main(void)
@@ -282,6 +309,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_local_bytecode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_frames_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interpreter_frames_are_skipped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chain_cut_short_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
