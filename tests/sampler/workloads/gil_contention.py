@@ -1,0 +1,40 @@
+"""GIL contention of a known shape: THREADS threads (argv[2], 1 = no contention) each spin in pure
+Python for SECONDS of wall time (argv[3]). With n threads sharing the GIL, each runs about 1/n of
+its wall time and waits for the GIL about (n - 1)/n of it. Writes each thread's wall time and CPU
+time to argv[1]."""
+import json
+import sys
+import threading
+import time
+
+out, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+walls, cpus = [], []
+lock = threading.Lock()
+
+
+def spin_for_gil():
+    w0, c0 = time.monotonic(), time.thread_time()
+    x = 0
+    while time.monotonic() - w0 < seconds:
+        for i in range(1000):
+            x += i * i
+    with lock:
+        walls.append(time.monotonic() - w0)
+        cpus.append(time.thread_time() - c0)
+
+
+def main():
+    if threads == 1:
+        spin_for_gil()
+    else:
+        workers = [threading.Thread(target=spin_for_gil, name="spinner-%d" % i)
+                   for i in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    with open(out, "w") as f:
+        json.dump({"threads": threads, "walls": walls, "cpus": cpus}, f)
+
+
+main()
