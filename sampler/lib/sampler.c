@@ -158,7 +158,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
     s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake) |
-                     pp_gil_start(cfg, rt, wake);
+                    pp_gil_start(cfg, rt, wake);
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&

@@ -1,0 +1,117 @@
+"""GIL wait profiles (gil-wait/nanoseconds) of a workload whose contention is known
+(workloads/gil_contention.py), under every CPython with a GIL the suites run (pyenv 3.8-3.13,
+Debian's static python3, 3.14 and 3.15), and their absence where there is no GIL (3.13t).
+
+The expectation. N threads spin in pure Python for W seconds of wall time each. At any instant
+one of them holds the GIL and the others wait for it in take_gil, whatever the machine's load (a
+holder that the kernel deschedules keeps the GIL; the others keep waiting), so the time the
+threads spend waiting while inside the spinning function is close to (N - 1)/N of the sum of
+their walls: 6 s for N = 4, W = 2.
+
+The statistics. Waited time is sampled with one point per 10 ms of waiting on average (100 Hz)
+and each sampled wait counts wait / P(sampled). Waits here are about one switch interval (5 ms):
+P = 1 - exp(-0.5) = 0.39, so one wait's estimate has sd 5 ms * sqrt(0.61 / 0.39) = 6.3 ms, and
+the ~1200 waits of the run give a total with sd 0.22 s (3.6 % of 6 s); fewer, longer waits on a
+loaded machine give fewer terms but the same relative sd per second waited. The bounds, 0.5x and
+1.25x the expectation, are 7 sd away or more; what no sampling luck can produce is the
+single-threaded run's wait: there is nothing to wait for, so its estimate stays far below the
+0.1 s bound (ten sampled waits at least would be needed)."""
+import json
+import subprocess
+
+import pytest
+
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+
+GIL_BUILDS = sorted(v for v in PYTHONS if not v.endswith("t"))
+THREADS = 4
+SECONDS = 2.0
+SPIN = "spin_for_gil"
+
+
+def workload(python, tmp_path, threads=THREADS, **extra):
+    expect_path = tmp_path / "expect.json"
+    r = run(python, [WORKLOADS / "gil_contention.py", expect_path, threads, SECONDS], tmp_path,
+            timeout=120, **extra)
+    assert r.returncode == 0, r.stderr
+    return json.loads(expect_path.read_text()), r
+
+
+def gil_waits(tmp_path):
+    """(total gil-wait ns, of which in the spinning function)."""
+    total = spinning = 0
+    for prof, _ in profiles(tmp_path):
+        for s in prof["samples"]:
+            v = s["values"].get("gil-wait", 0)
+            total += v
+            if SPIN in names(s):
+                spinning += v
+    return total, spinning
+
+
+@pytest.fixture(params=GIL_BUILDS, ids=str)
+def python(request):
+    if not PYTHONS[request.param].exists():
+        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
+    return PYTHONS[request.param]
+
+
+def test_contended_threads_wait_for_the_gil(python, tmp_path):
+    expect, _ = workload(python, tmp_path)
+    assert len(expect["walls"]) == THREADS
+    expected = sum(expect["walls"]) * (THREADS - 1) / THREADS * 1e9
+    total, spinning = gil_waits(tmp_path)
+    detail = (total / 1e9, spinning / 1e9, expected / 1e9, expect)
+    assert 0.5 * expected <= spinning <= 1.25 * expected, detail
+    # charged to where the threads waited: the spinning function (the rest: thread start-up,
+    # the main thread's join)
+    assert spinning >= 0.9 * total, detail
+    found = profiles(tmp_path)
+    assert found
+    for prof, meta in found:
+        assert ("gil-wait", "nanoseconds") in prof["types"]
+        assert prof["types"][-1] == ("gil-wait", "nanoseconds")
+        assert meta["counters"]["gil_hook_installed"] == 1
+        assert meta["counters"]["gil_wait_samples_dropped"] == 0
+    for prof, _ in found:
+        for s in prof["samples"]:
+            if s["values"].get("gil-wait") and SPIN in names(s):
+                assert s["labels"]["thread name"].startswith("spinner-"), s["labels"]
+
+
+def test_a_single_thread_does_not_wait(python, tmp_path):
+    workload(python, tmp_path, threads=1)
+    total, _ = gil_waits(tmp_path)
+    assert total < 0.1e9, total / 1e9
+    assert any(("gil-wait", "nanoseconds") in prof["types"] for prof, _ in profiles(tmp_path))
+
+
+def test_off_when_disabled(tmp_path):
+    workload(PYTHONS["3.12.1"], tmp_path, DD_PROFILING_GIL_ENABLED="false")
+    found = profiles(tmp_path)
+    assert found
+    for prof, meta in found:
+        assert ("gil-wait", "nanoseconds") not in prof["types"]
+        assert ("cpu-time", "nanoseconds") in prof["types"]
+        assert "gil_hook_installed" not in meta["counters"] or \
+            meta["counters"]["gil_hook_installed"] == 0
+
+
+def test_free_threaded_build_has_no_gil_wait(tmp_path):
+    workload(PYTHONS["3.13t"], tmp_path)
+    found = profiles(tmp_path)
+    assert found
+    for prof, _ in found:
+        assert ("gil-wait", "nanoseconds") not in prof["types"]
+        assert ("cpu-time", "nanoseconds") in prof["types"]
+
+
+def test_go_pprof_reads_gil_wait(tmp_path):
+    workload(PYTHONS["3.11.7"], tmp_path)
+    pprof = sorted(tmp_path.glob("prof.*.pprof"))
+    assert pprof
+    top = subprocess.run([GO, "tool", "pprof", "-top", "-sample_index=gil-wait", str(pprof[-1])],
+                         capture_output=True, text=True, timeout=120)
+    assert top.returncode == 0, top.stderr
+    assert "Type: gil-wait" in top.stdout, top.stdout
+    assert SPIN in top.stdout, top.stdout
