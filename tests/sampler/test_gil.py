@@ -38,15 +38,17 @@ def workload(python, tmp_path, threads=THREADS, **extra):
 
 
 def gil_waits(tmp_path):
-    """(total gil-wait ns, of which in the spinning function)."""
-    total = spinning = 0
+    """{(native thread id, where): gil-wait ns}: where is SPIN when the stack holds the spinning
+    function, else the leaf frame's file (the unnamed stand-in when there is no Python frame)."""
+    waits = {}
     for prof, _ in profiles(tmp_path):
         for s in prof["samples"]:
             v = s["values"].get("gil-wait", 0)
-            total += v
-            if SPIN in names(s):
-                spinning += v
-    return total, spinning
+            if v:
+                where = SPIN if SPIN in names(s) else (s["frames"][0][1] or names(s)[0])
+                key = (s["labels"]["thread native id"], where)
+                waits[key] = waits.get(key, 0) + v
+    return waits
 
 
 @pytest.fixture(params=GIL_BUILDS, ids=str)
@@ -60,12 +62,21 @@ def test_contended_threads_wait_for_the_gil(python, tmp_path):
     expect, _ = workload(python, tmp_path)
     assert len(expect["walls"]) == THREADS
     expected = sum(expect["walls"]) * (THREADS - 1) / THREADS * 1e9
-    total, spinning = gil_waits(tmp_path)
-    detail = (total / 1e9, spinning / 1e9, expected / 1e9, expect)
+    waits = gil_waits(tmp_path)
+    spinning = sum(v for (_, where), v in waits.items() if where == SPIN)
+    detail = (spinning / 1e9, expected / 1e9, expect, waits)
     assert 0.5 * expected <= spinning <= 1.25 * expected, detail
-    # charged to where the threads waited: the spinning function (the rest: thread start-up,
-    # the main thread's join)
-    assert spinning >= 0.9 * total, detail
+    # charged to the threads that waited, where they waited: each spinner (about 1.5 s of waits,
+    # ~150 sample points: none at all has probability e^-150) in the spinning function; the rest
+    # is the main thread starting and joining them, and threads waiting to start (no Python
+    # frame yet) or waking in the threading module's start-up and shut-down code
+    for (tid, where), v in waits.items():
+        if where == SPIN:
+            assert tid in expect["native_ids"], detail
+        elif tid != expect["main_native_id"]:
+            assert where in ("<GIL wait outside Python code>", "<code freed before it was named>") or \
+                where.endswith("threading.py"), detail
+    assert {tid for tid, where in waits if where == SPIN} == set(expect["native_ids"]), detail
     found = profiles(tmp_path)
     assert found
     for prof, meta in found:
@@ -73,15 +84,11 @@ def test_contended_threads_wait_for_the_gil(python, tmp_path):
         assert prof["types"][-1] == ("gil-wait", "nanoseconds")
         assert meta["counters"]["gil_hook_installed"] == 1
         assert meta["counters"]["gil_wait_samples_dropped"] == 0
-    for prof, _ in found:
-        for s in prof["samples"]:
-            if s["values"].get("gil-wait") and SPIN in names(s):
-                assert s["labels"]["thread name"].startswith("spinner-"), s["labels"]
 
 
 def test_a_single_thread_does_not_wait(python, tmp_path):
     workload(python, tmp_path, threads=1)
-    total, _ = gil_waits(tmp_path)
+    total = sum(gil_waits(tmp_path).values())
     assert total < 0.1e9, total / 1e9
     assert any(("gil-wait", "nanoseconds") in prof["types"] for prof, _ in profiles(tmp_path))
 

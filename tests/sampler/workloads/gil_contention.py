@@ -1,14 +1,15 @@
 """GIL contention of a known shape: THREADS threads (argv[2], 1 = no contention) each spin in pure
 Python for SECONDS of wall time (argv[3]). With n threads sharing the GIL, each runs about 1/n of
 its wall time and waits for the GIL about (n - 1)/n of it. Writes each thread's wall time and CPU
-time to argv[1]."""
+time and kernel
+thread id to argv[1]."""
 import json
 import sys
 import threading
 import time
 
 out, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-walls, cpus = [], []
+walls, cpus, native_ids = [], [], []
 lock = threading.Lock()
 
 
@@ -21,6 +22,7 @@ def spin_for_gil():
     with lock:
         walls.append(time.monotonic() - w0)
         cpus.append(time.thread_time() - c0)
+        native_ids.append(threading.get_native_id())
 
 
 def main():
@@ -34,7 +36,8 @@ def main():
         for t in workers:
             t.join()
     with open(out, "w") as f:
-        json.dump({"threads": threads, "walls": walls, "cpus": cpus}, f)
+        json.dump({"threads": threads, "walls": walls, "cpus": cpus, "native_ids": native_ids,
+                   "main_native_id": threading.get_native_id()}, f)
 
 
 main()
