@@ -30,6 +30,7 @@ MEMORY_TYPES = [("alloc-space", "bytes"), ("alloc-samples", "count"),
 CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
             ("wall-time", "nanoseconds"), ("wall-samples", "count")]
 EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
+GIL = [("gil-wait", "nanoseconds")]  # on by default on GIL builds, last
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
@@ -149,9 +150,9 @@ def test_with_tracemalloc_started_by_the_app(python, tmp_path):
 
 
 @pytest.mark.parametrize("memory,heap,types", [
-    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES),
-    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2]),
-    ("false", None, CPU_WALL + EXCEPTIONS),
+    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES + GIL),
+    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2] + GIL),
+    ("false", None, CPU_WALL + EXCEPTIONS + GIL),
 ], ids=["default", "no-heap", "off"])
 def test_sample_types_follow_the_settings(tmp_path, memory, heap, types):
     extra = {}
