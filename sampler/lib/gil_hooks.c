@@ -32,8 +32,6 @@ static pp_gil_hooks_options opts;
 static pp_py_layout layout;
 static pp_alloc_ring *ring;
 static atomic_int installed;
-static atomic_uint_fast64_t seed_counter;
-static uint64_t seed_base;
 
 /* Per thread: waited nanoseconds left until the next sample point. initial-exec: the library is
  * preloaded, its TLS is static (one load, no allocation, no lock). */
@@ -91,8 +89,7 @@ static __attribute__((noinline)) void crossed(double waited_ns)
     if (!tls.seeded) {
         /* A thread's first GIL wait: its first sample point is drawn before it. */
         tls.seeded = 1;
-        tls.rng = seed_base ^ (uint64_t)(uintptr_t)&tls ^
-                  atomic_fetch_add(&seed_counter, 0x9e3779b97f4a7c15ULL);
+        tls.rng = pp_rng_thread_seed(&tls);
         tls.left = pp_exp_draw(&tls.rng, opts.interval_ns) - waited_ns;
         if (tls.left > 0)
             return;
@@ -187,10 +184,7 @@ int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
     opts = *opt;
     layout = rt->layout;
     runtime_address = rt->runtime;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
-                (uint64_t)getpid() << 40;
+    pp_rng_seed_process();
     ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames, 0);
     if (!ring) {
         pp_log(PP_LOG_WARN, "out of memory for the GIL wait profiles; not recording waits");

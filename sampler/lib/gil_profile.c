@@ -37,21 +37,17 @@ uint32_t pp_gil_start(const pp_config *cfg, const pp_runtime *rt, void (*filling
     return value_mask;
 }
 
+/* A record's size is the waiting time it stands for, in ns. */
+static void add_wait(const pp_record_namer *n, const pp_alloc_record *rec, pp_sample_key *key)
+{
+    int64_t values[PP_V_COUNT] = {[PP_V_GIL_WAIT_NS] =
+                                      rec->size > INT64_MAX ? INT64_MAX : (int64_t)rec->size};
+    pp_agg_add_values(n->agg, key, values);
+}
+
 void pp_gil_drain(const pp_record_namer *n)
 {
-    pp_alloc_ring *ring = pp_gil_hooks_ring();
-    if (!ring)
-        return;
-    pp_alloc_record *rec;
-    while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
-        pp_sample_key key;
-        n_unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
-        int64_t values[PP_V_COUNT] = {[PP_V_GIL_WAIT_NS] =
-                                          rec->size > INT64_MAX ? INT64_MAX : (int64_t)rec->size};
-        pp_agg_add_values(n->agg, &key, values);
-        n_samples++;
-        pp_alloc_ring_release(ring, rec);
-    }
+    pp_record_drain(n, pp_gil_hooks_ring(), UNNAMED, add_wait, &n_samples, &n_unnamed);
 }
 
 void pp_gil_counters_get(pp_gil_counters *c)
