@@ -15,12 +15,14 @@
 #include "own_stack.h"
 
 typedef int (*timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+typedef int (*wait_fn)(pthread_cond_t *, pthread_mutex_t *);
 
-/* The address of the GIL's condition variable; 1 (no condition variable's address) until the
- * installer publishes it, so every call is a passthrough before that and in non-Python processes.
- */
-static atomic_uintptr_t gil_cond = 1;
+/* The addresses of the GIL's two condition variables; 1 (no condition variable's address) until
+ * the installer publishes them, so every call is a passthrough before that and in non-Python
+ * processes. */
+static atomic_uintptr_t gil_cond = 1, gil_switch_cond = 1;
 static _Atomic(timedwait_fn) next_timedwait;
+static _Atomic(wait_fn) next_wait;
 
 enum { F_THIS_THREAD, F_FINALIZING, F_COUNT };
 static struct {
@@ -42,28 +44,46 @@ typedef struct thread_countdown {
 } thread_countdown;
 static __thread thread_countdown tls __attribute__((tls_model("initial-exec")));
 
-/* The next pthread_cond_timedwait (libc's) at the version CPython binds to: GLIBC_2.3.2 on x86_64
+/* The next definition of name (libc's) at the version CPython binds to: GLIBC_2.3.2 on x86_64
  * (GLIBC_2.2.5 is the compatibility version for pre-2.3.2 condition variables), GLIBC_2.17 on
  * aarch64. dlsym's default version is the same; it is the fallback. */
+static void *next_definition(const char *name)
+{
+    void *f = NULL;
+#if defined(__x86_64__)
+    f = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+#elif defined(__aarch64__)
+    f = dlvsym(RTLD_NEXT, name, "GLIBC_2.17");
+#endif
+    return f ? f : dlsym(RTLD_NEXT, name);
+}
+
+/* Resolved by the constructor (dlsym is not async-signal-safe); a call before that resolves them
+ * lazily. Casting object pointers to function pointers is how dlsym is used (POSIX). */
 static timedwait_fn real_timedwait(void)
 {
     timedwait_fn f = atomic_load_explicit(&next_timedwait, memory_order_relaxed);
-    if (__builtin_expect(f != NULL, 1))
-        return f;
-#if defined(__x86_64__)
-    f = (timedwait_fn)dlvsym(RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.3.2");
-#elif defined(__aarch64__)
-    f = (timedwait_fn)dlvsym(RTLD_NEXT, "pthread_cond_timedwait", "GLIBC_2.17");
-#endif
-    if (!f)
-        f = (timedwait_fn)dlsym(RTLD_NEXT, "pthread_cond_timedwait");
-    atomic_store_explicit(&next_timedwait, f, memory_order_relaxed);
+    if (__builtin_expect(f == NULL, 0)) {
+        f = (timedwait_fn)next_definition("pthread_cond_timedwait");
+        atomic_store_explicit(&next_timedwait, f, memory_order_relaxed);
+    }
+    return f;
+}
+
+static wait_fn real_wait(void)
+{
+    wait_fn f = atomic_load_explicit(&next_wait, memory_order_relaxed);
+    if (__builtin_expect(f == NULL, 0)) {
+        f = (wait_fn)next_definition("pthread_cond_wait");
+        atomic_store_explicit(&next_wait, f, memory_order_relaxed);
+    }
     return f;
 }
 
 __attribute__((constructor)) static void resolve_early(void)
 {
     real_timedwait();
+    real_wait();
 }
 
 static void record(double waited_ns)
@@ -99,23 +119,45 @@ static __attribute__((noinline)) void crossed(double waited_ns)
     record(waited_ns);
 }
 
-static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mutex_t *mutex,
-                                              const struct timespec *abstime)
+static int64_t now_ns(void)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = real_timedwait()(cond, mutex, abstime);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* After a GIL wait that began at t0 (errno kept as the wait left it). */
+static void charge(int64_t t0)
+{
     int saved_errno = errno;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double waited = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
+    double waited = (double)(now_ns() - t0);
     /* left starts at 0: a thread's first wait always goes on to seed its countdown */
     if (waited > 0 && (tls.left -= waited) <= 0)
         crossed(waited);
     errno = saved_errno;
+}
+
+/* take_gil: waits until the GIL is free (timed: a drop request follows a timeout). */
+static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mutex_t *mutex,
+                                              const struct timespec *abstime)
+{
+    int64_t t0 = now_ns();
+    int rc = real_timedwait()(cond, mutex, abstime);
+    charge(t0);
     return rc;
 }
 
-/* Exported (exports.map): binds CPython's calls through the PLT. */
+/* drop_gil, asked to drop: waits until another thread has taken the GIL, then queues for it
+ * again in take_gil. Both are time the thread cannot run because of the GIL. */
+static __attribute__((noinline)) int gil_switch_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+{
+    int64_t t0 = now_ns();
+    int rc = real_wait()(cond, mutex);
+    charge(t0);
+    return rc;
+}
+
+/* Exported (exports.map): bind CPython's calls through the PLT. */
 __attribute__((visibility("default"))) int
 pthread_cond_timedwait(pthread_cond_t *restrict cond, pthread_mutex_t *restrict mutex,
                        const struct timespec *restrict abstime)
@@ -124,6 +166,15 @@ pthread_cond_timedwait(pthread_cond_t *restrict cond, pthread_mutex_t *restrict 
                          0))
         return gil_wait(cond, mutex, abstime);
     return real_timedwait()(cond, mutex, abstime);
+}
+
+__attribute__((visibility("default"))) int pthread_cond_wait(pthread_cond_t *restrict cond,
+                                                             pthread_mutex_t *restrict mutex)
+{
+    if (__builtin_expect(
+            (uintptr_t)cond == atomic_load_explicit(&gil_switch_cond, memory_order_relaxed), 0))
+        return gil_switch_wait(cond, mutex);
+    return real_wait()(cond, mutex);
 }
 
 static uintptr_t runtime_address;
@@ -148,6 +199,8 @@ static int install(const pp_capi *c, void *ctx)
         return -1;
     }
     atomic_store_explicit(&gil_cond, gil + (uintptr_t)layout.gil_cond, memory_order_release);
+    atomic_store_explicit(&gil_switch_cond, gil + (uintptr_t)layout.gil_switch_cond,
+                          memory_order_release);
     atomic_store(&installed, 1);
     pp_log(PP_LOG_DEBUG, "GIL wait profiles: the GIL's condition variable is at %#lx",
            (unsigned long)(gil + (uintptr_t)layout.gil_cond));
@@ -162,7 +215,7 @@ static void ring_after_fork(void)
 
 int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
 {
-    if (rt->layout.free_threaded || rt->layout.gil_cond < 0 ||
+    if (rt->layout.free_threaded || rt->layout.gil_cond < 0 || rt->layout.gil_switch_cond < 0 ||
         (rt->layout.rt_gil < 0 && rt->layout.is_gil < 0)) {
         pp_log(PP_LOG_INFO, "GIL wait profiles: %s%s has no GIL; off", rt->version,
                rt->layout.free_threaded ? " (free-threaded)" : "");

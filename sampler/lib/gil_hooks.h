@@ -2,14 +2,16 @@
  * its own Python stack.
  *
  * Every CPython with a GIL (3.8-3.15) waits for it in take_gil (Python/ceval_gil.c) with
- * pthread_cond_timedwait on the condition variable of its struct _gil_runtime_state (a timed wait
- * of the switch interval, repeated until the GIL is free), and calls it through the PLT into libc:
- * libpython and the statically linked executables (Debian's python3) all import
- * pthread_cond_timedwait@GLIBC_2.3.2. The library, preloaded, exports its own
- * pthread_cond_timedwait, which forwards every call to the next definition (libc's). A call on any
- * other condition variable costs one compare against the published address of the GIL's. Only
- * CPython's own calls are observed; code compiled into a binary that calls libc's function
- * directly (no PLT) is not, and nothing else changes for it.
+ * pthread_cond_timedwait on the `cond` of its struct _gil_runtime_state (a timed wait of the
+ * switch interval, repeated until the GIL is free), and a thread asked to drop the GIL waits in
+ * drop_gil with pthread_cond_wait on its `switch_cond` until another thread has taken it
+ * (FORCE_SWITCHING, defined in every version), then queues in take_gil: both are time the thread
+ * cannot run because of the GIL. CPython calls both through the PLT into libc: libpython and the
+ * statically linked executables (Debian's python3) all import them at GLIBC_2.3.2. The library,
+ * preloaded, exports its own two functions, which forward every call to the next definition
+ * (libc's). A call on any other condition variable costs one compare against the published
+ * address of the GIL's. Only CPython's own calls are observed: code compiled into a binary that
+ * calls libc directly (no PLT) is not, and nothing else changes for it.
  *
  * A wait on the GIL's condition variable is timed on the waiting thread (CLOCK_MONOTONIC, vDSO).
  * Waiting time is sampled as allocation bytes are (byte_sampling.h): sample points fall on each

@@ -33,6 +33,7 @@
     X(is_gil)               /* ceval.gil, a struct _gil_runtime_state * (3.12+, GIL builds) */     \
     /* struct _gil_runtime_state (GIL builds) */                                                   \
     X(gil_cond)             /* cond: the condition variable take_gil waits on */                   \
+    X(gil_switch_cond)      /* switch_cond: drop_gil waits on it for the next holder */            \
     /* PyThreadState */                                                                            \
     X(ts_next)              /* next */                                                             \
     X(ts_interp)            /* interp */                                                           \

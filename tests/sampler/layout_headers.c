@@ -126,8 +126,10 @@ static void runtime_and_threads(void)
     ABSENT(rt_gil);
     ABSENT(is_gil);
     ABSENT(gil_cond);
+    ABSENT(gil_switch_cond);
 #else
     CHECK(gil_cond, offsetof(struct _gil_runtime_state, cond));
+    CHECK(gil_switch_cond, offsetof(struct _gil_runtime_state, switch_cond));
 #if MINOR <= 11
     CHECK(rt_gil, offsetof(_PyRuntimeState, ceval.gil));
     ABSENT(is_gil);
