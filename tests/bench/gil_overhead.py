@@ -6,10 +6,10 @@ and exception profiles are off in every configuration; no other profiler has a G
 (a) the workers' summed CPU time for the fixed work, repetitions interleaved (the order rotates
 each round), medians, as ratios to the unprofiled run, with the wall time of the threaded part
 for reference; (b) the hook's own instructions under `valgrind --tool=callgrind` (sampler thread
-at 1 Hz): per call of the interposed pthread_cond_timedwait and per GIL wait, libc's wait itself
-excluded, and per recorded sample. A whole-process instruction count is no measure here: how
-often the threads hand the GIL over under valgrind (which runs one thread at a time) changes from
-run to run.
+at 1 Hz): per call of the interposed pthread_cond_timedwait and pthread_cond_wait and per GIL
+wait, libc's wait itself excluded, and per recorded sample. A whole-process instruction count
+is no measure here: how often the threads hand the GIL over under valgrind (which runs one thread
+at a time) changes from run to run.
 
     .venv/bin/python tests/bench/gil_overhead.py [--python PATH] [--reps 7] [--no-callgrind]
 """
@@ -81,19 +81,19 @@ def hook_instructions(lib, python, scratch, iterations):
            [WORKLOAD, iterations], scratch)
     calls = call_costs(out)
 
-    def into(callee, callers=None):
+    def into(callees, callers=None):
         n = ir = 0
         for (caller, target), (k, c) in calls.items():
-            if target == callee and (callers is None or caller in callers):
+            if target in callees and (callers is None or caller in callers):
                 n, ir = n + k, ir + c
         return n, ir
 
-    ours = ("pthread_cond_timedwait", "gil_wait")
-    libc = into("pthread_cond_timedwait@@GLIBC_2.3.2", ours)[1]
-    n_all, ir_all = into("pthread_cond_timedwait")
-    n_gil, ir_gil = into("gil_wait")
-    n_rec, ir_rec = into("crossed")
-    return {"pthread_cond_timedwait, every call (samples included)":
+    ours = ("pthread_cond_timedwait", "pthread_cond_wait", "gil_wait", "gil_switch_wait")
+    libc = into(("pthread_cond_timedwait@@GLIBC_2.3.2", "pthread_cond_wait@@GLIBC_2.3.2"), ours)[1]
+    n_all, ir_all = into(ours[:2])
+    n_gil, ir_gil = into(ours[2:])
+    n_rec, ir_rec = into(("crossed",))
+    return {"pthread_cond_timedwait/wait, every call (samples included)":
             (n_all, (ir_all - libc) / max(n_all, 1)),
             "GIL waits (sampling, no sample)": (n_gil, (ir_gil - libc - ir_rec) / max(n_gil, 1)),
             "samples (stack read, ring)": (n_rec, ir_rec / max(n_rec, 1))}

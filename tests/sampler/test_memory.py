@@ -233,4 +233,4 @@ def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
         validate(upload)
         assert upload.errors == [], upload.errors
         types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
-        assert types[-4:] == [t for t, _ in MEMORY_TYPES]
+        assert types[-5:] == [t for t, _ in MEMORY_TYPES + GIL]
