@@ -170,7 +170,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
 static pp_str record_thread_name(void *ctx, uint64_t thread_id, int32_t native_id)
 {
     pp_sampler *s = ctx;
-    const char *name = pp_thread_name(s->names, thread_id, native_id, s->now_ns);
+    const char *name = pp_thread_name_of_record(s->names, thread_id, native_id, s->now_ns);
     return pp_agg_intern(s->agg, name, strlen(name));
 }
 
