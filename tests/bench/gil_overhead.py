@@ -89,13 +89,16 @@ def hook_instructions(lib, python, scratch, iterations):
         return n, ir
 
     ours = ("pthread_cond_timedwait", "pthread_cond_wait", "gil_wait", "gil_switch_wait")
-    libc = into(("pthread_cond_timedwait@@GLIBC_2.3.2", "pthread_cond_wait@@GLIBC_2.3.2"), ours)[1]
+    libc_names = ("pthread_cond_timedwait@@GLIBC_2.3.2", "pthread_cond_wait@@GLIBC_2.3.2")
+    libc = into(libc_names, ours)[1]
+    libc_gil = into(libc_names, ours[2:])[1]
     n_all, ir_all = into(ours[:2])
     n_gil, ir_gil = into(ours[2:])
     n_rec, ir_rec = into(("crossed",))
     return {"pthread_cond_timedwait/wait, every call (samples included)":
             (n_all, (ir_all - libc) / max(n_all, 1)),
-            "GIL waits (sampling, no sample)": (n_gil, (ir_gil - libc - ir_rec) / max(n_gil, 1)),
+            "GIL waits (sampling, no sample)":
+            (n_gil, (ir_gil - libc_gil - ir_rec) / max(n_gil, 1)),
             "samples (stack read, ring)": (n_rec, ir_rec / max(n_rec, 1))}
 
 
