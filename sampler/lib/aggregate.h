@@ -58,6 +58,7 @@ typedef enum {
     PP_V_ALLOC_SAMPLES,     /* allocations they stand for */
     PP_V_HEAP_SPACE,        /* live bytes they stand for at the profile's end */
     PP_V_HEAP_LIVE,         /* live allocations they stand for */
+    PP_V_GIL_WAIT_NS,       /* time waited for the GIL that the sampled waits stand for */
     PP_V_COUNT
 } pp_value_index;
 

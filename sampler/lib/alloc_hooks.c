@@ -25,8 +25,6 @@ static const pp_capi *capi;
 static pp_alloc_ring *ring;
 static pp_live_heap *heap;
 static atomic_int installed;
-static atomic_uint_fast64_t seed_counter;
-static uint64_t seed_base;
 
 /* Per thread: bytes left before the next sample point. initial-exec: the library is loaded at
  * start-up (LD_PRELOAD), so its TLS is static and an access is one instruction. */
@@ -48,8 +46,7 @@ static __attribute__((noinline)) int crossed(void)
     if (!tls.seeded) {
         /* A thread's first allocation: its first point is a full draw from its first byte. */
         tls.seeded = 1;
-        tls.rng = seed_base ^ (uint64_t)(uintptr_t)&tls ^
-                  atomic_fetch_add(&seed_counter, 0x9e3779b97f4a7c15ULL);
+        tls.rng = pp_rng_thread_seed(&tls);
         tls.until += draw();
         if (tls.until > 0)
             return 0;
@@ -152,10 +149,7 @@ int pp_alloc_hooks_setup(const pp_runtime *rt, const pp_alloc_hooks_options *opt
 {
     opts = *opt;
     layout = rt->layout;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
-                (uint64_t)getpid() << 40;
+    pp_rng_seed_process();
     ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames, 0);
     heap = opts.heap ? pp_live_heap_new(opts.heap_slots) : NULL;
     if (!ring || (opts.heap && !heap)) {

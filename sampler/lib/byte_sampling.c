@@ -1,7 +1,10 @@
 /* Byte-distance sampling arithmetic (byte_sampling.h). */
 #include "byte_sampling.h"
 
+#include <stdatomic.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #define LN2 0.69314718055994530942
 #define SQRT2 1.41421356237309504880
@@ -12,6 +15,23 @@ uint64_t pp_rng_next(uint64_t *state)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+static uint64_t seed_base;
+static atomic_uint_fast64_t seed_counter;
+
+void pp_rng_seed_process(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
+                (uint64_t)getpid() << 40;
+}
+
+uint64_t pp_rng_thread_seed(const void *thread_state)
+{
+    return seed_base ^ (uint64_t)(uintptr_t)thread_state ^
+           atomic_fetch_add(&seed_counter, 0x9e3779b97f4a7c15ULL);
 }
 
 double pp_ln(double x)

@@ -14,6 +14,13 @@
 /* splitmix64: one state word per thread, no syscall. */
 uint64_t pp_rng_next(uint64_t *state);
 
+/* Seeds this process's per-thread generators from the clock and the pid (each hook family's
+ * setup calls it; calling it again is harmless). */
+void pp_rng_seed_process(void);
+/* A thread's first generator state: the process seed, the address of the thread's own
+ * thread-local state and a counter shared by every thread, so no two threads draw alike. */
+uint64_t pp_rng_thread_seed(const void *thread_state);
+
 /* A distance drawn from the exponential distribution of this mean (> 0). */
 double pp_exp_draw(uint64_t *state, double mean);
 

@@ -19,6 +19,7 @@ typedef struct pp_config {
     bool memory_mem_domain_enabled;  /* DD_PROFILING_MEMORY_MEM_DOMAIN_ENABLED (false) */
     bool exception_enabled;          /* DD_PROFILING_EXCEPTION_ENABLED (true) */
     int exception_sampling_interval; /* DD_PROFILING_EXCEPTION_SAMPLING_INTERVAL (100) */
+    bool gil_enabled;                /* DD_PROFILING_GIL_ENABLED (true) */
     bool timeline;                   /* DD_PROFILING_TIMELINE_ENABLED */
     bool code_provenance;            /* DD_PROFILING_ENABLE_CODE_PROVENANCE */
     /* Strings are owned by the config (NULL when unset). */

@@ -114,6 +114,15 @@ const pp_setting pp_sampler_settings[] = {
      .flags = PP_SETTING_POD,
      .help = "Mean number of raised exceptions between two samples (each exception is sampled "
              "with probability 1/N and counts for N, so totals estimate the true count)."},
+    {.name = PP_ENV_GIL_ENABLED,
+     .kind = PP_SETTING_BOOL,
+     .offset = F(gil_enabled),
+     .def = "true",
+     .flags = PP_SETTING_POD,
+     .help = "GIL wait profiles (`gil-wait/nanoseconds`): how long each thread waited to take the "
+             "GIL, charged to the stack it waited at (one sample per sampling interval of waiting "
+             "on average, weighted so totals estimate the true time). Builds with a GIL only: off "
+             "on free-threaded builds."},
     {.name = PP_ENV_TIMELINE_ENABLED,
      .kind = PP_SETTING_BOOL,
      .offset = F(timeline),

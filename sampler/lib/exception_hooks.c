@@ -73,8 +73,6 @@ static pp_py_layout layout;
 static const pp_capi *capi;
 static pp_alloc_ring *ring;
 static atomic_int installed;
-static atomic_uint_fast64_t seed_counter;
-static uint64_t seed_base;
 static double log_keep; /* ln(1 - 1/interval); 0 when every raise is sampled */
 
 /* Per thread: raises left until the next sampled one. initial-exec: static TLS, one load. */
@@ -153,8 +151,7 @@ static __attribute__((noinline)) void crossed(py_object *exc)
     if (!tls.seeded) {
         /* A thread's first raise: its countdown starts with this raise as the first. */
         tls.seeded = 1;
-        tls.rng = seed_base ^ (uint64_t)(uintptr_t)&tls ^
-                  atomic_fetch_add(&seed_counter, 0x9e3779b97f4a7c15ULL);
+        tls.rng = pp_rng_thread_seed(&tls);
         tls.left = draw() - 1;
         if (tls.left > 0)
             return;
@@ -313,10 +310,7 @@ int pp_exception_hooks_setup(const pp_runtime *rt, const pp_exception_hooks_opti
     exc_traceback_at = head + 3 * sizeof(void *);
     tb_next_at = head;
     log_keep = opts.interval > 1 ? pp_ln(1.0 - 1.0 / opts.interval) : 0;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    seed_base = (uint64_t)now.tv_nsec * 0x2545f4914f6cdd1dULL ^ (uint64_t)now.tv_sec ^
-                (uint64_t)getpid() << 40;
+    pp_rng_seed_process();
     ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames, PP_EXCEPTION_TYPE_BYTES);
     if (!ring) {
         pp_log(PP_LOG_WARN, "out of memory for the exception profiles; not recording raises");

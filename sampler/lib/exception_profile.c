@@ -37,22 +37,18 @@ uint32_t pp_exception_start(const pp_config *cfg, const pp_runtime *rt, void (*f
     return value_mask;
 }
 
+static void add_raise(const pp_record_namer *n, const pp_alloc_record *rec, pp_sample_key *key)
+{
+    key->label_key = pp_agg_intern(n->agg, LABEL, sizeof LABEL - 1);
+    key->label_value =
+        pp_agg_intern(n->agg, rec->label, strnlen(rec->label, PP_EXCEPTION_TYPE_BYTES));
+    int64_t values[PP_V_COUNT] = {[PP_V_EXCEPTION_SAMPLES] = weight};
+    pp_agg_add_values(n->agg, key, values);
+}
+
 void pp_exception_drain(const pp_record_namer *n)
 {
-    pp_alloc_ring *ring = pp_exception_hooks_ring();
-    if (!ring)
-        return;
-    pp_alloc_record *rec;
-    while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
-        pp_sample_key key;
-        n_unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
-        key.label_key = pp_agg_intern(n->agg, LABEL, sizeof LABEL - 1);
-        key.label_value = pp_agg_intern(n->agg, rec->label, strnlen(rec->label, ring->label_bytes));
-        int64_t values[PP_V_COUNT] = {[PP_V_EXCEPTION_SAMPLES] = weight};
-        pp_agg_add_values(n->agg, &key, values);
-        n_samples++;
-        pp_alloc_ring_release(ring, rec);
-    }
+    pp_record_drain(n, pp_exception_hooks_ring(), UNNAMED, add_raise, &n_samples, &n_unnamed);
 }
 
 void pp_exception_counters_get(pp_exception_counters *c)

@@ -24,11 +24,16 @@
     /* _PyRuntimeState */                                                                          \
     X(rt_initialized)       /* initialized (int) */                                                \
     X(rt_interp_head)       /* interpreters.head */                                                \
+    X(rt_gil)               /* ceval.gil, the struct _gil_runtime_state (3.8-3.11) */              \
     /* PyInterpreterState */                                                                       \
     X(is_next)              /* next */                                                             \
     X(is_threads_head)      /* tstate_head (<=3.10), threads.head */                               \
     X(is_id)                /* id */                                                               \
     X(is_modules)           /* modules (<=3.11), imports.modules: sys.modules */                   \
+    X(is_gil)               /* ceval.gil, a struct _gil_runtime_state * (3.12+, GIL builds) */     \
+    /* struct _gil_runtime_state (GIL builds) */                                                   \
+    X(gil_cond)             /* cond: the condition variable take_gil waits on */                   \
+    X(gil_switch_cond)      /* switch_cond: drop_gil waits on it for the next holder */            \
     /* PyThreadState */                                                                            \
     X(ts_next)              /* next */                                                             \
     X(ts_interp)            /* interp */                                                           \

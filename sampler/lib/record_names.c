@@ -35,3 +35,16 @@ int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const c
     key->n_frames = frames;
     return nameless;
 }
+
+void pp_record_drain(const pp_record_namer *n, pp_alloc_ring *ring, const char *unnamed,
+                     pp_record_add_fn add, uint64_t *count, uint64_t *unnamed_count)
+{
+    pp_alloc_record *rec;
+    while (ring && (rec = pp_alloc_ring_peek(ring)) != NULL) {
+        pp_sample_key key;
+        *unnamed_count += (uint64_t)pp_record_name(n, rec, unnamed, &key);
+        add(n, rec, &key);
+        ++*count;
+        pp_alloc_ring_release(ring, rec);
+    }
+}

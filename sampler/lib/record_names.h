@@ -27,4 +27,12 @@ typedef struct pp_record_namer {
 int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
                    pp_sample_key *key);
 
+/* Names every record waiting in ring (as pp_record_name) and hands it with its key to add, which
+ * sets a label if it has one and adds the values; then releases it. Counts the records in *count
+ * and those without a Python frame in *unnamed_count. */
+typedef void (*pp_record_add_fn)(const pp_record_namer *n, const pp_alloc_record *rec,
+                                 pp_sample_key *key);
+void pp_record_drain(const pp_record_namer *n, pp_alloc_ring *ring, const char *unnamed,
+                     pp_record_add_fn add, uint64_t *count, uint64_t *unnamed_count);
+
 #endif

@@ -14,6 +14,7 @@
 #include "inproc_hooks.h"
 #include "log.h"
 #include "exception_profile.h"
+#include "gil_profile.h"
 #include "memory_profile.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
@@ -163,7 +164,8 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->profile_start_mono = now;
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
-    s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake);
+    s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake) |
+                    pp_gil_start(cfg, rt, wake);
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
@@ -175,7 +177,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
 static pp_str record_thread_name(void *ctx, uint64_t thread_id, int32_t native_id)
 {
     pp_sampler *s = ctx;
-    const char *name = pp_thread_name(s->names, thread_id, native_id, s->now_ns);
+    const char *name = pp_thread_name_of_record(s->names, thread_id, native_id, s->now_ns);
     return pp_agg_intern(s->agg, name, strlen(name));
 }
 
@@ -186,6 +188,7 @@ static void hooks_drain(pp_sampler *s, int heap_too)
     pp_record_namer n = {&s->rt, s->codes, &s->walk, s->agg, record_thread_name, s};
     pp_memory_drain(&n);
     pp_exception_drain(&n);
+    pp_gil_drain(&n);
     if (heap_too)
         pp_memory_add_heap(&n);
 }
@@ -436,7 +439,7 @@ void pp_sampler_flush(pp_sampler *s)
     pp_safe_read_stats(&reads);
     s->counters[C_READ_CALLS] = reads.calls;
     s->counters[C_READ_BYTES] = reads.bytes;
-    pp_counter counters[C_COUNT + 11];
+    pp_counter counters[C_COUNT + 15];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
         counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
@@ -456,6 +459,12 @@ void pp_sampler_flush(pp_sampler *s)
         counters[n_counters++] = (pp_counter){"exception_samples", e.samples};
         counters[n_counters++] = (pp_counter){"exception_samples_dropped", e.dropped};
         counters[n_counters++] = (pp_counter){"exception_samples_unnamed", e.unnamed};
+        pp_gil_counters g;
+        pp_gil_counters_get(&g);
+        counters[n_counters++] = (pp_counter){"gil_hook_installed", (uint64_t)g.installed};
+        counters[n_counters++] = (pp_counter){"gil_wait_samples", g.samples};
+        counters[n_counters++] = (pp_counter){"gil_wait_samples_dropped", g.dropped};
+        counters[n_counters++] = (pp_counter){"gil_wait_samples_unnamed", g.unnamed};
     }
     pp_flush_info info = {.start_ns = s->profile_start_real,
                           .end_ns = end_real,

@@ -271,6 +271,17 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
     return os_name(t, tid, now_ns);
 }
 
+const char *pp_thread_name_of_record(pp_thread_names *t, uint64_t ident, int32_t tid,
+                                     int64_t now_ns)
+{
+    /* The kernel tid, when it was read, tells it from a later thread that got the same ident;
+     * else only the table read before the last one may name it. */
+    const py_entry *e = python_entry(t, ident);
+    if (e && (e->native_id ? e->native_id == tid : e->gen + 1 >= t->py_gen))
+        return e->name;
+    return pp_thread_name(t, ident, tid, now_ns);
+}
+
 int pp_thread_names_settle(pp_thread_names *t, int reread)
 {
     if (!t->fell_back)

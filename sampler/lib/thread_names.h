@@ -22,6 +22,11 @@ void pp_thread_names_pass(pp_thread_names *names, int64_t now_ns);
 
 /* Returns a NUL-terminated name valid until the next call. */
 const char *pp_thread_name(pp_thread_names *names, uint64_t ident, int32_t tid, int64_t now_ns);
+/* The same for a sample a hook recorded on the thread itself up to a pass or two ago (hook rings
+ * are drained after the fact): a thread that `threading` listed before and no longer does has
+ * ended since, and keeps the Python name it was last listed with (same ident and kernel tid). */
+const char *pp_thread_name_of_record(pp_thread_names *names, uint64_t ident, int32_t tid,
+                                     int64_t now_ns);
 
 /* Before a flush: a thread labelled with its fallback name because `threading` did not list it
  * yet when it was sampled usually does by now. When some thread got a fallback since the last

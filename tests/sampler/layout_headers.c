@@ -121,6 +121,23 @@ static void runtime_and_threads(void)
     CHECK_PUB(is_modules, offsetof(PyInterpreterState, imports.modules), interpreter_state,
               imports_modules);
 #endif
+#if FREE_THREADED
+    /* no GIL wait profile without a GIL */
+    ABSENT(rt_gil);
+    ABSENT(is_gil);
+    ABSENT(gil_cond);
+    ABSENT(gil_switch_cond);
+#else
+    CHECK(gil_cond, offsetof(struct _gil_runtime_state, cond));
+    CHECK(gil_switch_cond, offsetof(struct _gil_runtime_state, switch_cond));
+#if MINOR <= 11
+    CHECK(rt_gil, offsetof(_PyRuntimeState, ceval.gil));
+    ABSENT(is_gil);
+#else
+    ABSENT(rt_gil);
+    CHECK_PUB(is_gil, offsetof(PyInterpreterState, ceval.gil), interpreter_state, ceval_gil);
+#endif
+#endif
     CHECK_PUB(ts_next, offsetof(PyThreadState, next), thread_state, next);
     CHECK_PUB(ts_interp, offsetof(PyThreadState, interp), thread_state, interp);
     CHECK_PUB(ts_thread_id, offsetof(PyThreadState, thread_id), thread_state, thread_id);

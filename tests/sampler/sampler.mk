@@ -106,3 +106,10 @@ BENCH_TARGETS += bench-timeline-cost
 .PHONY: bench-timeline-cost
 bench-timeline-cost: $(LIBPODPROF)
 	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/timeline_cost.py
+
+# What the GIL wait profile costs on a GIL-switch-heavy app: workers' CPU with it on and off,
+# and the hook's instructions per call, per GIL wait and per sample (callgrind).
+BENCH_TARGETS += bench-gil-overhead
+.PHONY: bench-gil-overhead
+bench-gil-overhead: $(LIBPODPROF)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/gil_overhead.py

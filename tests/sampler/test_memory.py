@@ -30,6 +30,7 @@ MEMORY_TYPES = [("alloc-space", "bytes"), ("alloc-samples", "count"),
 CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
             ("wall-time", "nanoseconds"), ("wall-samples", "count")]
 EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
+GIL = [("gil-wait", "nanoseconds")]  # on by default on GIL builds, last
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
@@ -153,9 +154,9 @@ def test_with_tracemalloc_started_by_the_app(python, tmp_path):
 
 
 @pytest.mark.parametrize("memory,heap,types", [
-    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES),
-    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2]),
-    ("false", None, CPU_WALL + EXCEPTIONS),
+    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES + GIL),
+    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2] + GIL),
+    ("false", None, CPU_WALL + EXCEPTIONS + GIL),
 ], ids=["default", "no-heap", "off"])
 def test_sample_types_follow_the_settings(tmp_path, memory, heap, types):
     extra = {}
@@ -236,4 +237,4 @@ def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
         validate(upload)
         assert upload.errors == [], upload.errors
         types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
-        assert types[-4:] == [t for t, _ in MEMORY_TYPES]
+        assert types[-5:] == [t for t, _ in MEMORY_TYPES + GIL]
