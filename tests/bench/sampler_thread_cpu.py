@@ -14,15 +14,32 @@ A second table gives what one thread sample costs, at 8 and 64 threads (`--threa
 at 100 Hz with the budget lifted, over the whole run: the sampler's CPU (every thread that is not
 the workload's) per sample, and the system calls and bytes the sampler thread spent reading the
 process per sample, from the library's own counters (`read_calls`, `read_bytes`: a library without
-them shows –). Samples include the idle main thread's, which costs almost nothing (its stack is
-reused without a walk), so the figures are what a sample of every Python thread costs on average.
+them shows –), and how many samples the hooks recorded (allocations, GIL waits, exceptions) per
+thread sample: the sampler thread names and aggregates each of them too. Samples include the idle
+main thread's, which costs almost nothing (its stack is reused without a walk), so the figures
+are what a sample of every Python thread costs on average.
+
+A third table (`--deterministic`; `--deterministic-only` prints it alone) counts instead of timing,
+each library once per interpreter and thread count, on a short run of the same workload:
+- user-space instructions of the sampler thread under `valgrind --tool=callgrind`, collected only
+  inside the library's pass, drain and adapt functions: per thread sample (the walks of the pass:
+  `sample_thread` inclusive), per record the hooks recorded (allocation, GIL wait and exception
+  samples, named and aggregated by the drains), and per pass for everything else (the runtime and
+  interpreter reads, thread names, ...). Valgrind runs the workload ~50x slower, so records per
+  thread sample there are far fewer than in a real run: they are reported per record, and the
+  timed table's run gives how many records a real thread sample brings.
+- system calls of the sampler thread per thread sample, under `strace -f` (the sampler thread is
+  the one that calls process_vm_readv): every kind, and process_vm_readv alone.
+The interpreters of the Debian sid chroot (3.14, 3.15) run through a launcher that valgrind and
+strace cannot follow into the chroot: their rows show –.
 
     .venv/bin/python tests/bench/sampler_thread_cpu.py [--reps 3] [--lib A.so --lib B.so]
-        [--before REV] [--threads 8 --threads 64]
+        [--before REV] [--threads 8 --threads 64] [--deterministic | --deterministic-only]
 """
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 WORKLOAD = Path(__file__).resolve().parent / "sampler_workload.py"
 THREADS, DEPTH, RATE_HZ = 8, 50, 100
+# the hooks' samples the sampler thread names and aggregates (allocations, GIL waits, exceptions)
+RECORDS = ("alloc_samples", "gil_wait_samples", "exception_samples")
 STEADY_AFTER_S = 0.5  # start-up and the first look at each code object are not the steady cost
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "sampler")]
 from interpreters import all_pythons  # noqa: E402
@@ -100,7 +119,8 @@ def run_once(python, lib, budget_pct, rounds, chunk, threads):
                 "rate_hz": counters.get("passes", 0) / result["elapsed_s"],
                 "us_per_sample": per_sample(1e6 * result["other_threads_cpu_s"]),
                 "reads_per_sample": per_sample(counters.get("read_calls")),
-                "bytes_per_sample": per_sample(counters.get("read_bytes"))}
+                "bytes_per_sample": per_sample(counters.get("read_bytes")),
+                "records_per_sample": per_sample(sum(counters.get(k, 0) for k in RECORDS))}
 
 
 def median(values, fmt):
@@ -120,6 +140,10 @@ def main():
                     help="only these interpreters (names as printed, e.g. 3.12.1)")
     ap.add_argument("--rounds", type=int, default=30, help="workload rounds per thread")
     ap.add_argument("--chunk", type=int, default=150000, help="leaf iterations per round")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="also count instructions (callgrind) and system calls (strace)")
+    ap.add_argument("--deterministic-only", action="store_true",
+                    help="only the instruction and system call counts")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         libs = args.lib or [build_before(args.before, scratch), BUILD / "lib" / "libpodprof.so"]
@@ -129,7 +153,11 @@ def main():
         for lib in libs:
             if not lib.exists():
                 sys.exit(f"sampler_thread_cpu: {lib} missing (run make)")
-        measure(args, libs, names, args.threads or [THREADS, 64])
+        thread_counts = args.threads or [THREADS, 64]
+        if not args.deterministic_only:
+            measure(args, libs, names, thread_counts)
+        if args.deterministic or args.deterministic_only:
+            count(args, libs, names, thread_counts)
 
 
 def measure(args, libs, names, thread_counts):
@@ -162,8 +190,8 @@ def measure(args, libs, names, thread_counts):
     print(f"one thread sample, {DEPTH} frames, {RATE_HZ} Hz, budget lifted, whole run "
           f"(median of {args.reps})")
     print("| CPython | threads | library | sampler CPU per sample | reads per sample "
-          "| bytes copied per sample |")
-    print("|---|---|---|---|---|---|")
+          "| bytes copied per sample | hook records per sample |")
+    print("|---|---|---|---|---|---|---|")
     for version, py in pys:
         for threads in thread_counts:
             for lib in libs:
@@ -171,7 +199,121 @@ def measure(args, libs, names, thread_counts):
                 print(f"| {version} | {threads} | {names[lib]} | "
                       f"{median([r['us_per_sample'] for r in rs], '{:.1f}')} µs | "
                       f"{median([r['reads_per_sample'] for r in rs], '{:.2f}')} | "
-                      f"{median([r['bytes_per_sample'] for r in rs], '{:.0f}')} |")
+                      f"{median([r['bytes_per_sample'] for r in rs], '{:.0f}')} | "
+                      f"{median([r['records_per_sample'] for r in rs], '{:.2f}')} |")
+
+
+# The library's functions that run on the sampler thread per pass; callgrind collects inside them
+# only (so the start-up and the profile's encoding at flush are not counted).
+COLLECT = ("pp_sampler_pass", "pp_sampler_drain", "pp_sampler_adapt")
+DRAINS = ("pp_memory_drain", "pp_exception_drain", "pp_gil_drain")
+CG_ROUNDS, CG_CHUNK = 4, 20000  # valgrind runs the workload ~50x slower
+ST_ROUNDS, ST_CHUNK = 10, 150000  # strace much less
+TOOL_TIMEOUT_S = 900
+
+
+def workload_env(lib, threads, d):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DD_") and k != "LD_PRELOAD"}
+    env.update({"LD_PRELOAD": str(lib), "DD_PROFILING_ENABLED": "true",
+                "DD_PROFILING_SAMPLE_RATE": str(RATE_HZ),
+                "DD_PROFILING_MAX_TIME_USAGE_PCT": "100",
+                "DD_PROFILING_OUTPUT_PPROF": f"{d}/p", "BENCH_RESULT": f"{d}/result.json",
+                "BENCH_THREADS": str(threads), "BENCH_DEPTH": str(DEPTH)})
+    return env
+
+
+def run_under(tool_args, python, lib, threads, rounds, chunk):
+    """Runs the short workload under a tool; (the library's counters or None when the tool
+    failed, the scratch directory)."""
+    d = tempfile.mkdtemp()
+    rounds = max(2, rounds * THREADS // threads)
+    cmd = ["timeout", str(TOOL_TIMEOUT_S), *[a.format(d=d) for a in tool_args], str(python),
+           str(WORKLOAD), str(rounds), str(chunk)]
+    r = subprocess.run(cmd, env=workload_env(lib, threads, d), capture_output=True, text=True)
+    metas = [json.loads(p.read_text()) for p in Path(d).glob("p.*.json")]
+    if r.returncode != 0 or not metas:
+        print(f"sampler_thread_cpu: {' '.join(cmd[:4])} ... failed: {r.stderr[-500:]}",
+              file=sys.stderr)
+        return None, d
+    return max((m["counters"] for m in metas), key=lambda c: c.get("passes", 0)), d
+
+
+def inclusive_ir(annotated, functions):
+    """Sum of the inclusive instruction counts callgrind_annotate gives for these functions (it
+    may list a function more than once, by source path and by object)."""
+    seen = {}
+    for line in annotated.splitlines():
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\S*:(\w+)(?:\.\w+)*( |$)", line)
+        if m and m.group(2) in functions:
+            seen[m.group(2)] = max(seen.get(m.group(2), 0), int(m.group(1).replace(",", "")))
+    return sum(seen.values())
+
+
+def callgrind_counts(python, lib, threads):
+    collect = [f"--toggle-collect={f}" for f in COLLECT]
+    counters, d = run_under(["valgrind", "--tool=callgrind", *collect,
+                             "--callgrind-out-file={d}/cg.out"], python, lib, threads,
+                             CG_ROUNDS, CG_CHUNK)
+    try:
+        if not counters or not counters.get("samples"):
+            return None
+        annotated = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100",
+                                    "--auto=no", f"{d}/cg.out"], capture_output=True,
+                                   text=True).stdout
+        total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", annotated)
+                    .group(1).replace(",", ""))
+        walks = inclusive_ir(annotated, {"sample_thread"})
+        drains = inclusive_ir(annotated, set(DRAINS))
+        records = sum(counters.get(k, 0) for k in RECORDS)
+        return {"ir_per_sample": walks / counters["samples"],
+                "ir_per_record": drains / records if records else None,
+                "ir_per_pass": (total - walks - drains) / counters["passes"],
+                "records_per_sample": records / counters["samples"]}
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def strace_counts(python, lib, threads):
+    counters, d = run_under(["strace", "-f", "-qq", "-o", "{d}/trace"], python, lib, threads,
+                             ST_ROUNDS, ST_CHUNK)
+    try:
+        if not counters or not counters.get("samples"):
+            return None
+        calls = {}  # tid -> [system calls, process_vm_readv]
+        for line in Path(d, "trace").read_text(errors="replace").splitlines():
+            tid, _, rest = line.partition(" ")
+            if rest.startswith("<...") or rest.startswith("+++") or rest.startswith("---"):
+                continue  # the end of a call already counted, an exit or a signal
+            c = calls.setdefault(tid, [0, 0])
+            c[0] += 1
+            c[1] += rest.startswith("process_vm_readv(")
+        sampler = max(calls.values(), key=lambda c: c[1])
+        return {"syscalls_per_sample": sampler[0] / counters["samples"],
+                "vm_reads_per_sample": sampler[1] / counters["samples"]}
+    finally:
+        subprocess.run(["rm", "-rf", d])
+
+
+def count(args, libs, names, thread_counts):
+    chroot = {"3.14", "3.15"}
+    pys = [(v, py) for v, py in pythons() if not args.python or v in args.python]
+    print(f"deterministic counts, {DEPTH} frames, {RATE_HZ} Hz, budget lifted, short run "
+          f"({CG_ROUNDS} x {CG_CHUNK} per thread at {THREADS} threads)")
+    print("| CPython | threads | library | instructions per thread sample | per record drained "
+          "| other, per pass | system calls per sample | of which process_vm_readv |")
+    print("|---|---|---|---|---|---|---|---|")
+    for version, py in pys:
+        for threads in thread_counts:
+            for lib in libs:
+                cg = None if version in chroot else callgrind_counts(py, lib, threads)
+                st = None if version in chroot else strace_counts(py, lib, threads)
+                f = (lambda r, k, fmt: "–" if not r or r.get(k) is None else fmt.format(r[k]))
+                print(f"| {version} | {threads} | {names[lib]} | "
+                      f"{f(cg, 'ir_per_sample', '{:,.0f}')} | "
+                      f"{f(cg, 'ir_per_record', '{:,.0f}')} | "
+                      f"{f(cg, 'ir_per_pass', '{:,.0f}')} | "
+                      f"{f(st, 'syscalls_per_sample', '{:.2f}')} | "
+                      f"{f(st, 'vm_reads_per_sample', '{:.2f}')} |", flush=True)
 
 
 if __name__ == "__main__":
