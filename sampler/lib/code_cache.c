@@ -166,13 +166,16 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     return e;
 }
 
-const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
+/* The entry of addr when it was verified in this pass (the generation checked by the caller). */
+static const pp_code_info *verified_entry(pp_code_cache *c, uintptr_t addr)
 {
     pp_code_info *e = way_of(set_of(c, addr), addr);
-    return e->addr == addr && e->checked_pass == c->pass &&
-                   c->generation == pp_agg_generation(c->agg)
-               ? e
-               : NULL;
+    return e->addr == addr && e->checked_pass == c->pass ? e : NULL;
+}
+
+const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
+{
+    return c->generation == pp_agg_generation(c->agg) ? verified_entry(c, addr) : NULL;
 }
 
 /* Reads the headers of codes[0..n) in one system call, neighbours merged into one span (the
@@ -198,17 +201,24 @@ static void prefetch_batch(pp_code_cache *c, const uintptr_t *codes, size_t n, s
     }
 }
 
-void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n)
+void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n,
+                            const pp_code_info **verified)
 {
     size_t co_size = (size_t)c->rt->layout.co_size;
-    if (co_size > HEADER_MAX)
-        return;
+    /* Entries of another string generation are stale: none is verified (the first
+     * pp_code_cache_get clears them). */
+    int current = c->generation == pp_agg_generation(c->agg);
     uintptr_t pending[PP_READ_BATCH];
-    size_t k = 0;
+    size_t k = 0, missing = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i < n) {
             uintptr_t a = addrs[i];
-            int skip = a < 4096 || a + co_size < a || pp_code_cache_verified(c, a);
+            /* consecutive frames of one code object (recursion) are looked up once */
+            verified[i] = i > 0 && a == addrs[i - 1] ? verified[i - 1]
+                          : current                  ? verified_entry(c, a)
+                                                     : NULL;
+            int skip = verified[i] || a < 4096 || a + co_size < a || co_size > HEADER_MAX;
+            missing += !verified[i];
             for (size_t j = 0; j < k && !skip; j++)
                 skip = pending[j] == a;
             if (skip)
@@ -220,6 +230,11 @@ void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n)
             k = 0;
         }
     }
+    for (size_t i = 0; i < n && missing; i++)
+        if (!verified[i]) {
+            verified[i] = pp_code_cache_verified(c, addrs[i]);
+            missing--;
+        }
 }
 
 void pp_code_cache_new_pass(pp_code_cache *c)

@@ -49,9 +49,12 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *cache, uintptr_t addr, cons
 const pp_code_info *pp_code_cache_verified(pp_code_cache *cache, uintptr_t addr);
 
 /* Verifies for this pass the code objects at addrs[0..n) not verified yet, reading their headers
- * in batches (duplicates and 0 are skipped). One that cannot be read, or is not a code object,
- * stays unverified: pp_code_cache_get on its own header then decides. */
-void pp_code_cache_prefetch(pp_code_cache *cache, const uintptr_t *addrs, size_t n);
+ * in batches (duplicates and 0 are skipped), and sets verified[i] to the entry of addrs[i]
+ * verified in this pass (what pp_code_cache_verified would return, looked up once). One that
+ * cannot be read, or is not a code object, stays unverified (NULL): pp_code_cache_get on its own
+ * header then decides. */
+void pp_code_cache_prefetch(pp_code_cache *cache, const uintptr_t *addrs, size_t n,
+                            const pp_code_info **verified);
 
 /* Starts a new pass: entries verified before must be verified again. */
 void pp_code_cache_new_pass(pp_code_cache *cache);

@@ -24,7 +24,8 @@ int pp_walk_buf_init(pp_walk_buf *b, size_t cap)
     b->where = calloc(cap, sizeof *b->where);
     b->owner = calloc(cap, sizeof *b->owner);
     b->tlbc = calloc(cap, sizeof *b->tlbc);
-    if (!b->frames || !b->code || !b->where || !b->owner || !b->tlbc) {
+    b->verified = calloc(cap, sizeof *b->verified);
+    if (!b->frames || !b->code || !b->where || !b->owner || !b->tlbc || !b->verified) {
         pp_walk_buf_free(b);
         return -1;
     }
@@ -38,6 +39,7 @@ void pp_walk_buf_free(pp_walk_buf *b)
     free(b->where);
     free(b->owner);
     free(b->tlbc);
+    free(b->verified);
     memset(b, 0, sizeof *b);
 }
 
@@ -67,7 +69,8 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
     if (code == TORN_CODE)
         return -1;
     uint8_t header[PP_COPY_CODE];
-    const pp_code_info *ci = pp_code_cache_verified(cache, code);
+    /* (the entry may have been given to another code object since, by a frame resolved earlier) */
+    const pp_code_info *ci = b->verified[i] && b->verified[i]->addr == code ? b->verified[i] : NULL;
     if (!ci) {
         /* not prefetched: unreadable, not a code object, or evicted by another in this stack */
         if (!code || (size_t)l->co_size > sizeof header ||
@@ -198,7 +201,7 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
                                size_t raw, const pp_frame *unknown, size_t *n)
 {
     *n = 0;
-    pp_code_cache_prefetch(cache, b->code, raw);
+    pp_code_cache_prefetch(cache, b->code, raw, b->verified);
     for (size_t i = 0; i < raw; i++) {
         int r = resolve(rt, cache, b, i, &b->frames[*n]);
         if (r < 0 && !unknown)

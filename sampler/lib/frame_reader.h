@@ -35,6 +35,7 @@ typedef struct pp_walk_buf {
     uintptr_t *where; /* instruction pointer (3.11+) or f_lasti (3.8-3.10) */
     uint8_t *owner;   /* frame owner (3.11+) */
     int32_t *tlbc;    /* index of the thread-local bytecode copy (free-threaded 3.14+) */
+    const pp_code_info **verified; /* scratch: the code cache's entry verified in this pass */
     /* Optional (NULL: unused): the code object's name pointer when the frame was recorded. A
      * stack named later than it was recorded checks it, so a code object freed in between and
      * another allocated at its address is not mistaken for the original. */
