@@ -116,16 +116,20 @@ static uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
 }
 
 /* Copies what resolving needs out of the frame at fr into raw slot i. */
-static void keep_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, const uint8_t *fr,
+static void keep_raw(const pp_py_layout *l, pp_frame_view_fn view, void *ctx, const uint8_t *fr,
                      pp_walk_buf *b, size_t i)
 {
     b->code[i] = code_of(l, get_ptr(fr, l->fr_code));
     b->tlbc[i] = 0;
     if (b->name) {
         int32_t off = l->co_qualname >= 0 ? l->co_qualname : l->co_name;
-        if (!b->code[i] || b->code[i] == TORN_CODE ||
-            read(ctx, &b->name[i], b->code[i] + (uintptr_t)off, sizeof b->name[i]))
-            b->name[i] = 0;
+        uintptr_t scratch;
+        const void *name = !b->code[i] || b->code[i] == TORN_CODE
+                               ? NULL
+                               : view(ctx, &scratch, b->code[i] + (uintptr_t)off, sizeof scratch);
+        b->name[i] = 0;
+        if (name)
+            memcpy(&b->name[i], name, sizeof b->name[i]);
     }
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti;
@@ -155,10 +159,10 @@ static int may_end_chain(const pp_py_layout *l, uint8_t owner)
     return l->owner_generator < 0 || owner != (uint8_t)l->owner_generator;
 }
 
-pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *ctx, uintptr_t top,
                            pp_walk_buf *b, size_t *raw, size_t *omitted)
 {
-    uint8_t fr[PP_COPY_FRAME];
+    uint8_t scratch[PP_COPY_FRAME];
     int owned = l->frame_model != PP_FRAMES_OBJECT && l->fr_owner >= 0;
     b->reached_end = 0;
     b->last_owner = 0;
@@ -168,7 +172,10 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
     uintptr_t checkpoint = 0;
     size_t power = 1, since = 0;
     for (size_t steps = 0; top && steps < PP_HARD_WALK_LIMIT; steps++) {
-        if ((size_t)l->fr_size > sizeof fr || read(ctx, fr, top, (size_t)l->fr_size) != 0)
+        const uint8_t *fr = (size_t)l->fr_size > sizeof scratch
+                                ? NULL
+                                : view(ctx, scratch, top, (size_t)l->fr_size);
+        if (!fr)
             return PP_WALK_READ_FAILED;
         /* C-entry shim frames (3.12, 3.13), interpreter-owned entry frames (3.14+) */
         int shim = l->owner_shim_min >= 0 && fr[l->fr_owner] >= (uint8_t)l->owner_shim_min;
@@ -176,7 +183,7 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *c
             b->last_owner = fr[l->fr_owner];
         if (!shim) {
             if (*raw < b->cap)
-                keep_raw(l, read, ctx, fr, b, (*raw)++);
+                keep_raw(l, view, ctx, fr, b, (*raw)++);
             else
                 (*omitted)++;
         }
@@ -215,9 +222,9 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
     return PP_WALK_OK;
 }
 
-static int snapshot_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+static const void *snapshot_view(void *ctx, void *scratch, uintptr_t addr, size_t len)
 {
-    return pp_snapshot_read(ctx, dst, addr, len);
+    return pp_snapshot_view(ctx, scratch, addr, len);
 }
 
 pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_stack_snapshot *snap,
@@ -225,7 +232,7 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
 {
     size_t raw = 0;
     *n = 0;
-    pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_read, snap, top, b, &raw, omitted);
+    pp_walk_result r = pp_walk_raw(&rt->layout, snapshot_view, snap, top, b, &raw, omitted);
     if (r == PP_WALK_OK && b->reached_end && !may_end_chain(&rt->layout, b->last_owner))
         return PP_WALK_CUT;
     return r != PP_WALK_OK ? r : pp_walk_resolve(rt, cache, b, raw, NULL, n);

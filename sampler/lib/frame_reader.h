@@ -59,11 +59,13 @@ pp_walk_result pp_walk_frames(const pp_runtime *rt, pp_code_cache *cache, pp_sta
 
 /* The two halves of pp_walk_frames, for a thread that walks its own stack (it owns its frames,
  * so it reads them with plain loads and leaves naming them to the sampler thread).
- * pp_walk_raw follows the chain from top with read(ctx, dst, addr, len) (0 on success) and keeps
- * what naming needs in b->code/where/owner[0..*raw) (and b->name, when given, read from each
- * code object); b->frames is not used. */
-typedef int (*pp_frame_read_fn)(void *ctx, void *dst, uintptr_t addr, size_t len);
-pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_read_fn read, void *ctx, uintptr_t top,
+ * pp_walk_raw follows the chain from top with view(ctx, scratch, addr, len), which returns where
+ * the len bytes at addr can be read (in place when they are already in memory the reader owns,
+ * else copied into scratch; NULL when unreadable), and keeps what naming needs in
+ * b->code/where/owner[0..*raw) (and b->name, when given, read from each code object); b->frames is
+ * not used. */
+typedef const void *(*pp_frame_view_fn)(void *ctx, void *scratch, uintptr_t addr, size_t len);
+pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *ctx, uintptr_t top,
                            pp_walk_buf *b, size_t *raw, size_t *omitted);
 /* Names raw frames b->code/where/owner[0..raw) into b->frames[0..*n) through the code cache. A
  * frame whose code object cannot be read fails the walk, or, when unknown is given, is named

@@ -12,13 +12,13 @@
  * library is loaded at start-up (LD_PRELOAD), so its TLS is static. */
 static __thread int32_t own_tid __attribute__((tls_model("initial-exec")));
 
-static int own_read(void *ctx, void *dst, uintptr_t addr, size_t len)
+/* The thread's own frames and the code objects they hold are read in place. */
+static const void *own_view(void *ctx, void *scratch, uintptr_t addr, size_t len)
 {
     (void)ctx;
-    if (addr < 4096)
-        return -1;
-    memcpy(dst, (const void *)addr, len);
-    return 0;
+    (void)scratch;
+    (void)len;
+    return addr < 4096 ? NULL : (const void *)addr;
 }
 
 static uintptr_t own_top_frame(const pp_py_layout *layout, uintptr_t ts)
@@ -52,7 +52,7 @@ void pp_own_stack_capture(const pp_py_layout *layout, void *tstate, pp_alloc_rec
                      .owner = rec->owner,
                      .tlbc = rec->tlbc,
                      .name = rec->name};
-    if (top && pp_walk_raw(layout, own_read, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
+    if (top && pp_walk_raw(layout, own_view, NULL, top, &b, &raw, &omitted) != PP_WALK_OK)
         raw = omitted = 0;
     rec->n_raw = (uint32_t)raw;
     rec->n_omitted = (uint32_t)omitted;

@@ -109,6 +109,7 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
 {
     remember(s);
     s->n_ranges = 0;
+    s->last_range = 0;
     s->used = 0;
     s->n_touched = 0;
     s->thread = thread;
@@ -144,27 +145,40 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
     }
 }
 
-static int from_copies(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
+/* The copied range holding [addr, addr + len), or -1. */
+static long range_of(pp_stack_snapshot *s, uintptr_t addr, size_t len)
 {
     for (size_t i = 0; i < s->n_ranges; i++) {
         uintptr_t start = s->ranges[i].start;
         if (addr >= start && addr - start <= s->ranges[i].len &&
             len <= s->ranges[i].len - (addr - start)) {
-            memcpy(dst, s->buf + s->ranges[i].at + (addr - start), len);
-            return s->ranges[i].datastack ? 1 : 0;
+            s->last_range = i;
+            return (long)i;
         }
     }
     return -1;
 }
 
+/* What the next walk of this thread copies first: everything read outside the data stack. */
+static void touch(pp_stack_snapshot *s, uintptr_t addr, size_t len)
+{
+    if (s->n_touched < PP_SNAPSHOT_MAX_TOUCHED)
+        s->touched[s->n_touched++] = (pp_span){addr, len};
+}
+
 int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
 {
-    int found = from_copies(s, dst, addr, len);
-    if (found == 1)
-        return 0; /* the data-stack copy is taken every walk anyway */
-    if (found < 0) {
-        if (len == 0 || len > PP_SNAPSHOT_PAGE || addr < PP_SNAPSHOT_PAGE || addr + len < addr)
-            return pp_read(dst, addr, len);
+    long i = range_of(s, addr, len);
+    if (i >= 0) {
+        memcpy(dst, s->buf + s->ranges[i].at + (addr - s->ranges[i].start), len);
+        if (!s->ranges[i].datastack) /* the data-stack copy is taken every walk anyway */
+            touch(s, addr, len);
+        return 0;
+    }
+    if (len == 0 || len > PP_SNAPSHOT_PAGE || addr < PP_SNAPSHOT_PAGE || addr + len < addr) {
+        if (pp_read(dst, addr, len) != 0)
+            return -1;
+    } else {
         uintptr_t page = addr & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
         uintptr_t end = (addr + len + PP_SNAPSHOT_PAGE - 1) & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
         int r = copy_range(s, page, (size_t)(end - page), 0);
@@ -173,7 +187,16 @@ int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len
         else if (r == -1 || pp_read(dst, addr, len) != 0)
             return -1;
     }
-    if (s->n_touched < PP_SNAPSHOT_MAX_TOUCHED)
-        s->touched[s->n_touched++] = (pp_span){addr, len};
+    touch(s, addr, len);
     return 0;
+}
+
+const void *pp_snapshot_view_slow(pp_stack_snapshot *s, void *scratch, uintptr_t addr, size_t len)
+{
+    long i = range_of(s, addr, len);
+    if (i < 0)
+        return pp_snapshot_read(s, scratch, addr, len) == 0 ? scratch : NULL;
+    if (!s->ranges[i].datastack)
+        touch(s, addr, len);
+    return s->buf + s->ranges[i].at + (addr - s->ranges[i].start);
 }

@@ -48,7 +48,8 @@ typedef struct pp_stack_snapshot {
         int datastack; /* a data-stack chunk, copied every walk anyway */
     } ranges[PP_SNAPSHOT_MAX_RANGES];
     size_t n_ranges, used;
-    uint8_t *buf; /* PP_SNAPSHOT_MAX_BYTES */
+    size_t last_range; /* the range the last read was found in (< n_ranges, or 0) */
+    uint8_t *buf;      /* PP_SNAPSHOT_MAX_BYTES */
     pp_span touched[PP_SNAPSHOT_MAX_TOUCHED];
     size_t n_touched;
     uint64_t thread;         /* the thread being walked (0: none) */
@@ -68,5 +69,23 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
 /* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into
  * it (or, when full, reads them directly). 0 on success, -1 when the memory is unreadable. */
 int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len);
+/* The same read without copying what the snapshot holds: where the len bytes at addr can be read,
+ * in the snapshot's own copy when it holds them, else in scratch (len bytes), where they are
+ * copied as by pp_snapshot_read; NULL when the memory is unreadable. Valid until the snapshot is
+ * taken again. */
+const void *pp_snapshot_view_slow(pp_stack_snapshot *s, void *scratch, uintptr_t addr, size_t len);
+static inline const void *pp_snapshot_view(pp_stack_snapshot *s, void *scratch, uintptr_t addr,
+                                           size_t len)
+{
+    /* A walk reads its frames from one data-stack chunk in a row: the range of the last read is
+     * tried first (a data-stack range needs no note of what was read). */
+    if (s->last_range < s->n_ranges && s->ranges[s->last_range].datastack) {
+        uintptr_t off = addr - s->ranges[s->last_range].start;
+        if (addr >= s->ranges[s->last_range].start && off <= s->ranges[s->last_range].len &&
+            len <= s->ranges[s->last_range].len - off)
+            return s->buf + s->ranges[s->last_range].at + off;
+    }
+    return pp_snapshot_view_slow(s, scratch, addr, len);
+}
 
 #endif
