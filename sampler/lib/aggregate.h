@@ -24,6 +24,8 @@ typedef struct pp_frame {
     pp_str filename; /* co_filename */
     int32_t line;    /* exact line, 0 when unknown */
 } pp_frame;
+/* Stacks are compared as bytes. */
+_Static_assert(sizeof(pp_frame) == 3 * sizeof(uint32_t), "pp_frame has no padding");
 
 typedef struct pp_sample_key {
     uint64_t thread_id;        /* Python's thread id (threading.get_ident()) */
