@@ -167,10 +167,27 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
 }
 
 /* The entry of addr when it was verified in this pass (the generation checked by the caller). */
-static const pp_code_info *verified_entry(pp_code_cache *c, uintptr_t addr)
+static pp_code_info *verified_entry(pp_code_cache *c, uintptr_t addr)
 {
     pp_code_info *e = way_of(set_of(c, addr), addr);
     return e->addr == addr && e->checked_pass == c->pass ? e : NULL;
+}
+
+/* Whether addr is already queued for the next batch: the entry of a code object cached before
+ * remembers the pass it was queued in; a new one is looked for among the queued. */
+static int queued(pp_code_cache *c, uintptr_t addr, const uintptr_t *pending, size_t k)
+{
+    pp_code_info *e = way_of(set_of(c, addr), addr);
+    if (e->addr == addr) {
+        if (e->queued_pass == c->pass)
+            return 1;
+        e->queued_pass = c->pass;
+        return 0;
+    }
+    for (size_t j = 0; j < k; j++)
+        if (pending[j] == addr)
+            return 1;
+    return 0;
 }
 
 const pp_code_info *pp_code_cache_verified(pp_code_cache *c, uintptr_t addr)
@@ -217,11 +234,9 @@ void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n,
             verified[i] = i > 0 && a == addrs[i - 1] ? verified[i - 1]
                           : current                  ? verified_entry(c, a)
                                                      : NULL;
-            int skip = verified[i] || a < 4096 || a + co_size < a || co_size > HEADER_MAX;
             missing += !verified[i];
-            for (size_t j = 0; j < k && !skip; j++)
-                skip = pending[j] == a;
-            if (skip)
+            if (verified[i] || a < 4096 || a + co_size < a || co_size > HEADER_MAX ||
+                queued(c, a, pending, k))
                 continue;
             pending[k++] = a;
         }

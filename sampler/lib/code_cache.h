@@ -28,6 +28,7 @@ typedef struct pp_code_info {
     uint8_t *linetable;
     uint32_t linetable_len;
     uint64_t checked_pass; /* the sampling pass in which the identity was last verified */
+    uint64_t queued_pass;  /* the pass in which it was last queued to be verified */
     /* last offsets looked up (hot loops sample the same few instructions) */
     long memo_offset[4];
     int32_t memo_line[4];
