@@ -61,10 +61,9 @@ static uintptr_t bytecode_start(const pp_py_layout *l, const pp_code_info *ci, u
 
 /* Resolves raw frame i into b->frames[*n]; returns 1 when emitted, 0 when skipped, -1 on read
  * failure or a torn frame. */
-static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, size_t i,
-                   pp_frame *out)
+static inline int resolve(const pp_py_layout *l, pp_code_cache *cache, pp_walk_buf *b, size_t i,
+                          pp_frame *out)
 {
-    const pp_py_layout *l = &rt->layout;
     uintptr_t code = b->code[i];
     if (code == TORN_CODE)
         return -1;
@@ -105,7 +104,7 @@ static int resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b, s
 }
 
 /* The code object a frame's code field refers to; TORN_CODE when it cannot be one. */
-static uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
+static inline uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
 {
     if (l->code_ref != PP_CODE_STACKREF)
         return ref;
@@ -116,8 +115,8 @@ static uintptr_t code_of(const pp_py_layout *l, uintptr_t ref)
 }
 
 /* Copies what resolving needs out of the frame at fr into raw slot i. */
-static void keep_raw(const pp_py_layout *l, pp_frame_view_fn view, void *ctx, const uint8_t *fr,
-                     pp_walk_buf *b, size_t i)
+static inline void keep_raw(const pp_py_layout *l, pp_frame_view_fn view, void *ctx,
+                            const uint8_t *fr, pp_walk_buf *b, size_t i)
 {
     b->code[i] = code_of(l, get_ptr(fr, l->fr_code));
     b->tlbc[i] = 0;
@@ -209,8 +208,10 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
 {
     *n = 0;
     pp_code_cache_prefetch(cache, b->code, raw, b->verified);
+    /* (a private copy of the layout, as in pp_walk_raw) */
+    const pp_py_layout layout = rt->layout;
     for (size_t i = 0; i < raw; i++) {
-        int r = resolve(rt, cache, b, i, &b->frames[*n]);
+        int r = resolve(&layout, cache, b, i, &b->frames[*n]);
         if (r < 0 && !unknown)
             return PP_WALK_READ_FAILED;
         if (r < 0) {
