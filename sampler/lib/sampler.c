@@ -328,6 +328,13 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     s->counters[C_SAMPLES]++;
 }
 
+/* A thread state is read together with what its walk will likely read (stack_snapshot.h). */
+static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
+{
+    pp_sampler *s = ctx;
+    return pp_snapshot_prefetch(&s->snapshot, tstate, tstate, dst, len);
+}
+
 void pp_sampler_drain(pp_sampler *s)
 {
     hooks_drain(s, 0);
@@ -350,7 +357,7 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     pp_inproc_schedule(); /* cheap once done */
     hooks_drain(s, 0);
     pp_thread_walk_stats st;
-    if (pp_for_each_thread(&s->rt, interp_head, sample_thread, s, &st) != 0) {
+    if (pp_for_each_thread(&s->rt, interp_head, read_tstate, sample_thread, s, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
         return -1;
     }

@@ -61,27 +61,56 @@ static pp_snapshot_hint *hint_of(pp_stack_snapshot *s, uint64_t thread)
     return &s->hints[pp_spread(thread, 32) % PP_SNAPSHOT_HINT_SLOTS];
 }
 
-static void remember(pp_stack_snapshot *s)
+/* Ends the current thread's turn: what its walk read (if it was walked) is remembered for its
+ * next walk; a thread prefetched but not walked (its stack was reused) is not prefetched again
+ * until it is walked. */
+static void finish_thread(pp_stack_snapshot *s)
 {
     if (!s->thread || !s->hints)
         return;
     pp_snapshot_hint *h = hint_of(s, s->thread);
+    if (!s->walked) {
+        if (h->thread == s->thread)
+            h->speculate = 0;
+        return;
+    }
     size_t n = pp_spans_merge(s->touched, s->n_touched);
     h->thread = s->thread;
     h->n = (uint32_t)(n < PP_SNAPSHOT_HINT_SPANS ? n : PP_SNAPSHOT_HINT_SPANS);
     memcpy(h->spans, s->touched, h->n * sizeof *h->spans);
+    h->chunk = s->chunk_at;
+    h->chunk_len = s->chunk_guess;
+    h->speculate = 1;
 }
 
-/* Copies, in one system call, the spans this thread's last walk read and the live part of its
- * current data-stack chunk, [chunk, chunk + chunk_len) (chunk_len 0: none). Returns 0 when the
- * chunk arrived (or none was asked), -1 when it did not. */
-static int copy_remembered(pp_stack_snapshot *s, uintptr_t chunk, size_t chunk_len)
+static void start_thread(pp_stack_snapshot *s, uint64_t thread)
+{
+    finish_thread(s);
+    s->n_ranges = 0;
+    s->last_range = 0;
+    s->used = 0;
+    s->n_touched = 0;
+    s->thread = thread;
+    s->walked = 0;
+    s->prefetched = 0;
+    s->chunk_range = -1;
+    s->chunk_at = 0;
+    s->chunk_guess = 0;
+}
+
+/* Copies, in one system call: head (when given: the caller's own request, first), the spans this
+ * thread's last walk read, and [chunk, chunk + chunk_len) (chunk_len 0: none) as a data-stack
+ * range. Returns whether the chunk arrived (0 when none was asked). */
+static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, uintptr_t chunk,
+                           size_t chunk_len)
 {
     pp_snapshot_hint *h = s->thread ? hint_of(s, s->thread) : NULL;
     uint32_t spans = h && h->thread == s->thread ? h->n : 0;
-    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS + 1];
-    size_t n = 0, at = s->used;
-    for (uint32_t i = 0; i < spans && n + 1 < PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
+    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS + 2];
+    size_t n = 0, at = s->used, first = head ? 1 : 0;
+    if (head)
+        reqs[n++] = *head;
+    for (uint32_t i = 0; i < spans && n + 1 < first + PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
         if (h->spans[i].len > PP_SNAPSHOT_MAX_BYTES - at)
             break;
         reqs[n++] = (pp_read_req){s->buf + at, h->spans[i].addr, h->spans[i].len, 0};
@@ -91,40 +120,43 @@ static int copy_remembered(pp_stack_snapshot *s, uintptr_t chunk, size_t chunk_l
     if (chunk_asked)
         reqs[n++] = (pp_read_req){s->buf + at, chunk, chunk_len, 0};
     pp_read_many(reqs, n);
-    for (size_t i = 0; i < n; i++) {
+    if (head)
+        head->ok = reqs[0].ok;
+    for (size_t i = first; i < n; i++) {
         int datastack = chunk_asked && i + 1 == n;
         /* A span that failed is unmapped since; a frame there would fail to read anyway. Its
          * bytes in buf are simply skipped. */
-        if (reqs[i].ok)
+        if (reqs[i].ok) {
+            if (datastack)
+                s->chunk_range = (long)s->n_ranges;
             add_range(s, reqs[i].addr, reqs[i].len, datastack);
-        else
+        } else {
             s->used += reqs[i].len;
+        }
     }
-    if (chunk_len == 0)
-        return 0;
-    return chunk_asked && reqs[n - 1].ok ? 0 : -1;
+    return chunk_asked && reqs[n - 1].ok;
 }
 
-void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top)
+int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, uintptr_t tstate, void *dst,
+                         size_t len)
 {
-    remember(s);
-    s->n_ranges = 0;
-    s->last_range = 0;
-    s->used = 0;
-    s->n_touched = 0;
-    s->thread = thread;
-    if (!s->buf)
-        return;
+    start_thread(s, thread);
+    const pp_snapshot_hint *h = s->hints ? hint_of(s, thread) : NULL;
+    if (!s->buf || !h || h->thread != thread || !h->speculate)
+        return pp_read(dst, tstate, len);
+    pp_read_req head = {dst, tstate, len, 0};
+    s->prefetched = 1;
+    s->chunk_at = h->chunk;
+    copy_remembered(s, &head, h->chunk, h->chunk ? h->chunk_len : 0);
+    return head.ok ? 0 : -1;
+}
+
+/* The older chunks, each live up to its saved top index, after the current one (range r). */
+static void copy_older_chunks(pp_stack_snapshot *s, long r)
+{
     const pp_chunk_layout *cl = &s->chunk;
-    int has_chunk = chunk && cl->data > 0 && cl->data <= CHUNK_HEADER_MAX &&
-                    top > chunk + (uintptr_t)cl->data && top - chunk <= PP_SNAPSHOT_MAX_BYTES;
-    /* The current chunk is live up to datastack_top. */
-    if (copy_remembered(s, has_chunk ? chunk : 0, has_chunk ? (size_t)(top - chunk) : 0) != 0 ||
-        !has_chunk)
-        return;
-    uintptr_t previous; /* the chunk is the last range copied */
-    memcpy(&previous, s->buf + s->ranges[s->n_ranges - 1].at + cl->previous, sizeof previous);
-    /* Older chunks: live up to their saved top index. */
+    uintptr_t previous;
+    memcpy(&previous, s->buf + s->ranges[r].at + cl->previous, sizeof previous);
     for (int n = 1; previous && n < PP_SNAPSHOT_MAX_CHUNKS; n++) {
         uint8_t header[CHUNK_HEADER_MAX];
         if (pp_read(header, previous, (size_t)cl->data) != 0)
@@ -143,6 +175,50 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
             return;
         previous = older;
     }
+}
+
+void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top)
+{
+    int prefetched = s->prefetched && s->thread == thread && !s->walked;
+    if (!prefetched)
+        start_thread(s, thread);
+    s->walked = 1;
+    if (!s->buf)
+        return;
+    const pp_chunk_layout *cl = &s->chunk;
+    int has_chunk = chunk && cl->data > 0 && cl->data <= CHUNK_HEADER_MAX &&
+                    top > chunk + (uintptr_t)cl->data && top - chunk <= PP_SNAPSHOT_MAX_BYTES;
+    size_t live = has_chunk ? (size_t)(top - chunk) : 0;
+    long r;
+    if (!prefetched) {
+        if (!copy_remembered(s, NULL, has_chunk ? chunk : 0, live) || !has_chunk)
+            return;
+        r = s->chunk_range;
+    } else {
+        r = s->chunk_range;
+        if (r >= 0 && (!has_chunk || s->ranges[r].start != chunk || live > s->ranges[r].len)) {
+            /* the guess missed: the copy is not the live chunk */
+            s->ranges[r].start = 0;
+            s->ranges[r].len = 0;
+            r = s->chunk_range = -1;
+        }
+        if (!has_chunk)
+            return;
+        if (r >= 0) {
+            s->ranges[r].len = live; /* what lies beyond the top is dead */
+        } else {
+            if (copy_range(s, chunk, live, 1) != 0)
+                return;
+            r = s->chunk_range = (long)s->n_ranges - 1;
+        }
+    }
+    /* What the next prefetch copies with the thread state: the live part and a little room for
+     * the stack to grow, within the chunk. */
+    uint64_t size;
+    memcpy(&size, s->buf + s->ranges[r].at + cl->size, sizeof size);
+    s->chunk_at = chunk;
+    s->chunk_guess = live + PP_SNAPSHOT_GROWTH <= size ? live + PP_SNAPSHOT_GROWTH : live;
+    copy_older_chunks(s, r);
 }
 
 /* The copied range holding [addr, addr + len), or -1. */

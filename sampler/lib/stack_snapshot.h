@@ -27,10 +27,18 @@
 /* Threads whose reads are remembered (by a hash of the thread; a collision only costs reads). */
 #define PP_SNAPSHOT_HINT_SLOTS 256
 
+/* Bytes beyond a walk's live data stack the next prefetch copies too, so a stack that grew by a
+ * frame or two since is still copied with the thread state. */
+#define PP_SNAPSHOT_GROWTH 512
+
 typedef struct pp_snapshot_hint {
     uint64_t thread;
     uint32_t n;
     pp_span spans[PP_SNAPSHOT_HINT_SPANS];
+    /* The data-stack chunk the last walk read, and how much of it to prefetch (0: none). */
+    uintptr_t chunk;
+    size_t chunk_len;
+    int speculate; /* walked the last time it was looked at: prefetch it with its thread state */
 } pp_snapshot_hint;
 
 /* Where a _PyStackChunk keeps its fields (from the layout row; 3.11+): byte offsets of the
@@ -52,7 +60,12 @@ typedef struct pp_stack_snapshot {
     uint8_t *buf;      /* PP_SNAPSHOT_MAX_BYTES */
     pp_span touched[PP_SNAPSHOT_MAX_TOUCHED];
     size_t n_touched;
-    uint64_t thread;         /* the thread being walked (0: none) */
+    uint64_t thread;    /* the thread being walked (0: none) */
+    int prefetched;     /* its copies were taken with its thread state */
+    int walked;         /* pp_snapshot_take was called for it */
+    long chunk_range;   /* the range holding its current data-stack chunk (-1: none) */
+    uintptr_t chunk_at; /* that chunk, and what to prefetch of it next time */
+    size_t chunk_guess;
     pp_snapshot_hint *hints; /* PP_SNAPSHOT_HINT_SLOTS */
     pp_chunk_layout chunk;
 } pp_stack_snapshot;
@@ -65,6 +78,16 @@ void pp_snapshot_free(pp_stack_snapshot *s);
  * live part of the current data-stack chunk (at chunk, live data ending at top; 0, 0: no chunks)
  * in one read, then the older chunks. Never fails: whatever cannot be copied is simply absent. */
 void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top);
+/* Reads len bytes of thread's state at tstate into dst (0 on success), and, when the thread was
+ * walked the last time it was looked at, copies in the same system call what its walk is
+ * expected to read: the spans its last walk read and its last data-stack chunk, up to a little
+ * beyond the live part then. The pp_snapshot_take of the same thread that follows (with what the
+ * thread state says now) keeps the chunk's copy when it is the live chunk and holds its live
+ * part, else copies it again: either way the chunk and the thread state are copied within
+ * microseconds of each other, and the walk needs one system call less. A thread not walked after
+ * its prefetch (its stack reused) is not prefetched again until it is walked. */
+int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, uintptr_t tstate, void *dst,
+                         size_t len);
 
 /* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into
  * it (or, when full, reads them directly). 0 on success, -1 when the memory is unreadable. */

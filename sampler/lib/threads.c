@@ -21,8 +21,8 @@ static size_t field_end(int32_t off, size_t size)
     return off >= 0 ? (size_t)off + size : 0;
 }
 
-static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_thread_view *t,
-                       uintptr_t *next)
+static int read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uintptr_t ts,
+                       uintptr_t interp, pp_thread_view *t, uintptr_t *next)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t b[TSTATE_MAX_COPY];
@@ -38,7 +38,7 @@ static int read_thread(const pp_runtime *rt, uintptr_t ts, uintptr_t interp, pp_
     int ds_inline = ds >= 0 && ds_end <= sizeof b;
     if (ds_inline && ds_end > copy)
         copy = ds_end;
-    if (pp_read(b, ts, copy) != 0)
+    if (read ? read(ctx, ts, b, copy) != 0 : pp_read(b, ts, copy) != 0)
         return -1;
     *next = get_ptr(b, l->ts_next);
     if (get_ptr(b, l->ts_interp) != interp)
@@ -75,8 +75,8 @@ static int read_interp(const pp_py_layout *l, uintptr_t interp, uintptr_t *threa
     return pp_read_fields(interp, f, 3);
 }
 
-int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn fn, void *ctx,
-                       pp_thread_walk_stats *st)
+int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_tstate_read_fn read,
+                       pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st)
 {
     const pp_py_layout *l = &rt->layout;
     memset(st, 0, sizeof *st);
@@ -93,7 +93,7 @@ int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn
         while (ts && in_interp < PP_MAX_THREADS && st->threads < PP_MAX_THREADS) {
             pp_thread_view t;
             uintptr_t next = 0;
-            if (read_thread(rt, ts, interp, &t, &next) != 0) {
+            if (read_thread(rt, read, ctx, ts, interp, &t, &next) != 0) {
                 st->torn++;
                 break;
             }

@@ -30,9 +30,12 @@ typedef struct pp_thread_walk_stats {
 } pp_thread_walk_stats;
 
 /* Calls fn for each thread state of the interpreters listed from interp_head (see
- * pp_runtime_state); returns -1 when the interpreter list itself is unreadable. */
+ * pp_runtime_state), right after reading it with read(ctx, ...); returns -1 when the interpreter
+ * list itself is unreadable. */
 typedef void (*pp_thread_fn)(void *ctx, const pp_thread_view *t);
-int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_thread_fn fn, void *ctx,
-                       pp_thread_walk_stats *st);
+/* Reads len bytes of the thread state at tstate into dst, 0 on success (NULL: pp_read). */
+typedef int (*pp_tstate_read_fn)(void *ctx, uintptr_t tstate, void *dst, size_t len);
+int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_tstate_read_fn read,
+                       pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st);
 
 #endif

@@ -22,10 +22,11 @@ are what a sample of every Python thread costs on average.
 A third table (`--deterministic`; `--deterministic-only` prints it alone) counts instead of timing,
 each library once per interpreter and thread count, on a short run of the same workload:
 - user-space instructions of the sampler thread under `valgrind --tool=callgrind`, collected only
-  inside the library's pass, drain and adapt functions: per thread sample (the walks of the pass:
-  `sample_thread` inclusive), per record the hooks recorded (allocation, GIL wait and exception
-  samples, named and aggregated by the drains), and per pass for everything else (the runtime and
-  interpreter reads, thread names, ...). Valgrind runs the workload ~50x slower, so records per
+  inside the library's pass, drain and adapt functions: per thread sample (the pass over the
+  threads, `pp_for_each_thread` inclusive: reading each thread state, its clock, its walk and the
+  sample's aggregation), per record the hooks recorded (allocation, GIL wait and exception
+  samples, named and aggregated by the drains), and per pass for everything else (the runtime
+  read, thread names, ...). Valgrind runs the workload ~50x slower, so records per
   thread sample there are far fewer than in a real run: they are reported per record, and the
   timed table's run gives how many records a real thread sample brings.
 - system calls of the sampler thread per thread sample, under `strace -f` (the sampler thread is
@@ -262,7 +263,7 @@ def callgrind_counts(python, lib, threads):
                                    text=True).stdout
         total = int(re.search(r"([\d,]+) \(100.0%\)\s+PROGRAM TOTALS", annotated)
                     .group(1).replace(",", ""))
-        walks = inclusive_ir(annotated, {"sample_thread"})
+        walks = inclusive_ir(annotated, {"pp_for_each_thread"})
         drains = inclusive_ir(annotated, set(DRAINS))
         records = sum(counters.get(k, 0) for k in RECORDS)
         return {"ir_per_sample": walks / counters["samples"],

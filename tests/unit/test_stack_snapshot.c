@@ -1,6 +1,6 @@
 /* The copies a stack walk reads through: merged read plans, pages copied on demand, what one walk
- * read copied again (fresh) at the start of the thread's next walk, data-stack chunks, and memory
- * that disappears between walks. */
+ * read copied again (fresh) at the start of the thread's next walk, data-stack chunks, memory
+ * that disappears between walks, and the copies prefetched with the thread state. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -103,11 +103,106 @@ static void test_walks(void **state)
     munmap(m, 4 * (size_t)page);
 }
 
+static uint64_t read_calls(void)
+{
+    pp_read_stats r;
+    pp_safe_read_stats(&r);
+    return r.calls;
+}
+
+/* The thread state read with what the thread's walk is expected to read: one system call when the
+ * guess holds, the live chunk copied again when it does not, and nothing guessed for a thread
+ * whose last look did not walk it. */
+static void test_prefetch(void **state)
+{
+    (void)state;
+    assert_int_equal(pp_safe_read_init(), 0);
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *m =
+        mmap(NULL, 4 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    uint64_t *tstate = (uint64_t *)m;
+    uint64_t *chunk = (uint64_t *)(m + page); /* previous, size, top index, then the data */
+    chunk[0] = 0;
+    chunk[1] = 2 * (uint64_t)page;
+    chunk[2] = 10;
+    for (int i = 3; i < 64; i++)
+        chunk[i] = 1000 + (uint64_t)i;
+    pp_stack_snapshot s;
+    assert_int_equal(pp_snapshot_init(&s, (pp_chunk_layout){0, 8, 16, 24}), 0);
+    uint64_t ts[4], v;
+    const uint64_t thread = (uintptr_t)tstate;
+
+    /* never walked: the thread state alone */
+    tstate[0] = 1;
+    uint64_t calls = read_calls();
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(ts[0], 1);
+    pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + 13));
+    assert_int_equal(read_calls() - calls, 2);
+
+    /* walked last time: the chunk arrives with the thread state, and a frame pushed since (within
+     * the room given to grow) too */
+    chunk[13] = 0x5555;
+    tstate[0] = 2;
+    calls = read_calls();
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    chunk[13] = 0x6666; /* after the copy: not seen */
+    pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + 14));
+    assert_int_equal(read_calls() - calls, 1);
+    assert_int_equal(ts[0], 2);
+    assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(chunk + 13), 8), 0);
+    assert_true(v == 0x5555);
+    assert_int_equal(read_calls() - calls, 1); /* the walk reads from the copy */
+
+    /* the stack grew past the guess: the live chunk is copied again, whole */
+    size_t grown = 14 + PP_SNAPSHOT_GROWTH / 8 + 8;
+    chunk[grown - 1] = 0x7777;
+    calls = read_calls();
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + grown));
+    assert_int_equal(read_calls() - calls, 2);
+    assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(chunk + grown - 1), 8), 0);
+    assert_true(v == 0x7777);
+
+    /* another chunk now: the guessed copy is not used */
+    uint64_t *other = (uint64_t *)(m + 3 * page);
+    other[0] = 0;
+    other[1] = (uint64_t)page;
+    other[2] = 0;
+    other[5] = 0x8888;
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    pp_snapshot_take(&s, thread, (uintptr_t)other, (uintptr_t)(other + 6));
+    assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(other + 5), 8), 0);
+    assert_true(v == 0x8888);
+    assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(chunk + 13), 8), 0);
+    assert_true(v == 0x6666); /* not the stale copy: read from memory */
+
+    /* prefetched but not walked (its stack was reused), then looked at again: the thread state
+     * alone */
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(pp_snapshot_prefetch(&s, 99, (uintptr_t)tstate, ts, sizeof ts), 0);
+    uint64_t bytes_before;
+    pp_read_stats r;
+    pp_safe_read_stats(&r);
+    bytes_before = r.bytes;
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    pp_safe_read_stats(&r);
+    assert_int_equal(r.bytes - bytes_before, sizeof ts);
+
+    /* a thread state that cannot be read fails, whatever was guessed */
+    pp_snapshot_take(&s, thread, (uintptr_t)other, (uintptr_t)(other + 6));
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, 8, ts, sizeof ts), -1);
+    pp_snapshot_free(&s);
+    munmap(m, 4 * (size_t)page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_walks),
+        cmocka_unit_test(test_prefetch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
