@@ -35,24 +35,25 @@ static int has_room(const pp_stack_snapshot *s, size_t len)
     return s->buf && s->n_ranges < PP_SNAPSHOT_MAX_RANGES && len <= PP_SNAPSHOT_MAX_BYTES - s->used;
 }
 
-static void add_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int datastack)
+static void add_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int kind)
 {
     s->ranges[s->n_ranges].start = start;
     s->ranges[s->n_ranges].len = len;
     s->ranges[s->n_ranges].at = s->used;
-    s->ranges[s->n_ranges].datastack = datastack;
+    s->ranges[s->n_ranges].kind = (uint8_t)kind;
+    s->ranges[s->n_ranges].touched = 0;
     s->n_ranges++;
     s->used += len;
 }
 
 /* 0 copied, -1 unreadable, -2 no room left */
-static int copy_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int datastack)
+static int copy_range(pp_stack_snapshot *s, uintptr_t start, size_t len, int kind)
 {
     if (!has_room(s, len))
         return -2;
     if (pp_read(s->buf + s->used, start, len) != 0)
         return -1;
-    add_range(s, start, len, datastack);
+    add_range(s, start, len, kind);
     return 0;
 }
 
@@ -74,10 +75,21 @@ static void finish_thread(pp_stack_snapshot *s)
             h->speculate = 0;
         return;
     }
-    size_t n = pp_spans_merge(s->touched, s->n_touched);
+    /* The remembered spans this walk read again are kept whole (already sorted and merged),
+     * with what it read elsewhere merged in. */
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_ranges && n < PP_SNAPSHOT_HINT_SPANS; i++)
+        if (s->ranges[i].kind == PP_RANGE_REMEMBERED && s->ranges[i].touched)
+            h->spans[n++] = (pp_span){s->ranges[i].start, s->ranges[i].len};
+    if (s->n_touched) {
+        for (size_t i = 0; i < n && s->n_touched < PP_SNAPSHOT_MAX_TOUCHED; i++)
+            s->touched[s->n_touched++] = h->spans[i];
+        n = pp_spans_merge(s->touched, s->n_touched);
+        n = n < PP_SNAPSHOT_HINT_SPANS ? n : PP_SNAPSHOT_HINT_SPANS;
+        memcpy(h->spans, s->touched, n * sizeof *h->spans);
+    }
     h->thread = s->thread;
-    h->n = (uint32_t)(n < PP_SNAPSHOT_HINT_SPANS ? n : PP_SNAPSHOT_HINT_SPANS);
-    memcpy(h->spans, s->touched, h->n * sizeof *h->spans);
+    h->n = (uint32_t)n;
     h->chunk = s->chunk_at;
     h->chunk_len = s->chunk_guess;
     h->speculate = 1;
@@ -129,7 +141,8 @@ static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, uintptr_t ch
         if (reqs[i].ok) {
             if (datastack)
                 s->chunk_range = (long)s->n_ranges;
-            add_range(s, reqs[i].addr, reqs[i].len, datastack);
+            add_range(s, reqs[i].addr, reqs[i].len,
+                      datastack ? PP_RANGE_DATASTACK : PP_RANGE_REMEMBERED);
         } else {
             s->used += reqs[i].len;
         }
@@ -169,7 +182,7 @@ static void copy_older_chunks(pp_stack_snapshot *s, long r)
         if (top_index > PP_SNAPSHOT_MAX_BYTES)
             return;
         uint64_t used = (uint64_t)cl->data + top_index * sizeof(void *);
-        if (used > size || copy_range(s, previous, (size_t)used, 1) != 0)
+        if (used > size || copy_range(s, previous, (size_t)used, PP_RANGE_DATASTACK) != 0)
             return;
         if (older == previous)
             return;
@@ -207,7 +220,7 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
         if (r >= 0) {
             s->ranges[r].len = live; /* what lies beyond the top is dead */
         } else {
-            if (copy_range(s, chunk, live, 1) != 0)
+            if (copy_range(s, chunk, live, PP_RANGE_DATASTACK) != 0)
                 return;
             r = s->chunk_range = (long)s->n_ranges - 1;
         }
@@ -224,7 +237,11 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
 /* The copied range holding [addr, addr + len), or -1. */
 static long range_of(pp_stack_snapshot *s, uintptr_t addr, size_t len)
 {
-    for (size_t i = 0; i < s->n_ranges; i++) {
+    for (size_t k = 0; k <= s->n_ranges; k++) {
+        /* the range of the last read first: a walk reads neighbours in a row */
+        size_t i = k == 0 ? s->last_range : k - 1;
+        if (i >= s->n_ranges || (k > 0 && i == s->last_range))
+            continue;
         uintptr_t start = s->ranges[i].start;
         if (addr >= start && addr - start <= s->ranges[i].len &&
             len <= s->ranges[i].len - (addr - start)) {
@@ -235,35 +252,46 @@ static long range_of(pp_stack_snapshot *s, uintptr_t addr, size_t len)
     return -1;
 }
 
-/* What the next walk of this thread copies first: everything read outside the data stack. */
-static void touch(pp_stack_snapshot *s, uintptr_t addr, size_t len)
+/* What the next walk of this thread copies first: everything read outside the data stack (a
+ * remembered span read again is kept whole, see finish_thread). */
+static void touch(pp_stack_snapshot *s, long range, uintptr_t addr, size_t len)
 {
+    if (range >= 0 && s->ranges[range].kind != PP_RANGE_PAGE) {
+        s->ranges[range].touched = 1;
+        return;
+    }
     if (s->n_touched < PP_SNAPSHOT_MAX_TOUCHED)
         s->touched[s->n_touched++] = (pp_span){addr, len};
 }
 
-int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
+/* A read the copies do not hold: its pages copied into the snapshot (or, when full, read
+ * directly into dst). Where the bytes are, or NULL. */
+static const void *read_missing(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
 {
-    long i = range_of(s, addr, len);
-    if (i >= 0) {
-        memcpy(dst, s->buf + s->ranges[i].at + (addr - s->ranges[i].start), len);
-        if (!s->ranges[i].datastack) /* the data-stack copy is taken every walk anyway */
-            touch(s, addr, len);
-        return 0;
-    }
+    const void *at = dst;
     if (len == 0 || len > PP_SNAPSHOT_PAGE || addr < PP_SNAPSHOT_PAGE || addr + len < addr) {
         if (pp_read(dst, addr, len) != 0)
-            return -1;
+            return NULL;
     } else {
         uintptr_t page = addr & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
         uintptr_t end = (addr + len + PP_SNAPSHOT_PAGE - 1) & ~(uintptr_t)(PP_SNAPSHOT_PAGE - 1);
-        int r = copy_range(s, page, (size_t)(end - page), 0);
+        int r = copy_range(s, page, (size_t)(end - page), PP_RANGE_PAGE);
         if (r == 0)
-            memcpy(dst, s->buf + s->used - (end - page) + (addr - page), len);
+            at = s->buf + s->used - (end - page) + (addr - page);
         else if (r == -1 || pp_read(dst, addr, len) != 0)
-            return -1;
+            return NULL;
     }
-    touch(s, addr, len);
+    touch(s, -1, addr, len);
+    return at;
+}
+
+int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len)
+{
+    const void *at = pp_snapshot_view_slow(s, dst, addr, len);
+    if (!at)
+        return -1;
+    if (at != dst)
+        memcpy(dst, at, len);
     return 0;
 }
 
@@ -271,8 +299,8 @@ const void *pp_snapshot_view_slow(pp_stack_snapshot *s, void *scratch, uintptr_t
 {
     long i = range_of(s, addr, len);
     if (i < 0)
-        return pp_snapshot_read(s, scratch, addr, len) == 0 ? scratch : NULL;
-    if (!s->ranges[i].datastack)
-        touch(s, addr, len);
+        return read_missing(s, scratch, addr, len);
+    if (s->ranges[i].kind != PP_RANGE_DATASTACK) /* the data-stack copy is taken anyway */
+        touch(s, i, addr, len);
     return s->buf + s->ranges[i].at + (addr - s->ranges[i].start);
 }

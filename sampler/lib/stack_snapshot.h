@@ -48,12 +48,17 @@ typedef struct pp_chunk_layout {
     int32_t previous, size, top, data;
 } pp_chunk_layout;
 
+/* What a copied range is: a data-stack chunk (copied every walk anyway), a span the thread's last
+ * walk read (remembered whole when this walk reads it again), or pages a read missed. */
+enum { PP_RANGE_DATASTACK = 1, PP_RANGE_REMEMBERED, PP_RANGE_PAGE };
+
 typedef struct pp_stack_snapshot {
     struct {
         uintptr_t start;
         size_t len;
-        size_t at;     /* offset of the copy in buf */
-        int datastack; /* a data-stack chunk, copied every walk anyway */
+        size_t at;       /* offset of the copy in buf */
+        uint8_t kind;    /* PP_RANGE_* */
+        uint8_t touched; /* PP_RANGE_REMEMBERED: read by this walk */
     } ranges[PP_SNAPSHOT_MAX_RANGES];
     size_t n_ranges, used;
     size_t last_range; /* the range the last read was found in (< n_ranges, or 0) */
@@ -102,7 +107,7 @@ static inline const void *pp_snapshot_view(pp_stack_snapshot *s, void *scratch, 
 {
     /* A walk reads its frames from one data-stack chunk in a row: the range of the last read is
      * tried first (a data-stack range needs no note of what was read). */
-    if (s->last_range < s->n_ranges && s->ranges[s->last_range].datastack) {
+    if (s->last_range < s->n_ranges && s->ranges[s->last_range].kind == PP_RANGE_DATASTACK) {
         uintptr_t off = addr - s->ranges[s->last_range].start;
         if (addr >= s->ranges[s->last_range].start && off <= s->ranges[s->last_range].len &&
             len <= s->ranges[s->last_range].len - off)
