@@ -160,6 +160,7 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         return NULL;
     copy_linetable(c, &fresh);
     fresh.checked_pass = c->pass;
+    fresh.fill = c->misses;
     for (int i = 0; i < 4; i++)
         fresh.memo_offset[i] = LONG_MIN;
     *e = fresh;
@@ -255,6 +256,11 @@ void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n,
 void pp_code_cache_new_pass(pp_code_cache *c)
 {
     c->pass++;
+}
+
+uint64_t pp_code_cache_pass(const pp_code_cache *c)
+{
+    return c->pass;
 }
 
 int pp_code_line(pp_code_cache *c, const pp_code_info *code, long offset)

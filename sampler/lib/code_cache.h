@@ -29,6 +29,7 @@ typedef struct pp_code_info {
     uint32_t linetable_len;
     uint64_t checked_pass; /* the sampling pass in which the identity was last verified */
     uint64_t queued_pass;  /* the pass in which it was last queued to be verified */
+    uint64_t fill;         /* which filling of the cache's entries made it (never 0) */
     /* last offsets looked up (hot loops sample the same few instructions) */
     long memo_offset[4];
     int32_t memo_line[4];
@@ -59,6 +60,8 @@ void pp_code_cache_prefetch(pp_code_cache *cache, const uintptr_t *addrs, size_t
 
 /* Starts a new pass: entries verified before must be verified again. */
 void pp_code_cache_new_pass(pp_code_cache *cache);
+/* The current pass (an entry with checked_pass equal to it was verified in it). */
+uint64_t pp_code_cache_pass(const pp_code_cache *cache);
 
 /* The line of an instruction offset of this code object (see linetable.h for units). */
 int pp_code_line(pp_code_cache *cache, const pp_code_info *code, long offset);

@@ -25,7 +25,10 @@ int pp_walk_buf_init(pp_walk_buf *b, size_t cap)
     b->owner = calloc(cap, sizeof *b->owner);
     b->tlbc = calloc(cap, sizeof *b->tlbc);
     b->verified = calloc(cap, sizeof *b->verified);
-    if (!b->frames || !b->code || !b->where || !b->owner || !b->tlbc || !b->verified) {
+    b->resolved = calloc(cap, sizeof *b->resolved);
+    b->result = calloc(cap, sizeof *b->result);
+    if (!b->frames || !b->code || !b->where || !b->owner || !b->tlbc || !b->verified ||
+        !b->resolved || !b->result) {
         pp_walk_buf_free(b);
         return -1;
     }
@@ -40,6 +43,8 @@ void pp_walk_buf_free(pp_walk_buf *b)
     free(b->owner);
     free(b->tlbc);
     free(b->verified);
+    free(b->resolved);
+    free(b->result);
     memset(b, 0, sizeof *b);
 }
 
@@ -62,8 +67,9 @@ static uintptr_t bytecode_start(const pp_py_layout *l, const pp_code_info *ci, u
 /* Resolves raw frame i into b->frames[*n]; returns 1 when emitted, 0 when skipped, -1 on read
  * failure or a torn frame. */
 static inline int resolve(const pp_py_layout *l, pp_code_cache *cache, pp_walk_buf *b, size_t i,
-                          pp_frame *out)
+                          pp_frame *out, const pp_code_info **entry)
 {
+    *entry = NULL;
     uintptr_t code = b->code[i];
     if (code == TORN_CODE)
         return -1;
@@ -82,6 +88,7 @@ static inline int resolve(const pp_py_layout *l, pp_code_cache *cache, pp_walk_b
         return l->code_ref == PP_CODE_PTR ? -1 : 0;
     if (b->name && b->name[i] != ci->name_ptr)
         return -1; /* not the code object that ran when the stack was recorded */
+    *entry = ci;
     long offset;
     if (l->frame_model == PP_FRAMES_OBJECT) {
         int32_t lasti = (int32_t)(uint32_t)b->where[i];
@@ -203,23 +210,94 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *c
     return PP_WALK_OK;
 }
 
+/* The frames [*p, raw) of b that the slot's stack (the same thread's last) ends with too, lined up
+ * on the oldest frame, each resolved with an entry still valid: verified in this pass and the
+ * same fill; *p is lowered from raw. */
+static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot *m, uint64_t pass,
+                        size_t *p)
+{
+    size_t i = raw;
+    /* the slot's frame i - 1 + m->n - raw lines up with b's frame i - 1 (i > lo: within both) */
+    size_t lo = m->n >= raw ? 0 : raw - m->n;
+    while (i > lo) {
+        size_t j = i - 1 + m->n - raw;
+        const pp_code_info *e = m->entry[j];
+        if (!e || b->code[i - 1] != m->code[j] || b->where[i - 1] != m->where[j] ||
+            b->owner[i - 1] != m->owner[j] || e->addr != m->code[j] || e->checked_pass != pass ||
+            e->fill != m->fill[j] || (b->name && b->name[i - 1] != e->name_ptr))
+            break;
+        i--;
+    }
+    *p = i;
+}
+
+/* Remembers b's raw frames in the slot: the tail [p, raw) moved from where the slot held it (the
+ * same thread's last stack, lined up on the oldest frame), the head [0, p) as resolved now
+ * (results: 1 emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
+static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *b, size_t raw,
+                           size_t p, const int8_t *result, const pp_frame *frames,
+                           const pp_code_info *const *entries)
+{
+    if (p < raw && m->n != raw) {
+        size_t from = p + m->n - raw, len = raw - p; /* (m->n - raw may wrap: unsigned) */
+        memmove(m->code + p, m->code + from, len * sizeof *m->code);
+        memmove(m->where + p, m->where + from, len * sizeof *m->where);
+        memmove(m->owner + p, m->owner + from, len * sizeof *m->owner);
+        memmove(m->entry + p, m->entry + from, len * sizeof *m->entry);
+        memmove(m->fill + p, m->fill + from, len * sizeof *m->fill);
+        memmove(m->frame + p, m->frame + from, len * sizeof *m->frame);
+        memmove(m->emitted + p, m->emitted + from, len * sizeof *m->emitted);
+    }
+    for (size_t i = 0; i < p; i++) {
+        m->code[i] = b->code[i];
+        m->where[i] = b->where[i];
+        m->owner[i] = b->owner[i];
+        m->entry[i] = result[i] >= 0 ? entries[i] : NULL;
+        m->fill[i] = m->entry[i] ? m->entry[i]->fill : 0;
+        m->frame[i] = frames[i];
+        m->emitted[i] = (uint8_t)(result[i] > 0);
+    }
+    m->key = key;
+    m->n = raw;
+}
+
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
                                size_t raw, const pp_frame *unknown, size_t *n)
 {
-    *n = 0;
-    pp_code_cache_prefetch(cache, b->code, raw, b->verified);
-    /* (a private copy of the layout, as in pp_walk_raw) */
+    /* A private copy of the layout: the stores into b would otherwise reload its offsets for
+     * every frame. */
     const pp_py_layout layout = rt->layout;
-    for (size_t i = 0; i < raw; i++) {
-        int r = resolve(&layout, cache, b, i, &b->frames[*n]);
+    pp_resolve_slot *m =
+        b->memo && b->memo_key && raw <= pp_resolve_memo_cap(b->memo) && layout.fr_tlbc_index < 0
+            ? pp_resolve_memo_slot(b->memo, b->memo_key)
+            : NULL;
+    size_t p = raw; /* frames [p, raw) are the thread's stable tail */
+    if (m && m->key == b->memo_key)
+        stable_tail(b, raw, m, pp_code_cache_pass(cache), &p);
+    *n = 0;
+    pp_code_cache_prefetch(cache, b->code, p, b->verified);
+    for (size_t i = 0; i < p; i++) {
+        const pp_code_info *entry;
+        pp_frame out = {0, 0, 0};
+        int r = resolve(&layout, cache, b, i, &out, &entry);
         if (r < 0 && !unknown)
             return PP_WALK_READ_FAILED;
-        if (r < 0) {
-            b->frames[*n] = *unknown;
-            r = 1;
+        if (m) {
+            b->result[i] = (int8_t)r;
+            b->resolved[i] = out;
+            b->verified[i] = entry;
         }
-        *n += (size_t)r;
+        if (r != 0)
+            b->frames[(*n)++] = r < 0 ? *unknown : out;
     }
+    if (!m)
+        return PP_WALK_OK;
+    for (size_t i = p; i < raw; i++) {
+        size_t j = i + m->n - raw;
+        if (m->emitted[j])
+            b->frames[(*n)++] = m->frame[j];
+    }
+    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified);
     return PP_WALK_OK;
 }
 

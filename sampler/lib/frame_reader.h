@@ -15,6 +15,7 @@
 
 #include "aggregate.h"
 #include "code_cache.h"
+#include "resolve_memo.h"
 #include "runtime.h"
 #include "stack_snapshot.h"
 
@@ -36,6 +37,12 @@ typedef struct pp_walk_buf {
     uint8_t *owner;   /* frame owner (3.11+) */
     int32_t *tlbc;    /* index of the thread-local bytecode copy (free-threaded 3.14+) */
     const pp_code_info **verified; /* scratch: the code cache's entry verified in this pass */
+    pp_frame *resolved;            /* scratch: each raw frame resolved (memo only) */
+    int8_t *result;                /* scratch: 1 emitted, 0 skipped, -1 unknown (memo only) */
+    /* Optional (NULL: unused): what each thread's last stack resolved to, and the thread this
+     * stack belongs to (its key there; 0: none). */
+    pp_resolve_memo *memo;
+    uint64_t memo_key;
     /* Optional (NULL: unused): the code object's name pointer when the frame was recorded. A
      * stack named later than it was recorded checks it, so a code object freed in between and
      * another allocated at its address is not mistaken for the original. */

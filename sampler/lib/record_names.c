@@ -15,6 +15,7 @@ int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const c
     b.owner = rec->owner;
     b.tlbc = rec->tlbc;
     b.name = rec->name;
+    b.memo_key = (uint32_t)rec->native_id; /* a thread's recorded stacks resolve like its own */
     size_t frames = 0;
     memset(key, 0, sizeof *key);
     key->thread_id = rec->thread_id;

@@ -20,6 +20,7 @@
 #include "stack_snapshot.h"
 #include "profile_output.h"
 #include "provenance.h"
+#include "resolve_memo.h"
 #include "safe_read.h"
 #include "thread_clock.h"
 #include "thread_names.h"
@@ -89,6 +90,7 @@ struct pp_sampler {
     pp_thread_names *names;
     pp_walk_buf walk;
     pp_stack_memo *memo;
+    pp_resolve_memo *resolved; /* the last resolution of each thread's stack */
     pp_timeline *timeline;     /* NULL unless DD_PROFILING_TIMELINE_ENABLED */
     pp_provenance *provenance; /* NULL unless DD_PROFILING_ENABLE_CODE_PROVENANCE */
     clock_slot *clocks;
@@ -142,12 +144,13 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->names = pp_thread_names_new(&s->rt);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
+    s->resolved = pp_resolve_memo_new((size_t)cfg->max_frames);
     s->timeline = cfg->timeline
                       ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_TIMELINE_FRAMES, MAX_STACKS)
                       : NULL;
     s->provenance = cfg->code_provenance ? pp_provenance_new(rt->version) : NULL;
-    if (!s->codes || !s->names || !s->clocks || !s->memo || (cfg->timeline && !s->timeline) ||
-        (cfg->code_provenance && !s->provenance) ||
+    if (!s->codes || !s->names || !s->clocks || !s->memo || !s->resolved ||
+        (cfg->timeline && !s->timeline) || (cfg->code_provenance && !s->provenance) ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot, (pp_chunk_layout){rt->layout.ck_previous, rt->layout.ck_size,
                                                          rt->layout.ck_top, rt->layout.ck_data}) !=
@@ -155,6 +158,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
         pp_sampler_free(s);
         return NULL;
     }
+    s->walk.memo = s->resolved;
     s->base_interval_ns = (int64_t)(1e9 / cfg->sample_rate_hz);
     s->interval_ns = s->base_interval_ns;
     int64_t now = pp_now_ns(CLOCK_MONOTONIC);
@@ -203,6 +207,7 @@ void pp_sampler_free(pp_sampler *s)
     pp_thread_names_free(s->names);
     pp_walk_buf_free(&s->walk);
     pp_stack_memo_free(s->memo);
+    pp_resolve_memo_free(s->resolved);
     pp_timeline_free(s->timeline);
     pp_provenance_free(s->provenance);
     free(s->clocks);
@@ -286,6 +291,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         s->counters[C_UNCHANGED]++;
     } else {
         s->counters[C_WALKS]++;
+        s->walk.memo_key = (uint32_t)tid;
         pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
         /* 3.11, 3.12: the top frame is read through the snapshot, so from the second walk of the
          * thread on it arrives in the same system call as the data stack. */
