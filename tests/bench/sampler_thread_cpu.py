@@ -30,7 +30,8 @@ each library once per interpreter and thread count, on a short run of the same w
   thread sample there are far fewer than in a real run: they are reported per record, and the
   timed table's run gives how many records a real thread sample brings.
 - system calls of the sampler thread per thread sample, under `strace -f` (the sampler thread is
-  the one that calls process_vm_readv): every kind, and process_vm_readv alone.
+  the one that reads the process most): every kind, and the reads of the process alone
+  (process_vm_readv, or pread64 of /proc/self/mem where the library had to fall back to it).
 The interpreters of the Debian sid chroot (3.14, 3.15) run through a launcher that valgrind and
 strace cannot follow into the chroot: their rows show –.
 
@@ -287,7 +288,8 @@ def strace_counts(python, lib, threads):
                 continue  # the end of a call already counted, an exit or a signal
             c = calls.setdefault(tid, [0, 0])
             c[0] += 1
-            c[1] += rest.startswith("process_vm_readv(")
+            # (the library falls back to pread64 of /proc/self/mem where process_vm_readv fails)
+            c[1] += rest.startswith("process_vm_readv(") or rest.startswith("pread64(")
         sampler = max(calls.values(), key=lambda c: c[1])
         return {"syscalls_per_sample": sampler[0] / counters["samples"],
                 "vm_reads_per_sample": sampler[1] / counters["samples"]}
@@ -301,7 +303,7 @@ def count(args, libs, names, thread_counts):
     print(f"deterministic counts, {DEPTH} frames, {RATE_HZ} Hz, budget lifted, short run "
           f"({CG_ROUNDS} x {CG_CHUNK} per thread at {THREADS} threads)")
     print("| CPython | threads | library | instructions per thread sample | per record drained "
-          "| other, per pass | system calls per sample | of which process_vm_readv |")
+          "| other, per pass | system calls per sample | of which reads of the process |")
     print("|---|---|---|---|---|---|---|---|")
     for version, py in pys:
         for threads in thread_counts:
