@@ -93,11 +93,15 @@ sampler-read-bench: $(SAMPLER_READ_BENCH)
 	$(SAMPLER_READ_BENCH)
 
 # The sampler thread's own CPU per CPython (8 threads x 50 frames at 100 Hz; target: at most 1 %
-# of one core).
+# of one core), what one thread sample costs, and (--deterministic) the instructions and system
+# calls that go into it, against main's library. SAMPLER_THREAD_CPU_ARGS= leaves out the counts
+# (valgrind and strace runs: about half an hour more).
+SAMPLER_THREAD_CPU_ARGS ?= --deterministic
 BENCH_TARGETS += bench-sampler-thread-cpu
 .PHONY: bench-sampler-thread-cpu
 bench-sampler-thread-cpu: $(LIBPODPROF)
-	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_thread_cpu.py
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_thread_cpu.py \
+		$(SAMPLER_THREAD_CPU_ARGS)
 
 # What the timeline costs: upload size and sampler CPU with it on and off (8 threads x 50 frames,
 # 100 Hz and with the default budget, one 60 s interval, and a Flask app; about 6.5 minutes per
