@@ -284,6 +284,7 @@ def strace_counts(python, lib, threads):
         calls = {}  # tid -> [system calls, process_vm_readv]
         for line in Path(d, "trace").read_text(errors="replace").splitlines():
             tid, _, rest = line.partition(" ")
+            rest = rest.lstrip()  # strace pads the pid column
             if rest.startswith("<...") or rest.startswith("+++") or rest.startswith("---"):
                 continue  # the end of a call already counted, an exit or a signal
             c = calls.setdefault(tid, [0, 0])
