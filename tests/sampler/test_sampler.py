@@ -223,8 +223,10 @@ def test_safety(python, tmp_path):
     observed = sum(s["values"]["wall-samples"] for s in samples)
     assert counted == observed, (counted, observed)
     assert max(m["counters"]["threads_seen"] for m in metas) >= 1
+    # (a profile may hold only untimed samples: lock waits of the threads joined at exit, named
+    # after the last pass)
     assert all(m["effective_sampling_rate_hz"] > 0 for prof, m in profiles(tmp_path)
-               if prof["samples"])
+               if any(s["values"]["wall-samples"] for s in prof["samples"]))
 
 
 def test_subinterpreter_is_sampled(python, tmp_path):
