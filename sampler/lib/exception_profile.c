@@ -15,7 +15,7 @@ static const char LABEL[] = "exception type";
 static int started;
 static uint32_t value_mask;
 static int64_t weight;
-static uint64_t n_samples, n_unnamed;
+static pp_record_counters drained;
 
 uint32_t pp_exception_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void))
 {
@@ -48,15 +48,11 @@ static void add_raise(const pp_record_namer *n, const pp_alloc_record *rec, pp_s
 
 void pp_exception_drain(const pp_record_namer *n)
 {
-    pp_record_drain(n, pp_exception_hooks_ring(), UNNAMED, add_raise, &n_samples, &n_unnamed);
+    pp_record_drain(n, pp_exception_hooks_ring(), UNNAMED, add_raise, &drained);
 }
 
-void pp_exception_counters_get(pp_exception_counters *c)
+pp_record_counters pp_exception_counters(void)
 {
-    memset(c, 0, sizeof *c);
-    pp_alloc_ring *ring = pp_exception_hooks_ring();
-    c->samples = n_samples;
-    c->unnamed = n_unnamed;
-    c->dropped = ring ? atomic_load(&ring->dropped) : 0;
-    c->installed = pp_exception_hooks_installed();
+    return pp_record_counters_report(&drained, pp_exception_hooks_ring(),
+                                     pp_exception_hooks_installed());
 }

@@ -19,10 +19,6 @@ uint32_t pp_exception_start(const pp_config *cfg, const pp_runtime *rt, void (*f
 /* Each pass: names what the tool recorded since the last drain and adds it to the profile. */
 void pp_exception_drain(const pp_record_namer *n);
 
-typedef struct pp_exception_counters {
-    uint64_t samples, dropped, unnamed;
-    int installed;
-} pp_exception_counters;
-void pp_exception_counters_get(pp_exception_counters *c);
+pp_record_counters pp_exception_counters(void);
 
 #endif

@@ -16,7 +16,7 @@ static const char UNNAMED[] = "<GIL wait outside Python code>";
 
 static int started;
 static uint32_t value_mask;
-static uint64_t n_samples, n_unnamed;
+static pp_record_counters drained;
 
 uint32_t pp_gil_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void))
 {
@@ -47,15 +47,10 @@ static void add_wait(const pp_record_namer *n, const pp_alloc_record *rec, pp_sa
 
 void pp_gil_drain(const pp_record_namer *n)
 {
-    pp_record_drain(n, pp_gil_hooks_ring(), UNNAMED, add_wait, &n_samples, &n_unnamed);
+    pp_record_drain(n, pp_gil_hooks_ring(), UNNAMED, add_wait, &drained);
 }
 
-void pp_gil_counters_get(pp_gil_counters *c)
+pp_record_counters pp_gil_counters(void)
 {
-    memset(c, 0, sizeof *c);
-    pp_alloc_ring *ring = pp_gil_hooks_ring();
-    c->samples = n_samples;
-    c->unnamed = n_unnamed;
-    c->dropped = ring ? atomic_load(&ring->dropped) : 0;
-    c->installed = pp_gil_hooks_installed();
+    return pp_record_counters_report(&drained, pp_gil_hooks_ring(), pp_gil_hooks_installed());
 }

@@ -19,10 +19,6 @@ uint32_t pp_gil_start(const pp_config *cfg, const pp_runtime *rt, void (*filling
 /* Each pass: names what the observer recorded since the last drain and adds it to the profile. */
 void pp_gil_drain(const pp_record_namer *n);
 
-typedef struct pp_gil_counters {
-    uint64_t samples, dropped, unnamed;
-    int installed;
-} pp_gil_counters;
-void pp_gil_counters_get(pp_gil_counters *c);
+pp_record_counters pp_gil_counters(void);
 
 #endif

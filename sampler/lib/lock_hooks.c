@@ -20,8 +20,8 @@ typedef int (*sem_timed_fn)(sem_t *, const struct timespec *);
 typedef int (*sem_clock_fn)(sem_t *, clockid_t, const struct timespec *);
 
 enum { N_WAIT, N_TIMEDWAIT, N_CLOCKWAIT, N_TRYWAIT, N_POST, N_DESTROY, N_COUNT };
-static const char *const next_names[N_COUNT] = {
-    "sem_wait", "sem_timedwait", "sem_clockwait", "sem_trywait", "sem_post", "sem_destroy"};
+static const char *const next_names[N_COUNT] = {"sem_wait",    "sem_timedwait", "sem_clockwait",
+                                                "sem_trywait", "sem_post",      "sem_destroy"};
 /* The next definitions (libc's), resolved by the constructor or by the first call before it.
  * sem_clockwait is missing before glibc 2.30 (then nothing calls it either). */
 static atomic_uintptr_t next_addr[N_COUNT];

@@ -17,7 +17,7 @@ static const char *const WRAPPERS[] = {"/threading.py", "/queue.py"};
 
 static int started;
 static uint32_t value_mask;
-static uint64_t n_samples, n_unnamed;
+static pp_record_counters drained;
 
 uint32_t pp_lock_start(const pp_config *cfg, const pp_runtime *rt, void (*filling)(void))
 {
@@ -105,16 +105,10 @@ static void add_event(const pp_record_namer *n, const pp_alloc_record *rec, pp_s
 
 void pp_lock_drain(const pp_record_namer *n)
 {
-    pp_record_drain(n, pp_lock_hooks_ring(), UNNAMED, add_event, &n_samples, &n_unnamed);
+    pp_record_drain(n, pp_lock_hooks_ring(), UNNAMED, add_event, &drained);
 }
 
-void pp_lock_counters_get(pp_lock_counters *c)
+pp_record_counters pp_lock_counters(void)
 {
-    memset(c, 0, sizeof *c);
-    pp_alloc_ring *ring = pp_lock_hooks_ring();
-    c->samples = n_samples;
-    c->unnamed = n_unnamed;
-    c->dropped = ring ? atomic_load(&ring->dropped) : 0;
-    c->holds_lost = pp_lock_hooks_holds_lost();
-    c->installed = pp_lock_hooks_installed();
+    return pp_record_counters_report(&drained, pp_lock_hooks_ring(), pp_lock_hooks_installed());
 }

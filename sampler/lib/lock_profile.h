@@ -24,10 +24,6 @@ uint32_t pp_lock_start(const pp_config *cfg, const pp_runtime *rt, void (*fillin
 /* Each pass: names what the observer recorded since the last drain and adds it to the profile. */
 void pp_lock_drain(const pp_record_namer *n);
 
-typedef struct pp_lock_counters {
-    uint64_t samples, dropped, unnamed, holds_lost;
-    int installed;
-} pp_lock_counters;
-void pp_lock_counters_get(pp_lock_counters *c);
+pp_record_counters pp_lock_counters(void);
 
 #endif

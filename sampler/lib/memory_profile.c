@@ -28,7 +28,7 @@ static uint32_t value_mask;
 static double mean_bytes;
 static pp_agg *store; /* live stacks; strings of its own */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t n_samples, n_unnamed;
+static pp_record_counters drained;
 
 static void lock_store(void)
 {
@@ -120,13 +120,13 @@ void pp_memory_drain(const pp_record_namer *n)
     int locked = 0;
     while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
         pp_sample_key key;
-        n_unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
+        drained.unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
         double weight = 1.0 / pp_sample_probability((double)rec->size, mean_bytes);
         int64_t values[PP_V_COUNT] = {0};
         values[PP_V_ALLOC_SPACE] = scaled((double)rec->size * weight);
         values[PP_V_ALLOC_SAMPLES] = scaled(weight);
         pp_agg_add_values(n->agg, &key, values);
-        n_samples++;
+        drained.samples++;
         if (heap && rec->heap_slot >= 0 && key.n_frames <= sizeof room / sizeof room[0]) {
             pp_heap_entry *e = &heap->entries[rec->heap_slot];
             if (pp_live_heap_key(heap, (size_t)rec->heap_slot) == rec->ptr && e->seq == rec->seq) {
@@ -208,13 +208,10 @@ void pp_memory_counters_get(pp_memory_counters *c)
     memset(c, 0, sizeof *c);
     pp_alloc_ring *ring = pp_alloc_hooks_ring();
     pp_live_heap *heap = pp_alloc_hooks_heap();
-    c->alloc_samples = n_samples;
-    c->unnamed = n_unnamed;
-    c->alloc_dropped = ring ? atomic_load(&ring->dropped) : 0;
+    c->alloc = pp_record_counters_report(&drained, ring, pp_alloc_hooks_installed());
     c->heap_tracked = heap ? atomic_load(&heap->tracked) : 0;
     c->heap_dropped = heap ? atomic_load(&heap->dropped) : 0;
     if (heap)
         for (size_t i = 0; i < pp_live_heap_slots(heap); i++)
             c->heap_live += pp_live_heap_key(heap, i) != 0;
-    c->hooks_installed = pp_alloc_hooks_installed();
 }

@@ -38,8 +38,8 @@ void pp_memory_fork_done(void);
 
 /* Counters for the profile's metadata. */
 typedef struct pp_memory_counters {
-    uint64_t alloc_samples, alloc_dropped, heap_tracked, heap_dropped, heap_live, unnamed;
-    int hooks_installed;
+    pp_record_counters alloc; /* the allocation samples */
+    uint64_t heap_tracked, heap_dropped, heap_live;
 } pp_memory_counters;
 void pp_memory_counters_get(pp_memory_counters *c);
 

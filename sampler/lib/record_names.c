@@ -1,6 +1,7 @@
 /* Naming the stacks hooks recorded (record_names.h). */
 #include "record_names.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 static const char GONE[] = "<code freed before it was named>";
@@ -37,14 +38,23 @@ int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const c
 }
 
 void pp_record_drain(const pp_record_namer *n, pp_alloc_ring *ring, const char *unnamed,
-                     pp_record_add_fn add, uint64_t *count, uint64_t *unnamed_count)
+                     pp_record_add_fn add, pp_record_counters *c)
 {
     pp_alloc_record *rec;
     while (ring && (rec = pp_alloc_ring_peek(ring)) != NULL) {
         pp_sample_key key;
-        *unnamed_count += (uint64_t)pp_record_name(n, rec, unnamed, &key);
+        c->unnamed += (uint64_t)pp_record_name(n, rec, unnamed, &key);
         add(n, rec, &key);
-        ++*count;
+        c->samples++;
         pp_alloc_ring_release(ring, rec);
     }
+}
+
+pp_record_counters pp_record_counters_report(const pp_record_counters *drained, pp_alloc_ring *ring,
+                                             int installed)
+{
+    pp_record_counters c = *drained;
+    c.dropped = ring ? atomic_load(&ring->dropped) : 0;
+    c.installed = installed;
+    return c;
 }

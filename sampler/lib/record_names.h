@@ -27,12 +27,24 @@ typedef struct pp_record_namer {
 int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
                    pp_sample_key *key);
 
+/* What a profile fed by a hook's ring reports among the metadata's counters. */
+typedef struct pp_record_counters {
+    uint64_t samples; /* records named into profiles */
+    uint64_t unnamed; /* of those, without a Python frame */
+    uint64_t dropped; /* records the ring had no room for */
+    int installed;    /* the hook is in place */
+} pp_record_counters;
+
 /* Names every record waiting in ring (as pp_record_name) and hands it with its key to add, which
- * sets a label if it has one and adds the values; then releases it. Counts the records in *count
- * and those without a Python frame in *unnamed_count. */
+ * sets a label if it has one and adds the values; then releases it. Counts the records in
+ * c->samples and those without a Python frame in c->unnamed. */
 typedef void (*pp_record_add_fn)(const pp_record_namer *n, const pp_alloc_record *rec,
                                  pp_sample_key *key);
 void pp_record_drain(const pp_record_namer *n, pp_alloc_ring *ring, const char *unnamed,
-                     pp_record_add_fn add, uint64_t *count, uint64_t *unnamed_count);
+                     pp_record_add_fn add, pp_record_counters *c);
+
+/* drained's counts with ring's drops and installed: what the profile reports. */
+pp_record_counters pp_record_counters_report(const pp_record_counters *drained, pp_alloc_ring *ring,
+                                             int installed);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "exception_profile.h"
 #include "gil_profile.h"
+#include "lock_hooks.h"
 #include "lock_profile.h"
 #include "memory_profile.h"
 #include "stack_memo.h"
@@ -413,6 +414,17 @@ static pp_str late_thread_name(void *ctx, uint64_t thread_id, uint64_t native_th
     return late ? pp_agg_intern(s->agg, late, strlen(late)) : name;
 }
 
+/* A hook-fed profile's counters under names (installed, samples, dropped, unnamed); returns 4. */
+static size_t add_record_counters(pp_counter *out, const char *const names[4],
+                                  const pp_record_counters *c)
+{
+    out[0] = (pp_counter){names[0], (uint64_t)c->installed};
+    out[1] = (pp_counter){names[1], c->samples};
+    out[2] = (pp_counter){names[2], c->dropped};
+    out[3] = (pp_counter){names[3], c->unnamed};
+    return 4;
+}
+
 void pp_sampler_flush(pp_sampler *s)
 {
     /* The threading module is not read again while the interpreter finalizes. */
@@ -446,34 +458,29 @@ void pp_sampler_flush(pp_sampler *s)
     for (int i = 0; i < C_COUNT; i++)
         counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
     if (s->value_mask) {
+        static const char *const alloc_names[] = {"alloc_hooks_installed", "alloc_samples",
+                                                  "alloc_samples_dropped", "alloc_samples_unnamed"};
+        static const char *const exception_names[] = {
+            "exception_hook_installed", "exception_samples", "exception_samples_dropped",
+            "exception_samples_unnamed"};
+        static const char *const gil_names[] = {"gil_hook_installed", "gil_wait_samples",
+                                                "gil_wait_samples_dropped",
+                                                "gil_wait_samples_unnamed"};
+        static const char *const lock_names[] = {"lock_hook_installed", "lock_samples",
+                                                 "lock_samples_dropped", "lock_samples_unnamed"};
         pp_memory_counters m;
         pp_memory_counters_get(&m);
-        counters[n_counters++] = (pp_counter){"alloc_hooks_installed", (uint64_t)m.hooks_installed};
-        counters[n_counters++] = (pp_counter){"alloc_samples", m.alloc_samples};
-        counters[n_counters++] = (pp_counter){"alloc_samples_dropped", m.alloc_dropped};
-        counters[n_counters++] = (pp_counter){"alloc_samples_unnamed", m.unnamed};
+        n_counters += add_record_counters(counters + n_counters, alloc_names, &m.alloc);
         counters[n_counters++] = (pp_counter){"heap_tracked", m.heap_tracked};
         counters[n_counters++] = (pp_counter){"heap_tracking_dropped", m.heap_dropped};
         counters[n_counters++] = (pp_counter){"heap_live", m.heap_live};
-        pp_exception_counters e;
-        pp_exception_counters_get(&e);
-        counters[n_counters++] = (pp_counter){"exception_hook_installed", (uint64_t)e.installed};
-        counters[n_counters++] = (pp_counter){"exception_samples", e.samples};
-        counters[n_counters++] = (pp_counter){"exception_samples_dropped", e.dropped};
-        counters[n_counters++] = (pp_counter){"exception_samples_unnamed", e.unnamed};
-        pp_gil_counters g;
-        pp_gil_counters_get(&g);
-        counters[n_counters++] = (pp_counter){"gil_hook_installed", (uint64_t)g.installed};
-        counters[n_counters++] = (pp_counter){"gil_wait_samples", g.samples};
-        counters[n_counters++] = (pp_counter){"gil_wait_samples_dropped", g.dropped};
-        counters[n_counters++] = (pp_counter){"gil_wait_samples_unnamed", g.unnamed};
-        pp_lock_counters l;
-        pp_lock_counters_get(&l);
-        counters[n_counters++] = (pp_counter){"lock_hook_installed", (uint64_t)l.installed};
-        counters[n_counters++] = (pp_counter){"lock_samples", l.samples};
-        counters[n_counters++] = (pp_counter){"lock_samples_dropped", l.dropped};
-        counters[n_counters++] = (pp_counter){"lock_samples_unnamed", l.unnamed};
-        counters[n_counters++] = (pp_counter){"lock_holds_lost", l.holds_lost};
+        pp_record_counters e = pp_exception_counters();
+        n_counters += add_record_counters(counters + n_counters, exception_names, &e);
+        pp_record_counters g = pp_gil_counters();
+        n_counters += add_record_counters(counters + n_counters, gil_names, &g);
+        pp_record_counters l = pp_lock_counters();
+        n_counters += add_record_counters(counters + n_counters, lock_names, &l);
+        counters[n_counters++] = (pp_counter){"lock_holds_lost", pp_lock_hooks_holds_lost()};
     }
     pp_flush_info info = {.start_ns = s->profile_start_real,
                           .end_ns = end_real,

@@ -14,14 +14,12 @@ builds (CPython 3.12 or later: exception profiles need sys.monitoring).
 """
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import memory_overhead as mo  # noqa: E402
+import hook_bench as hb  # noqa: E402
 import sampler_overhead as so  # noqa: E402
 
 WORKLOAD = Path(__file__).resolve().parent / "exception_workload.py"
@@ -30,7 +28,7 @@ WORKLOAD = Path(__file__).resolve().parent / "exception_workload.py"
 def configs(lib, rate):
     podprof = {"LD_PRELOAD": str(lib), "DD_PROFILING_ENABLED": "true",
                "DD_PROFILING_SAMPLE_RATE": str(rate), "DD_PROFILING_MEMORY_ENABLED": "false"}
-    ddtrace = dict(mo.QUIET, DD_PROFILING_ENABLED="true", DD_PROFILING_MEMORY_ENABLED="false",
+    ddtrace = dict(hb.QUIET, DD_PROFILING_ENABLED="true", DD_PROFILING_MEMORY_ENABLED="false",
                    DD_PROFILING_LOCK_ENABLED="false")
     run = [str(so.VENV / "bin" / "ddtrace-run")]
     return [
@@ -52,28 +50,16 @@ def main():
     lib = so.BUILD / "lib" / "libpodprof.so"
     cfgs = configs(lib, 100)
     scratch = tempfile.mkdtemp(prefix="podprof-excbench-")
-    cpu = {name: [] for name, _, _ in cfgs}
-    for rep in range(args.reps):
-        order = cfgs[rep % len(cfgs):] + cfgs[:rep % len(cfgs)]
-        for name, prefix, env in order:
-            d = mo.run(prefix, env, python, [WORKLOAD, args.iterations], scratch)
-            cpu[name].append(json.loads((d / "result.json").read_text())["worker_cpu_s"])
-        so.log(f"bench: round {rep + 1}/{args.reps} done")
-    base = statistics.median(cpu["no profiler"])
+    cpu = hb.interleaved(cfgs, args.reps, lambda name, prefix, env: json.loads(
+        (hb.run(prefix, env, python, [WORKLOAD, args.iterations], scratch) / "result.json")
+        .read_text())["worker_cpu_s"])
     ir = {}
     if not args.no_callgrind:
         for name, prefix, env in configs(lib, 1):
-            ir[name] = mo.callgrind_ir(prefix, env, python, scratch, (WORKLOAD, 100000))
-    version = subprocess.run([str(python), "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True).stdout.strip()
-    print(f"CPython {version}, {args.reps} interleaved rounds, {args.iterations} raises\n")
-    print("| configuration | worker CPU (median) | vs none | instructions (callgrind) | vs none |")
-    print("|---|---|---|---|---|")
-    for name, _, _ in cfgs:
-        med = statistics.median(cpu[name])
-        irs = f"{ir[name] / 1e9:.3f} G | {ir[name] / ir['no profiler']:.3f}" if ir else "- | -"
-        print(f"| {name} | {med:.3f} s | {med / base:.3f} | {irs} |")
-
+            ir[name] = hb.callgrind_ir(prefix, env, python, scratch, (WORKLOAD, 100000))
+    print(f"CPython {hb.python_version(python)}, {args.reps} interleaved rounds, "
+          f"{args.iterations} raises\n")
+    print(hb.overhead_table(cfgs, cpu, ir))
 
 if __name__ == "__main__":
     main()

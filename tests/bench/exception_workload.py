@@ -5,6 +5,8 @@ import json
 import os
 import sys
 import threading
+
+import hooks_ready
 import time
 
 ITERATIONS = int(sys.argv[1])
@@ -28,10 +30,7 @@ def work(out):
     out[0] = time.thread_time() - start
 
 
-# Let the profiler install its hooks (a pending call, on the main thread) before the timed part.
-end = time.monotonic() + 0.3
-while time.monotonic() < end:
-    pass
+hooks_ready.wait_for_hooks()  # the timed part is all hooked, at any sampling rate
 cpu = [0.0]
 t = threading.Thread(target=work, args=(cpu,))
 t.start()

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import memory_overhead as mo  # noqa: E402
+import hook_bench as hb  # noqa: E402
 import sampler_overhead as so  # noqa: E402
 
 WORKLOAD = Path(__file__).resolve().parent / "gil_workload.py"
@@ -77,7 +77,7 @@ def hook_instructions(lib, python, scratch, iterations):
     """(calls, instructions per call) of the interposer, of its GIL path, and of a sample."""
     name, prefix, env = configs(lib, 1)[2]
     out = Path(tempfile.mkdtemp(dir=scratch)) / "cg.out"
-    mo.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + prefix, env, python,
+    hb.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"] + prefix, env, python,
            [WORKLOAD, iterations], scratch)
     calls = call_costs(out)
 
@@ -112,22 +112,15 @@ def main():
     lib = so.BUILD / "lib" / "libpodprof.so"
     cfgs = configs(lib, 100)
     scratch = tempfile.mkdtemp(prefix="podprof-gilbench-")
-    cpu = {name: [] for name, _, _ in cfgs}
-    wall = {name: [] for name, _, _ in cfgs}
-    for rep in range(args.reps):
-        order = cfgs[rep % len(cfgs):] + cfgs[:rep % len(cfgs)]
-        for name, prefix, env in order:
-            d = mo.run(prefix, env, args.python, [WORKLOAD, args.iterations], scratch)
-            result = json.loads((d / "result.json").read_text())
-            cpu[name].append(result["worker_cpu_s"])
-            wall[name].append(result["wall_s"])
-        so.log(f"bench: round {rep + 1}/{args.reps} done")
+    results = hb.interleaved(cfgs, args.reps, lambda name, prefix, env: json.loads(
+        (hb.run(prefix, env, args.python, [WORKLOAD, args.iterations], scratch) / "result.json")
+        .read_text()))
+    cpu = {name: [r["worker_cpu_s"] for r in rs] for name, rs in results.items()}
+    wall = {name: [r["wall_s"] for r in rs] for name, rs in results.items()}
     base = statistics.median(cpu["no profiler"])
     hooks = {} if args.no_callgrind else hook_instructions(lib, args.python, scratch,
                                                           args.iterations // 10)
-    version = subprocess.run([args.python, "-c", "import sys; print(sys.version.split()[0])"],
-                             capture_output=True, text=True).stdout.strip()
-    print(f"CPython {version}, {args.reps} interleaved rounds, 4 threads x {args.iterations} "
+    print(f"CPython {hb.python_version(args.python)}, {args.reps} interleaved rounds, 4 threads x {args.iterations} "
           "GIL hand-overs\n")
     print("| configuration | workers' CPU (median) | vs none | wall (median) |")
     print("|---|---|---|---|")

@@ -1,6 +1,8 @@
 """End to end: a real CPython with libpodprof.so preloaded writes profiles into the spool while
-`podprof export` ships them to the agent double; and a CPU-bound app's throughput with a hanging
-agent compared with a healthy one (the app never waits for the exporter)."""
+`podprof export` ships them to the agent double, or to Datadog's test agent with every profile
+type; and a CPU-bound app's throughput with a hanging agent compared with a healthy one (the app
+never waits for the exporter)."""
+import base64
 import os
 import shutil
 import subprocess
@@ -8,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent_double import AgentDouble, free_port
+from agent_double import AgentDouble, Upload, free_port, validate
 from exporter_helpers import spool  # noqa: F401  (fixture)
-from exporter_helpers import BUILD, SANITIZED, Exporter, wait_until
+from exporter_helpers import BUILD, SANITIZED, DatadogTestAgent, Exporter, wait_until
 from podprof_testenv import asan_runtime_preload
 
 LIB = BUILD / "lib" / "libpodprof.so"
@@ -156,3 +158,66 @@ def test_full_spool_volume(tmp_path, sampler_works):
             assert agent.uploads and all(u.errors == [] for u in agent.uploads)
     finally:
         subprocess.run(["umount", "-l", str(spool)], capture_output=True)
+
+
+EVERY_TYPE_APP = r"""
+import threading, time
+def spin(seconds):  # two of these hand the GIL to each other
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+def allocate(n):
+    keep = []
+    for i in range(n):
+        keep.append(bytearray(1024))
+        if len(keep) > 1000:
+            keep.clear()
+def raise_often(n):
+    for i in range(n):
+        try:
+            raise ValueError(i)
+        except ValueError:
+            pass
+threads = [threading.Thread(target=spin, args=(1.0,)) for _ in range(2)]
+for t in threads: t.start()
+for t in threads: t.join()
+allocate(200000)
+kept = [bytearray(1 << 20) for _ in range(32)]  # live across a whole profile: in its heap
+raise_often(100000)
+time.sleep(1.5)
+"""
+
+
+def test_every_profile_type_reaches_ddapm_test_agent(spool, tmp_path, sampler_works):
+    """A real app with CPU, GIL contention, allocations and exceptions: what the exporter ships
+    carries every sample type the library writes, each with samples, and Datadog's own test
+    agent stores uploads that pass the strict checks. The counts are far from luck: two threads
+    wait about 1 s for the GIL (a sample per 10 ms waited on average), 200 MiB are allocated (one
+    sample per 1 MiB on average), 32 MiB stay live over a profile's end and 100,000 raises are
+    sampled 1 in 100."""
+    python = python_exe()
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
+                             capture_output=True, text=True).stdout.strip()
+    assert int(version) >= 12, "exception profiles need CPython 3.12: " + python
+    with DatadogTestAgent(tmp_path / "snapshots") as test_agent:
+        with Exporter(spool, DD_TRACE_AGENT_URL=test_agent.url) as ex:
+            r = subprocess.run([python, "-c", EVERY_TYPE_APP], capture_output=True, text=True, timeout=300,
+                               env=app_env(spool, DD_PROFILING_HEAP_SAMPLE_SIZE=str(1 << 20)))
+            assert r.returncode == 0, r.stderr
+            assert wait_until(lambda: not list(spool.glob("*.json")), timeout=60)
+            assert ex.stop() == 0
+        reqs = [q for q in test_agent.requests() if q["url"].endswith("/profiling/v1/input")]
+    assert reqs
+    totals = {}
+    for q in reqs:
+        up = Upload("POST", "/profiling/v1/input", q["headers"], base64.b64decode(q["body"]))
+        validate(up)
+        assert up.errors == [], up.errors
+        p = up.profile
+        names = [p.string_table[t.type] for t in p.sample_type]
+        for s in p.sample:
+            for name, v in zip(names, s.value):
+                totals[name] = totals.get(name, 0) + v
+    for name in ("cpu-samples", "wall-samples", "alloc-samples", "heap-live-samples",
+                 "exception-samples", "gil-wait"):
+        assert totals.get(name, 0) > 0, (name, totals)

@@ -56,9 +56,10 @@ def valid_reviews_meanwhile(srv, busy):
     return latencies, lost
 
 
-def attack_with_reviews(srv, name, attack):
-    """Runs attack() on a thread and valid reviews meanwhile; every valid review must be answered
-    and mutated, the server must serve afterwards and its peak RSS stay under the limit."""
+def attack_with_reviews(srv, name, attack, clients=1):
+    """Runs attack() on as many threads as clients, at once, and valid reviews meanwhile; every
+    valid review must be answered and mutated, the server must serve afterwards and its peak RSS
+    stay under the limit."""
     errors = []
 
     def guarded():
@@ -67,10 +68,12 @@ def attack_with_reviews(srv, name, attack):
         except Exception as e:  # reported below, in the test's thread
             errors.append(e)
 
-    t = threading.Thread(target=guarded)
-    t.start()
-    latencies, lost = valid_reviews_meanwhile(srv, t.is_alive)
-    t.join()
+    threads = [threading.Thread(target=guarded) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    latencies, lost = valid_reviews_meanwhile(srv, lambda: any(t.is_alive() for t in threads))
+    for t in threads:
+        t.join()
     assert not errors, errors
     serves_afterwards(srv)
     rss = peak_rss(srv.proc.pid)
@@ -197,18 +200,12 @@ def test_deeply_nested_json(limited):
     body = b"[" * (128 << 10)
     statuses = []
 
-    def attack():
-        def client():
-            for _ in range(3):
-                status, text, _ = limited.request("POST", "/mutate/annotated", body)
-                statuses.append((status, b"nested" in text))
-        clients = [threading.Thread(target=client) for _ in range(4)]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join()
+    def client():
+        for _ in range(3):
+            status, text, _ = limited.request("POST", "/mutate/annotated", body)
+            statuses.append((status, b"nested" in text))
 
-    attack_with_reviews(limited, "deeply nested JSON", attack)
+    attack_with_reviews(limited, "deeply nested JSON", client, clients=4)
     assert statuses == [(400, True)] * 12, statuses
 
 
@@ -231,21 +228,15 @@ def test_very_wide_json(limited):
     body = wide_review(512 << 10)
     answers = []
 
-    def attack():
-        def client():
-            for _ in range(2):
-                status, text, _ = limited.request("POST", "/mutate/annotated", body)
-                if status == 200:
-                    answers.append(json.loads(text)["response"]["allowed"])
-                else:
-                    answers.append((status, b"too large" in text))
-        clients = [threading.Thread(target=client) for _ in range(3)]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join()
+    def client():
+        for _ in range(2):
+            status, text, _ = limited.request("POST", "/mutate/annotated", body)
+            if status == 200:
+                answers.append(json.loads(text)["response"]["allowed"])
+            else:
+                answers.append((status, b"too large" in text))
 
-    attack_with_reviews(limited, "very wide JSON", attack)
+    attack_with_reviews(limited, "very wide JSON", client, clients=3)
     assert len(answers) == 6 and all(a is True or a == (400, True) for a in answers), answers
 
 
@@ -312,27 +303,21 @@ def test_tls_garbage(limited):
     before = limited.metrics()["podprof_injector_tls_handshake_errors_total"]
     sent = []
 
-    def attack():
-        stop = time.monotonic() + 3
+    stop = time.monotonic() + 3
 
-        def client():
-            while time.monotonic() < stop:
-                with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as s:
-                    payload = os.urandom(16384) if len(sent) % 2 else \
-                        b"\x16\x03\x01\x40\x00\x01" + os.urandom(4000)
-                    try:
-                        s.sendall(payload)
-                        s.recv(100)
-                    except (OSError, ssl.SSLError):
-                        pass
-                    sent.append(1)
-        clients = [threading.Thread(target=client) for _ in range(8)]
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join()
+    def client():
+        while time.monotonic() < stop:
+            with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as s:
+                payload = os.urandom(16384) if len(sent) % 2 else \
+                    b"\x16\x03\x01\x40\x00\x01" + os.urandom(4000)
+                try:
+                    s.sendall(payload)
+                    s.recv(100)
+                except (OSError, ssl.SSLError):
+                    pass
+                sent.append(1)
 
-    attack_with_reviews(limited, "TLS garbage", attack)
+    attack_with_reviews(limited, "TLS garbage", client, clients=8)
     deadline = time.monotonic() + 5
     while (limited.metrics()["podprof_injector_tls_handshake_errors_total"] < before + len(sent)
            and time.monotonic() < deadline):

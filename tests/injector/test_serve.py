@@ -61,7 +61,8 @@ def test_keep_alive_reuses_one_connection(server):
     (json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                  "request": {"kind": {"kind": "Pod"}}}).encode(), "no uid"),
     (b"", "invalid JSON"),
-])
+], ids=["not-json", "truncated", "deeply-nested", "pod-not-review", "v2-review", "no-request",
+        "no-uid", "empty"])  # an id holding the body would not fit in PYTEST_CURRENT_TEST
 def test_bad_bodies_get_400(server, body, needle):
     status, text, resp = server.request("POST", "/mutate", body)
     assert status == 400

@@ -363,23 +363,30 @@ def cc(out, *args):
     return out
 
 
-def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
-    """A C program dlopens libpython (RTLD_LOCAL) after start and runs Python code."""
-    exe = cc(tmp_path / "embed", WORKLOADS / "entry_embed.c", "-ldl")
+def run_embedded(tmp_path, burn, seconds, *options, sleep_first=0.0):
+    """Runs entry_embed.c (with options) on CPython 3.12's libpython, the Python code burning CPU
+    in a function named burn for seconds; returns the process and its profiles by pid."""
+    exe = cc(tmp_path / "embed", WORKLOADS / "entry_embed.c", "-ldl", "-pthread")
     prefix = PYTHONS["3.12.1"].parent.parent
     # RTLD_LOCAL: extension modules could not bind to libpython, so builtin modules only
     code = ("import time\n"
-            "def entry_embedded_burn(s):\n"
+            f"def {burn}(s):\n"
             "    end = time.thread_time() + s\n"
             "    while time.thread_time() < end:\n"
             "        pass\n"
-            "entry_embedded_burn(0.4)\n")
-    proc = subprocess.Popen([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), code],
-                            env=env_for(tmp_path, PYTHONHOME=prefix),
+            f"time.sleep({sleep_first})\n"
+            f"{burn}({seconds})\n")
+    proc = subprocess.Popen([str(exe), *options, str(prefix / "lib" / "libpython3.12.so.1.0"),
+                             code], env=env_for(tmp_path, PYTHONHOME=prefix),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    by_pid = profiles_by_pid(tmp_path)
+    return proc, profiles_by_pid(tmp_path)
+
+
+def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
+    """A C program dlopens libpython (RTLD_LOCAL) after start and runs Python code."""
+    proc, by_pid = run_embedded(tmp_path, "entry_embedded_burn", 0.4)
     check_metadata(by_pid, {proc.pid}, "3.12")
     assert set(by_pid) == {proc.pid}
     assert cpu_in(samples_of(by_pid, proc.pid), "entry_embedded_burn", "<string>") >= 0.2
@@ -388,22 +395,9 @@ def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
 def test_main_thread_ended_first(tmp_path):
     """A C main that hands CPython to another thread and calls pthread_exit: the process id then
     names an ended thread, and the library still samples the Python thread that runs on."""
-    exe = cc(tmp_path / "main_exits", WORKLOADS / "entry_main_exits.c", "-ldl", "-pthread")
-    prefix = PYTHONS["3.12.1"].parent.parent
-    code = ("import time\n"
-            "def entry_after_main_burn(s):\n"
-            "    end = time.thread_time() + s\n"
-            "    while time.thread_time() < end:\n"
-            "        pass\n"
-            "time.sleep(0.3)\n"  # main has ended by then
-            "entry_after_main_burn(0.6)\n")
-    proc = subprocess.Popen([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), code],
-                            env=env_for(tmp_path, PYTHONHOME=prefix),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    by_pid = profiles_by_pid(tmp_path)
-    assert set(by_pid) == {proc.pid}, err
+    proc, by_pid = run_embedded(tmp_path, "entry_after_main_burn", 0.6, "--main-exits",
+                                sleep_first=0.3)  # main has ended by then
+    assert set(by_pid) == {proc.pid}
     assert cpu_in(samples_of(by_pid, proc.pid), "entry_after_main_burn", "<string>") >= 0.3
 
 
