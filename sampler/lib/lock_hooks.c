@@ -19,9 +19,10 @@ typedef int (*sem_fn)(sem_t *);
 typedef int (*sem_timed_fn)(sem_t *, const struct timespec *);
 typedef int (*sem_clock_fn)(sem_t *, clockid_t, const struct timespec *);
 
-enum { N_WAIT, N_TIMEDWAIT, N_CLOCKWAIT, N_TRYWAIT, N_POST, N_DESTROY, N_COUNT };
+enum { N_WAIT, N_TIMEDWAIT, N_CLOCKWAIT, N_TRYWAIT, N_POST, N_DESTROY, N_YIELD, N_COUNT };
 static const char *const next_names[N_COUNT] = {"sem_wait",    "sem_timedwait", "sem_clockwait",
-                                                "sem_trywait", "sem_post",      "sem_destroy"};
+                                                "sem_trywait", "sem_post",      "sem_destroy",
+                                                "sched_yield"};
 /* The next definitions (libc's), resolved by the constructor or by the first call before it.
  * sem_clockwait is missing before glibc 2.30 (then nothing calls it either). */
 static atomic_uintptr_t next_addr[N_COUNT];
@@ -201,6 +202,16 @@ static __attribute__((noinline)) int lock_clockwait(sem_t *sem, clockid_t clock,
     return rc;
 }
 
+/* A free-threaded build's PyMutex yields the CPU a number of times before it parks: that too is
+ * time spent waiting for the lock (no acquisition yet). */
+static __attribute__((noinline)) int lock_yield(void)
+{
+    int64_t t0 = pp_now_ns(CLOCK_MONOTONIC);
+    int rc = ((int (*)(void))next_of(N_YIELD))();
+    waited(0, t0, -1);
+    return rc;
+}
+
 static __attribute__((noinline)) void released(uintptr_t sem)
 {
     int64_t since = take(sem);
@@ -236,6 +247,13 @@ __attribute__((visibility("default"))) int sem_clockwait(sem_t *restrict sem, cl
     if (in_range(CALLER, &wait_lo, &wait_len))
         return lock_clockwait(sem, clock, abstime);
     return next(sem, clock, abstime);
+}
+
+__attribute__((visibility("default"))) int sched_yield(void)
+{
+    if (in_range(CALLER, &wait_lo, &wait_len))
+        return lock_yield();
+    return ((int (*)(void))next_of(N_YIELD))();
 }
 
 /* The acquisition path of every uncontended lock through 3.12: one compare and a thread-local

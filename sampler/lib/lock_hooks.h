@@ -9,23 +9,26 @@
  * sem_timedwait in 3.8). A release is sem_post with the GIL held; freeing the lock is
  * sem_destroy. From 3.13 these locks are PyMutex: an uncontended acquire or release is an atomic
  * compare-and-swap with no libc call, and a contended one parks the thread in the parking lot on
- * a semaphore of the waiting thread (sem_wait or sem_clockwait, the GIL released). The GIL itself
- * is a mutex and condition variable on every version: its waits are never semaphore waits.
+ * a semaphore of the waiting thread (sem_wait or sem_clockwait, the GIL released); on a
+ * free-threaded build it first spins, yielding the CPU with sched_yield up to 40 times (on a busy
+ * machine each yield may last a time slice). The GIL itself is a mutex and condition variable
+ * on every version: its waits are never semaphore waits.
  *
  * What the library does. Preloaded, it exports its own sem_wait, sem_timedwait, sem_clockwait,
- * sem_trywait, sem_post and sem_destroy, each forwarding to the next definition (libc's). A call
- * is a Python lock operation when its return address lies in the code of the object that holds
- * the interpreter (libpython, or a statically linked python executable): that keeps out every
- * other caller (C extensions, libraries, the app's own threads in C); such a call costs one
- * compare more. Of those, only calls by a thread with a Python thread state that does not run
- * the interpreter's finalization are recorded. What CPython's own C code waits for at a Python
+ * sem_trywait, sem_post, sem_destroy and sched_yield, each forwarding to the next definition
+ * (libc's). A call is a Python lock operation when its return address lies in the code of the
+ * object that holds the interpreter (libpython, or a statically linked python executable): that
+ * keeps out every other caller (C extensions, libraries, the app's own threads in C); such a call
+ * costs one compare more. Of those, only calls by a thread with a Python thread state that does not
+ * run the interpreter's finalization are recorded. What CPython's own C code waits for at a Python
  * line (io's buffer lock, the import lock, and from 3.13 every PyMutex, e.g. of a free-threaded
  * build's objects) is a lock wait too, and shows under the Python line that waited.
  *
- * - A blocking wait (sem_wait, sem_timedwait, sem_clockwait) is timed on the waiting thread
- *   (CLOCK_MONOTONIC, vDSO) and sampled as the GIL waits are (byte_sampling.h): sample points on
- *   each thread's stream of waited nanoseconds at exponential distances of a mean interval; a
- *   wait holding a point is recorded with weight wait / P(sampled), so sums estimate the truth.
+ * - A blocking wait (sem_wait, sem_timedwait, sem_clockwait; and CPython's sched_yield, which
+ *   only a free-threaded build's lock spin and mimalloc's spin locks call) is timed on the waiting
+ * thread (CLOCK_MONOTONIC, vDSO) and sampled as the GIL waits are (byte_sampling.h): sample points
+ * on each thread's stream of waited nanoseconds at exponential distances of a mean interval; a wait
+ * holding a point is recorded with weight wait / P(sampled), so sums estimate the truth.
  * - An acquisition (a successful sem_trywait through 3.12, any successful blocking wait) is
  *   sampled with probability 1/N (N = 100 / capture percentage) and counts for N.
  * - Through 3.12, a sampled acquisition is remembered by its semaphore's address in a small

@@ -96,8 +96,10 @@ def test_contended_waits_and_holds(python, tmp_path):
         # named where the waiter asked for the lock, through threading's and queue's frames
         assert summed(found, fn, "lock-acquire-wait", site[fn]) >= 0.9 * waited, (fn, detail)
         # the acquisitions that waited are counted (how many of the 15 rounds made the waiter
-        # wait depends on the scheduler)
-        assert summed(found, fn, "lock-acquire", site[fn]) >= 1, (fn, detail)
+        # wait depends on the scheduler; a free-threaded build's lock may be taken while it
+        # still spins, yielding the CPU: that wait is timed, but not an acquisition seen)
+        if not truth["free_threaded"]:
+            assert summed(found, fn, "lock-acquire", site[fn]) >= 1, (fn, detail)
         # the GIL profile does not see the lock waits (the holders sleep: the GIL is free)
         assert summed(found, fn, "gil-wait") <= 0.1 * expected, (fn, detail)
     assert types

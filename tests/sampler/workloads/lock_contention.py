@@ -8,6 +8,7 @@ per function, to argv[1]. A line marked `# site:NAME` is where NAME's lock is ta
 import json
 import queue
 import sys
+import sysconfig
 import threading
 import time
 
@@ -176,6 +177,7 @@ def main():
         count_uncontended()
         truth = {"acquired": {"count_uncontended": COUNT}}
     truth["version"] = list(sys.version_info[:2])
+    truth["free_threaded"] = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
     with open(out, "w") as f:
         json.dump(truth, f)
 
