@@ -49,37 +49,75 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-static int is_wrapper(const char *file)
+/* What naming costs each record is looked up in two small caches (the sampler thread's own),
+ * emptied when the profile's strings are (a new generation of ids). */
+#define NAME_CACHE 256
+static struct {
+    pp_str file;
+    int32_t line;
+    pp_str label;
+} labels[NAME_CACHE];
+static struct {
+    pp_str file;
+    uint8_t wrapper;
+} files[NAME_CACHE];
+static uint64_t cache_generation = UINT64_MAX;
+
+static size_t cache_slot(pp_str file, int32_t line)
 {
-    for (size_t i = 0; i < sizeof WRAPPERS / sizeof WRAPPERS[0]; i++)
-        if (ends_with(file, WRAPPERS[i]))
-            return 1;
-    return 0;
+    return (size_t)((((uint64_t)file << 32 | (uint32_t)line) * 0x9e3779b97f4a7c15ULL) >> 56);
+}
+
+static int is_wrapper(const pp_record_namer *n, pp_str file)
+{
+    size_t slot = cache_slot(file, 0);
+    if (files[slot].file != file) {
+        const char *text = pp_agg_string(n->agg, file);
+        int wrapper = 0;
+        for (size_t i = 0; text && i < sizeof WRAPPERS / sizeof WRAPPERS[0]; i++)
+            wrapper |= ends_with(text, WRAPPERS[i]);
+        files[slot].file = file;
+        files[slot].wrapper = (uint8_t)wrapper;
+    }
+    return files[slot].wrapper;
 }
 
 /* "file.py:LINE" of the first frame outside the wrapper modules (the leaf when all are). */
 static pp_str lock_name(const pp_record_namer *n, const pp_sample_key *key)
 {
+    if (cache_generation != pp_agg_generation(n->agg)) {
+        memset(labels, 0, sizeof labels);
+        memset(files, 0, sizeof files);
+        cache_generation = pp_agg_generation(n->agg);
+    }
     const pp_frame *f = &key->frames[0];
-    for (size_t i = 0; i < key->n_frames; i++) {
-        const char *file = pp_agg_string(n->agg, key->frames[i].filename);
-        if (file && file[0] && !is_wrapper(file)) {
+    for (size_t i = 0; i < key->n_frames; i++)
+        if (key->frames[i].filename && !is_wrapper(n, key->frames[i].filename)) {
             f = &key->frames[i];
             break;
         }
-    }
-    const char *file = pp_agg_string(n->agg, f->filename);
-    if (!file || !file[0])
+    if (!f->filename) /* no Python frame, or none with a file */
         return pp_agg_intern(n->agg, UNNAMED, sizeof UNNAMED - 1);
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
+    size_t slot = cache_slot(f->filename, f->line);
+    if (labels[slot].file == f->filename && labels[slot].line == f->line)
+        return labels[slot].label;
+    const char *file = pp_agg_string(n->agg, f->filename);
+    const char *base = file ? strrchr(file, '/') : NULL;
+    base = base ? base + 1 : file ? file : "";
     char buf[256];
     int len = snprintf(buf, sizeof buf, "%s:%d", base, (int)f->line);
     if (len < 0)
         len = 0;
     if ((size_t)len >= sizeof buf)
         len = (int)sizeof buf - 1;
-    return pp_agg_intern(n->agg, buf, (size_t)len);
+    pp_str label = pp_agg_intern(n->agg, buf, (size_t)len);
+    /* interning may have started a new generation: then the ids cached above are stale */
+    if (pp_agg_generation(n->agg) == cache_generation) {
+        labels[slot].file = f->filename;
+        labels[slot].line = f->line;
+        labels[slot].label = label;
+    }
+    return label;
 }
 
 static int64_t as_int(uint64_t v)
