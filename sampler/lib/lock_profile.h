@@ -1,6 +1,6 @@
 /* The sampler thread's half of the lock profiles: it names the stacks the lock observer recorded
- * (lock_hooks.h) and adds them as `lock-acquire/count` and `lock-acquire-wait/nanoseconds` (every
- * CPython), `lock-release/count` and `lock-release-hold/nanoseconds` (3.8-3.12, where each lock
+ * (lock_hooks.h) and adds them as `lock-acquire-wait/nanoseconds` and `lock-acquire/count` (every
+ * CPython), `lock-release-hold/nanoseconds` and `lock-release/count` (3.8-3.12, where each lock
  * has a semaphore of its own), each weighted by what it stands for, with a `lock name` label:
  * `file.py:LINE` of the frame that took, waited for or released the lock, the first frame outside
  * threading.py and queue.py (so a Condition, Semaphore, Event or queue.Queue wait is named where

@@ -32,8 +32,8 @@ CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
 EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
 GIL = [("gil-wait", "nanoseconds")]  # on by default on GIL builds, last
 # on by default, after exceptions (releases and holds: 3.8-3.12)
-LOCKS = [("lock-acquire", "count"), ("lock-acquire-wait", "nanoseconds"),
-         ("lock-release", "count"), ("lock-release-hold", "nanoseconds")]
+LOCKS = [("lock-acquire-wait", "nanoseconds"), ("lock-acquire", "count"),
+         ("lock-release-hold", "nanoseconds"), ("lock-release", "count")]
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
