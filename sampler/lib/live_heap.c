@@ -66,20 +66,27 @@ uintptr_t pp_live_heap_key(const pp_live_heap *h, size_t i)
     return k == KEY_FILLING ? KEY_EMPTY : k;
 }
 
+static int bucket_empty(const pp_live_heap *h, size_t b)
+{
+    for (size_t i = b * PP_HEAP_BUCKET_SLOTS; i < (b + 1) * PP_HEAP_BUCKET_SLOTS; i++)
+        if (atomic_load(&h->keys[i]) != KEY_EMPTY)
+            return 0;
+    return 1;
+}
+
 void pp_live_heap_tidy(pp_live_heap *h)
 {
     for (size_t b = 0; b < h->n_buckets; b++) {
         uint64_t bit = 1ULL << (b % 64);
-        if (!(atomic_load(&h->maybe[b / 64]) & bit))
+        /* A bucket that holds a key keeps its bit: a free that found it clear, even for a moment,
+         * would leave its block in the table as live forever. */
+        if (!(atomic_load(&h->maybe[b / 64]) & bit) || !bucket_empty(h, b))
             continue;
-        /* Clear first, then look: an insert racing with this either is seen below (and the bit
-         * is set again) or sets the bit itself after this clear. */
+        /* An insert racing with this clear either set the bit after it, or is seen below and
+         * the bit is set again (a free of that very block in between, nanoseconds after its
+         * allocation was sampled, would be missed). */
         atomic_fetch_and(&h->maybe[b / 64], ~bit);
-        for (size_t i = b * PP_HEAP_BUCKET_SLOTS; i < (b + 1) * PP_HEAP_BUCKET_SLOTS; i++) {
-            if (atomic_load(&h->keys[i]) != KEY_EMPTY) {
-                atomic_fetch_or(&h->maybe[b / 64], bit);
-                break;
-            }
-        }
+        if (!bucket_empty(h, b))
+            atomic_fetch_or(&h->maybe[b / 64], bit);
     }
 }

@@ -59,7 +59,9 @@ static inline size_t pp_live_heap_slots(const pp_live_heap *h)
     return h->n_buckets * PP_HEAP_BUCKET_SLOTS;
 }
 
-/* Sampler thread, at a profile's end: clears the "may hold" bits of buckets found empty. */
+/* Sampler thread, at a profile's end: clears the "may hold" bits of buckets found empty. Not
+ * across a fork (a child would inherit a bit cleared for a moment over a bucket that holds a
+ * key): the caller holds a lock that its fork handler takes. */
 void pp_live_heap_tidy(pp_live_heap *h);
 
 #endif

@@ -275,9 +275,14 @@ static void on_exit_flush(void)
     for (;;) {
         uint32_t seen = pp_wake_seen(&finished);
         if (atomic_load(&sampler_done) || pp_now_ns(CLOCK_MONOTONIC) >= deadline)
-            return;
+            break;
         pp_wake_wait(&finished, seen, deadline);
     }
+    /* The SIGTERM whose default action the kept handler put off ends the process here, flushed
+     * or out of time: left to the sampler thread, it could come after this exit has already
+     * ended the process with status 0 (as it did on a loaded machine). */
+    if (expected == STOP_SIGTERM)
+        reraise_sigterm();
 }
 
 /* The gate first: the sampler thread must reach its sleep before the store's lock is taken, or

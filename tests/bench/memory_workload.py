@@ -5,8 +5,10 @@ import json
 import os
 import sys
 import threading
+from pathlib import Path
 
-import hooks_ready
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hooks_ready  # noqa: E402
 import time
 
 THREADS, ITERATIONS = int(sys.argv[1]), int(sys.argv[2])

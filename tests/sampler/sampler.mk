@@ -12,10 +12,12 @@ CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 
 TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
 TEST_STACK_SNAPSHOT := $(BUILD)/tests/unit/test_stack_snapshot
+TEST_LIVE_HEAP := $(BUILD)/tests/unit/test_live_heap
 TEST_SIGTERM := $(BUILD)/tests/unit/test_sigterm_default
 FAKE_SIGACTION := $(BUILD)/tests/unit/libfake_sigaction.so
 
-UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT) $(TEST_SIGTERM)
+UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT) $(TEST_SIGTERM) \
+	$(TEST_LIVE_HEAP)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -46,6 +48,11 @@ $(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snaps
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
 		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
 		sampler/lib/own_fd.c $(LDFLAGS_COMMON) -lcmocka
+
+$(TEST_LIVE_HEAP): tests/unit/test_live_heap.c sampler/lib/live_heap.c sampler/lib/live_heap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -o $@ tests/unit/test_live_heap.c \
+		sampler/lib/live_heap.c $(LDFLAGS_COMMON) -lcmocka
 
 # The interposer's "next sigaction" is the fake's (found first by dlsym(RTLD_NEXT) from the test
 # executable), which lets the test act between the library's own calls.

@@ -9,18 +9,14 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import hooks_ready  # noqa: E402
 
 MODE, EXPECT = sys.argv[1], sys.argv[2]
 MB = 1 << 20
 expect = {}
-
-
-def wait_for_hooks():
-    # The hooks are installed from a pending call once the sampler thread has seen the
-    # interpreter ready; run Python code (not C) until then, with a margin.
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        pass
 
 
 def object_size(size):
@@ -76,7 +72,7 @@ def hold(seconds):
     expect["hold"][str(os.getpid())].append(time.time_ns())
 
 
-wait_for_hooks()
+hooks_ready.wait_for_hooks(required=True)  # every allocation below is seen
 if MODE == "split":
     # 2:1 by bytes, interleaved in rounds so that the two see the same conditions
     expect["alpha"] = expect["beta"] = 0

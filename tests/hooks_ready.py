@@ -1,8 +1,9 @@
-"""Waits, before a bench workload's timed part, until libpodprof.so (when it is preloaded) has
-installed the in-process hooks the run asks for. They are installed from the sampler thread's
-first pass, one sampling interval after start: at the 1 Hz of the callgrind runs, and slower still
-under valgrind, a fixed wait would leave part of the timed work unhooked and the instruction count
-would depend on the machine's speed. Python-only: the workload must not load anything else."""
+"""Waits, in a workload (a test's or a benchmark's), until libpodprof.so (when it is preloaded)
+has installed the in-process hooks the environment enables. They are installed from a pending call
+after the sampler thread's first pass: one sampling interval after start, later on a loaded
+machine, under ASan or under valgrind. A fixed wait leaves part of the work unhooked there (a
+test's estimate of 0, a benchmark's instruction count that depends on the machine's speed).
+Python's standard library only: a workload must not load anything else."""
 import ctypes
 import os
 import sys
@@ -40,9 +41,10 @@ def _enabled(name):
     return os.environ.get(name, "true").lower() not in ("false", "0", "no", "off")
 
 
-def wait_for_hooks(timeout=120.0):
-    """Returns once every hook the environment enables is in place, or after timeout seconds
-    (then says so on stderr: the numbers of that run include unhooked work)."""
+def wait_for_hooks(timeout=120.0, required=False):
+    """Returns once every hook the environment enables is in place. After timeout seconds it
+    exits the workload when required, else says so on stderr (the numbers of that run include
+    unhooked work) and returns."""
     if "libpodprof.so" not in os.environ.get("LD_PRELOAD", "") or \
             not _enabled("DD_PROFILING_ENABLED"):
         return
@@ -55,6 +57,9 @@ def wait_for_hooks(timeout=120.0):
     end = time.monotonic() + timeout
     while not all(check() for check in checks):
         if time.monotonic() > end:
-            print("hooks_ready: hooks not installed after %.0f s" % timeout, file=sys.stderr)
+            message = "hooks_ready: hooks not installed after %.0f s" % timeout
+            if required:
+                sys.exit(message)
+            print(message, file=sys.stderr)
             return
         time.sleep(0.01)
