@@ -55,12 +55,16 @@ typedef enum {
     PP_V_CPU_SAMPLES,
     PP_V_WALL_NS,
     PP_V_WALL_SAMPLES,
-    PP_V_EXCEPTION_SAMPLES, /* raised exceptions the sampled ones stand for */
-    PP_V_ALLOC_SPACE,       /* bytes the sampled allocations stand for */
-    PP_V_ALLOC_SAMPLES,     /* allocations they stand for */
-    PP_V_HEAP_SPACE,        /* live bytes they stand for at the profile's end */
-    PP_V_HEAP_LIVE,         /* live allocations they stand for */
-    PP_V_GIL_WAIT_NS,       /* time waited for the GIL that the sampled waits stand for */
+    PP_V_EXCEPTION_SAMPLES,    /* raised exceptions the sampled ones stand for */
+    PP_V_LOCK_ACQUIRE_WAIT_NS, /* time waited for locks that the sampled waits stand for */
+    PP_V_LOCK_ACQUIRE,         /* lock acquisitions the sampled ones stand for */
+    PP_V_LOCK_RELEASE_HOLD_NS, /* time the sampled acquisitions held their locks, weighted */
+    PP_V_LOCK_RELEASE,         /* releases of the sampled acquisitions, weighted as those */
+    PP_V_ALLOC_SPACE,          /* bytes the sampled allocations stand for */
+    PP_V_ALLOC_SAMPLES,        /* allocations they stand for */
+    PP_V_HEAP_SPACE,           /* live bytes they stand for at the profile's end */
+    PP_V_HEAP_LIVE,            /* live allocations they stand for */
+    PP_V_GIL_WAIT_NS,          /* time waited for the GIL that the sampled waits stand for */
     PP_V_COUNT
 } pp_value_index;
 

@@ -92,3 +92,47 @@ double pp_sample_probability(double size, double mean)
 {
     return -pp_expm1_neg(size / mean);
 }
+
+int pp_countdown_crossed(pp_countdown *c, double amount, double mean)
+{
+    if (!c->seeded) {
+        c->seeded = 1;
+        c->rng = pp_rng_thread_seed(c);
+        c->left = pp_exp_draw(&c->rng, mean) - amount;
+        if (c->left > 0)
+            return 0;
+    }
+    /* The process is memoryless: the next point lies an exponential distance past this amount. */
+    c->left = pp_exp_draw(&c->rng, mean);
+    return 1;
+}
+
+double pp_event_log_keep(double interval)
+{
+    return interval > 1 ? pp_ln(1 - 1 / interval) : 0;
+}
+
+/* Events up to and including the next sampled one: geometric with success 1/interval. */
+static int64_t event_draw(uint64_t *rng, double log_keep)
+{
+    if (log_keep == 0)
+        return 1;
+    /* u in (0, 1]: 53 random bits, never 0 */
+    double u = (double)((pp_rng_next(rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double k = pp_ln(u) / log_keep;
+    return k < 4e18 ? (int64_t)k + 1 : INT64_MAX;
+}
+
+int pp_event_countdown_crossed(pp_event_countdown *c, double log_keep)
+{
+    if (!c->seeded) {
+        /* A thread's first event: its countdown starts with this event as the first. */
+        c->seeded = 1;
+        c->rng = pp_rng_thread_seed(c);
+        c->left = event_draw(&c->rng, log_keep) - 1;
+        if (c->left > 0)
+            return 0;
+    }
+    c->left = event_draw(&c->rng, log_keep);
+    return 1;
+}

@@ -20,6 +20,8 @@ typedef struct pp_config {
     bool exception_enabled;          /* DD_PROFILING_EXCEPTION_ENABLED (true) */
     int exception_sampling_interval; /* DD_PROFILING_EXCEPTION_SAMPLING_INTERVAL (100) */
     bool gil_enabled;                /* DD_PROFILING_GIL_ENABLED (true) */
+    bool lock_enabled;               /* DD_PROFILING_LOCK_ENABLED (true) */
+    double capture_pct;              /* DD_PROFILING_CAPTURE_PCT (1) */
     bool timeline;                   /* DD_PROFILING_TIMELINE_ENABLED */
     bool code_provenance;            /* DD_PROFILING_ENABLE_CODE_PROVENANCE */
     /* Strings are owned by the config (NULL when unset). */

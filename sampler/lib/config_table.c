@@ -123,6 +123,25 @@ const pp_setting pp_sampler_settings[] = {
              "GIL, charged to the stack it waited at (one sample per sampling interval of waiting "
              "on average, weighted so totals estimate the true time). Builds with a GIL only: off "
              "on free-threaded builds."},
+    {.name = PP_ENV_LOCK_ENABLED,
+     .kind = PP_SETTING_BOOL,
+     .offset = F(lock_enabled),
+     .def = "true",
+     .flags = PP_SETTING_POD,
+     .help = "Lock profiles (`lock-acquire`, `lock-acquire-wait`, `lock-release`, "
+             "`lock-release-hold`, label `lock name`): CPython's own semaphore calls are observed "
+             "(no Python wrapper): waits for any lock on every version, acquisitions, releases "
+             "and hold times on CPython 3.8 to 3.12 (from 3.13 only acquisitions that wait)."},
+    {.name = PP_ENV_CAPTURE_PCT,
+     .kind = PP_SETTING_DOUBLE,
+     .offset = F(capture_pct),
+     .def = "1",
+     .min = 0.01,
+     .max = 100,
+     .flags = PP_SETTING_POD,
+     .help = "Percentage of lock acquisitions sampled (each with probability pct/100, counting for "
+             "100/pct, with its release and hold time); lock waits are sampled by waited time "
+             "(one sample per sampling interval of waiting on average)."},
     {.name = PP_ENV_TIMELINE_ENABLED,
      .kind = PP_SETTING_BOOL,
      .offset = F(timeline),

@@ -76,23 +76,7 @@ static atomic_int installed;
 static double log_keep; /* ln(1 - 1/interval); 0 when every raise is sampled */
 
 /* Per thread: raises left until the next sampled one. initial-exec: static TLS, one load. */
-typedef struct thread_countdown {
-    int64_t left;
-    uint64_t rng;
-    uint8_t seeded;
-} thread_countdown;
-static __thread thread_countdown tls __attribute__((tls_model("initial-exec")));
-
-/* Raises up to and including the next sampled one: geometric with success 1/interval. */
-static int64_t draw(void)
-{
-    if (log_keep == 0)
-        return 1;
-    /* u in (0, 1]: 53 random bits, never 0 */
-    double u = (double)((pp_rng_next(&tls.rng) >> 11) + 1) * (1.0 / 9007199254740992.0);
-    double k = pp_ln(u) / log_keep;
-    return k < 4e18 ? (int64_t)k + 1 : INT64_MAX;
-}
+static __thread pp_event_countdown tls __attribute__((tls_model("initial-exec")));
 
 static void py_release(py_object *o)
 {
@@ -148,16 +132,8 @@ static __attribute__((noinline)) void sampled(py_object *exc)
 
 static __attribute__((noinline)) void crossed(py_object *exc)
 {
-    if (!tls.seeded) {
-        /* A thread's first raise: its countdown starts with this raise as the first. */
-        tls.seeded = 1;
-        tls.rng = pp_rng_thread_seed(&tls);
-        tls.left = draw() - 1;
-        if (tls.left > 0)
-            return;
-    }
-    tls.left = draw();
-    sampled(exc);
+    if (pp_event_countdown_crossed(&tls, log_keep))
+        sampled(exc);
 }
 
 /* Where the traceback of an exception is, and the next entry of a traceback: both follow the
@@ -309,7 +285,7 @@ int pp_exception_hooks_setup(const pp_runtime *rt, const pp_exception_hooks_opti
     uintptr_t head = (uintptr_t)layout.ob_type + sizeof(void *);
     exc_traceback_at = head + 3 * sizeof(void *);
     tb_next_at = head;
-    log_keep = opts.interval > 1 ? pp_ln(1.0 - 1.0 / opts.interval) : 0;
+    log_keep = pp_event_log_keep(opts.interval);
     pp_rng_seed_process();
     ring = pp_alloc_ring_new(opts.ring_records, opts.max_frames, PP_EXCEPTION_TYPE_BYTES);
     if (!ring) {

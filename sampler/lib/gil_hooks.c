@@ -13,6 +13,7 @@
 #include "inproc_hooks.h"
 #include "log.h"
 #include "own_stack.h"
+#include "sampler.h"
 
 typedef int (*timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 typedef int (*wait_fn)(pthread_cond_t *, pthread_mutex_t *);
@@ -24,11 +25,7 @@ static atomic_uintptr_t gil_cond = 1, gil_switch_cond = 1;
 static _Atomic(timedwait_fn) next_timedwait;
 static _Atomic(wait_fn) next_wait;
 
-enum { F_THIS_THREAD, F_FINALIZING, F_COUNT };
-static struct {
-    void *(*this_thread)(void);
-    int (*finalizing)(void);
-} api;
+static pp_waiter_api api;
 
 static pp_gil_hooks_options opts;
 static pp_py_layout layout;
@@ -37,12 +34,7 @@ static atomic_int installed;
 
 /* Per thread: waited nanoseconds left until the next sample point. initial-exec: the library is
  * preloaded, its TLS is static (one load, no allocation, no lock). */
-typedef struct thread_countdown {
-    double left;
-    uint64_t rng;
-    uint8_t seeded;
-} thread_countdown;
-static __thread thread_countdown tls __attribute__((tls_model("initial-exec")));
+static __thread pp_countdown tls __attribute__((tls_model("initial-exec")));
 
 /* The next definition of name (libc's) at the version CPython binds to: GLIBC_2.3.2 on x86_64
  * (GLIBC_2.2.5 is the compatibility version for pre-2.3.2 condition variables), GLIBC_2.17 on
@@ -90,47 +82,25 @@ static void record(double waited_ns)
 {
     /* A wait holding at least one sample point: chance 1 - exp(-wait / interval). */
     double p = pp_sample_probability(waited_ns, opts.interval_ns);
-    if (api.finalizing())
-        return;
-    pp_alloc_record *rec = pp_alloc_ring_claim(ring);
+    pp_alloc_record *rec = pp_own_stack_claim(ring, &layout, &api, 0);
     if (!rec)
         return;
     double weight = p > 0 ? waited_ns / p : waited_ns;
-    rec->ptr = 0;
     rec->size = weight < 1.8e19 ? (uint64_t)weight : UINT64_MAX;
-    rec->domain = 0;
-    rec->heap_slot = -1;
-    pp_own_stack_capture(&layout, api.this_thread(), rec, ring->max_frames);
     pp_alloc_ring_publish(ring, rec);
 }
 
 static __attribute__((noinline)) void crossed(double waited_ns)
 {
-    if (!tls.seeded) {
-        /* A thread's first GIL wait: its first sample point is drawn before it. */
-        tls.seeded = 1;
-        tls.rng = pp_rng_thread_seed(&tls);
-        tls.left = pp_exp_draw(&tls.rng, opts.interval_ns) - waited_ns;
-        if (tls.left > 0)
-            return;
-    }
-    /* The process is memoryless: the next point lies an exponential distance past this wait. */
-    tls.left = pp_exp_draw(&tls.rng, opts.interval_ns);
-    record(waited_ns);
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+    if (pp_countdown_crossed(&tls, waited_ns, opts.interval_ns))
+        record(waited_ns);
 }
 
 /* After a GIL wait that began at t0 (errno kept as the wait left it). */
 static void charge(int64_t t0)
 {
     int saved_errno = errno;
-    double waited = (double)(now_ns() - t0);
+    double waited = (double)(pp_now_ns(CLOCK_MONOTONIC) - t0);
     /* left starts at 0: a thread's first wait always goes on to seed its countdown */
     if (waited > 0 && (tls.left -= waited) <= 0)
         crossed(waited);
@@ -141,7 +111,7 @@ static void charge(int64_t t0)
 static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                                               const struct timespec *abstime)
 {
-    int64_t t0 = now_ns();
+    int64_t t0 = pp_now_ns(CLOCK_MONOTONIC);
     int rc = real_timedwait()(cond, mutex, abstime);
     charge(t0);
     return rc;
@@ -151,7 +121,7 @@ static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mute
  * again in take_gil. Both are time the thread cannot run because of the GIL. */
 static __attribute__((noinline)) int gil_switch_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
 {
-    int64_t t0 = now_ns();
+    int64_t t0 = pp_now_ns(CLOCK_MONOTONIC);
     int rc = real_wait()(cond, mutex);
     charge(t0);
     return rc;
@@ -221,19 +191,8 @@ int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
                rt->layout.free_threaded ? " (free-threaded)" : "");
         return -1;
     }
-    /* Py_IsFinalizing is public from 3.13; _Py_IsFinalizing before (removed in 3.13). */
-    const char *names[F_COUNT] = {"PyGILState_GetThisThreadState", rt->hexversion >= 0x030d0000
-                                                                       ? "Py_IsFinalizing"
-                                                                       : "_Py_IsFinalizing"};
-    uintptr_t addrs[F_COUNT];
-    if (pp_inproc_lookup(rt, names, addrs, F_COUNT) != 0) {
-        pp_log(PP_LOG_WARN, "CPython's %s not found; no GIL wait profiles",
-               addrs[F_THIS_THREAD] ? names[F_FINALIZING] : names[F_THIS_THREAD]);
+    if (pp_waiter_api_resolve(rt, &api, "GIL wait profiles") != 0)
         return -1;
-    }
-    /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
-    api.this_thread = (void *(*)(void))addrs[F_THIS_THREAD];
-    api.finalizing = (int (*)(void))addrs[F_FINALIZING];
     opts = *opt;
     layout = rt->layout;
     runtime_address = rt->runtime;

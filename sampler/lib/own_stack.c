@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "frame_reader.h"
+#include "inproc_hooks.h"
+#include "log.h"
 
 /* The kernel tid, once per thread on versions whose thread state lacks it. initial-exec: the
  * library is loaded at start-up (LD_PRELOAD), so its TLS is static. */
@@ -56,4 +58,39 @@ void pp_own_stack_capture(const pp_py_layout *layout, void *tstate, pp_alloc_rec
         raw = omitted = 0;
     rec->n_raw = (uint32_t)raw;
     rec->n_omitted = (uint32_t)omitted;
+}
+
+int pp_waiter_api_resolve(const pp_runtime *rt, pp_waiter_api *api, const char *what)
+{
+    /* Py_IsFinalizing is public from 3.13; _Py_IsFinalizing before (removed in 3.13). */
+    const char *names[2] = {"PyGILState_GetThisThreadState",
+                            rt->hexversion >= 0x030d0000 ? "Py_IsFinalizing" : "_Py_IsFinalizing"};
+    uintptr_t addrs[2];
+    if (pp_inproc_lookup(rt, names, addrs, 2) != 0) {
+        pp_log(PP_LOG_WARN, "CPython's %s not found; no %s", addrs[0] ? names[1] : names[0], what);
+        return -1;
+    }
+    /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
+    api->this_thread = (void *(*)(void))addrs[0];
+    api->finalizing = (int (*)(void))addrs[1];
+    return 0;
+}
+
+pp_alloc_record *pp_own_stack_claim(pp_alloc_ring *ring, const pp_py_layout *layout,
+                                    const pp_waiter_api *api, int python_only)
+{
+    if (api->finalizing())
+        return NULL;
+    void *tstate = api->this_thread();
+    if (python_only && (!tstate || !own_top_frame(layout, (uintptr_t)tstate)))
+        return NULL;
+    pp_alloc_record *rec = pp_alloc_ring_claim(ring);
+    if (!rec)
+        return NULL;
+    rec->ptr = 0;
+    rec->size = 0;
+    rec->domain = 0;
+    rec->heap_slot = -1;
+    pp_own_stack_capture(layout, tstate, rec, ring->max_frames);
+    return rec;
 }

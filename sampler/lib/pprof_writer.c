@@ -33,6 +33,10 @@ enum {
     S_HEAP_LIVE_SAMPLES,
     S_BYTES,
     S_EXCEPTION_SAMPLES,
+    S_LOCK_ACQUIRE,
+    S_LOCK_ACQUIRE_WAIT,
+    S_LOCK_RELEASE,
+    S_LOCK_RELEASE_HOLD,
     S_GIL_WAIT,
     S_FIXED_COUNT
 };
@@ -53,15 +57,22 @@ static const char *const fixed_strings[S_FIXED_COUNT] = {
     "heap-live-samples",
     "bytes",
     "exception-samples",
+    "lock-acquire",
+    "lock-acquire-wait",
+    "lock-release",
+    "lock-release-hold",
     "gil-wait",
 };
 
 /* (type, unit) of each aggregate value, in the order of pp_value_index. */
 static const int value_types[PP_V_COUNT][2] = {
-    {S_CPU_TIME, S_NANOSECONDS}, {S_CPU_SAMPLES, S_COUNT},       {S_WALL_TIME, S_NANOSECONDS},
-    {S_WALL_SAMPLES, S_COUNT},   {S_EXCEPTION_SAMPLES, S_COUNT}, {S_ALLOC_SPACE, S_BYTES},
-    {S_ALLOC_SAMPLES, S_COUNT},  {S_HEAP_SPACE, S_BYTES},        {S_HEAP_LIVE_SAMPLES, S_COUNT},
-    {S_GIL_WAIT, S_NANOSECONDS},
+    {S_CPU_TIME, S_NANOSECONDS},    {S_CPU_SAMPLES, S_COUNT},
+    {S_WALL_TIME, S_NANOSECONDS},   {S_WALL_SAMPLES, S_COUNT},
+    {S_EXCEPTION_SAMPLES, S_COUNT}, {S_LOCK_ACQUIRE_WAIT, S_NANOSECONDS},
+    {S_LOCK_ACQUIRE, S_COUNT},      {S_LOCK_RELEASE_HOLD, S_NANOSECONDS},
+    {S_LOCK_RELEASE, S_COUNT},      {S_ALLOC_SPACE, S_BYTES},
+    {S_ALLOC_SAMPLES, S_COUNT},     {S_HEAP_SPACE, S_BYTES},
+    {S_HEAP_LIVE_SAMPLES, S_COUNT}, {S_GIL_WAIT, S_NANOSECONDS},
 };
 
 /* uint64 -> nonzero uint32, open addressing; used for every "have we emitted this yet" question. */

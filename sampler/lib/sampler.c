@@ -15,6 +15,8 @@
 #include "log.h"
 #include "exception_profile.h"
 #include "gil_profile.h"
+#include "lock_hooks.h"
+#include "lock_profile.h"
 #include "memory_profile.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
@@ -169,7 +171,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
     s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake) |
-                    pp_gil_start(cfg, rt, wake);
+                    pp_gil_start(cfg, rt, wake) | pp_lock_start(cfg, rt, wake);
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
@@ -193,6 +195,7 @@ static void hooks_drain(pp_sampler *s, int heap_too)
     pp_memory_drain(&n);
     pp_exception_drain(&n);
     pp_gil_drain(&n);
+    pp_lock_drain(&n);
     if (heap_too)
         pp_memory_add_heap(&n);
 }
@@ -463,7 +466,7 @@ void pp_sampler_flush(pp_sampler *s)
     pp_safe_read_stats(&reads);
     s->counters[C_READ_CALLS] = reads.calls;
     s->counters[C_READ_BYTES] = reads.bytes;
-    pp_counter counters[C_COUNT + 15];
+    pp_counter counters[C_COUNT + 20];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
         counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
@@ -476,6 +479,8 @@ void pp_sampler_flush(pp_sampler *s)
         static const char *const gil_names[] = {"gil_hook_installed", "gil_wait_samples",
                                                 "gil_wait_samples_dropped",
                                                 "gil_wait_samples_unnamed"};
+        static const char *const lock_names[] = {"lock_hook_installed", "lock_samples",
+                                                 "lock_samples_dropped", "lock_samples_unnamed"};
         pp_memory_counters m;
         pp_memory_counters_get(&m);
         n_counters += add_record_counters(counters + n_counters, alloc_names, &m.alloc);
@@ -486,6 +491,9 @@ void pp_sampler_flush(pp_sampler *s)
         n_counters += add_record_counters(counters + n_counters, exception_names, &e);
         pp_record_counters g = pp_gil_counters();
         n_counters += add_record_counters(counters + n_counters, gil_names, &g);
+        pp_record_counters l = pp_lock_counters();
+        n_counters += add_record_counters(counters + n_counters, lock_names, &l);
+        counters[n_counters++] = (pp_counter){"lock_holds_lost", pp_lock_hooks_holds_lost()};
     }
     pp_flush_info info = {.start_ns = s->profile_start_real,
                           .end_ns = end_real,

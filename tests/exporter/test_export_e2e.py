@@ -178,9 +178,28 @@ def raise_often(n):
             raise ValueError(i)
         except ValueError:
             pass
+def hold(lock, done):  # 25 holds of 20 ms
+    for i in range(25):
+        with lock:
+            time.sleep(0.02)
+        time.sleep(0.005)
+    done.set()
+def wait(lock, done):  # waits for most of them
+    while not done.is_set():
+        with lock:
+            pass
+        time.sleep(0.001)
 threads = [threading.Thread(target=spin, args=(1.0,)) for _ in range(2)]
 for t in threads: t.start()
 for t in threads: t.join()
+lock, done = threading.Lock(), threading.Event()
+threads = [threading.Thread(target=hold, args=(lock, done)),
+           threading.Thread(target=wait, args=(lock, done))]
+for t in threads: t.start()
+for t in threads: t.join()
+for i in range(100000):
+    with lock:
+        pass
 allocate(200000)
 kept = [bytearray(1 << 20) for _ in range(32)]  # live across a whole profile: in its heap
 raise_often(100000)
@@ -189,12 +208,13 @@ time.sleep(1.5)
 
 
 def test_every_profile_type_reaches_ddapm_test_agent(spool, tmp_path, sampler_works):
-    """A real app with CPU, GIL contention, allocations and exceptions: what the exporter ships
-    carries every sample type the library writes, each with samples, and Datadog's own test
-    agent stores uploads that pass the strict checks. The counts are far from luck: two threads
-    wait about 1 s for the GIL (a sample per 10 ms waited on average), 200 MiB are allocated (one
-    sample per 1 MiB on average), 32 MiB stay live over a profile's end and 100,000 raises are
-    sampled 1 in 100."""
+    """A real app with CPU, GIL and lock contention, allocations and exceptions: what the
+    exporter ships carries every sample type the library writes, each with samples, and Datadog's
+    own test agent stores uploads that pass the strict checks. The counts are far from luck: two
+    threads wait about 1 s for the GIL and one about 0.5 s for a lock (a sample per 10 ms waited
+    on average), 200 MiB are allocated (one sample per 1 MiB on average), 32 MiB stay live over a
+    profile's end, 100,000 raises are sampled 1 in 100 and 100,000 lock acquisitions (with their
+    releases, on 3.8-3.12) 1 in 100."""
     python = python_exe()
     version = subprocess.run([python, "-c", "import sys; print(sys.version_info[1])"],
                              capture_output=True, text=True).stdout.strip()
@@ -218,6 +238,8 @@ def test_every_profile_type_reaches_ddapm_test_agent(spool, tmp_path, sampler_wo
         for s in p.sample:
             for name, v in zip(names, s.value):
                 totals[name] = totals.get(name, 0) + v
+    locks = ("lock-acquire", "lock-acquire-wait") + (
+        ("lock-release", "lock-release-hold") if int(version) < 13 else ())
     for name in ("cpu-samples", "wall-samples", "alloc-samples", "heap-live-samples",
-                 "exception-samples", "gil-wait"):
+                 "exception-samples", "gil-wait") + locks:
         assert totals.get(name, 0) > 0, (name, totals)

@@ -124,3 +124,10 @@ BENCH_TARGETS += bench-gil-overhead
 .PHONY: bench-gil-overhead
 bench-gil-overhead: $(LIBPODPROF)
 	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/gil_overhead.py
+
+# What the lock profiles cost on a lock-heavy app: workers' CPU with podprof's and ddtrace's lock
+# profilers on and off, and the instructions per uncontended acquire/release (callgrind).
+BENCH_TARGETS += bench-lock-overhead
+.PHONY: bench-lock-overhead
+bench-lock-overhead: $(LIBPODPROF)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/lock_overhead.py

@@ -262,6 +262,11 @@ def test_gunicorn(mode, version, tmp_path, pure_site):
         for s in samples_of(by_pid, pid):
             if "entry_wsgi_handler" in names(s):
                 assert s["labels"]["thread name"] in threads, s["labels"]
+    if mode == "gthread":
+        # the lock profile is on (its waits: the pool's threads idle in the executor's queue)
+        for pid in workers:
+            for prof, _ in by_pid[pid]:
+                assert ("lock-acquire-wait", "nanoseconds") in prof["types"], prof["types"]
 
 
 def run_uvicorn(python, tmp_path, pure_site, **extra):

@@ -31,6 +31,9 @@ CPU_WALL = [("cpu-time", "nanoseconds"), ("cpu-samples", "count"),
             ("wall-time", "nanoseconds"), ("wall-samples", "count")]
 EXCEPTIONS = [("exception-samples", "count")]  # on by default, between wall and memory
 GIL = [("gil-wait", "nanoseconds")]  # on by default on GIL builds, last
+# on by default, after exceptions (releases and holds: 3.8-3.12)
+LOCKS = [("lock-acquire-wait", "nanoseconds"), ("lock-acquire", "count"),
+         ("lock-release-hold", "nanoseconds"), ("lock-release", "count")]
 
 
 @pytest.fixture(params=sorted(PYTHONS), ids=str)
@@ -157,9 +160,9 @@ def test_with_tracemalloc_started_by_the_app(python, tmp_path):
 
 
 @pytest.mark.parametrize("memory,heap,types", [
-    (None, None, CPU_WALL + EXCEPTIONS + MEMORY_TYPES + GIL),
-    ("true", "false", CPU_WALL + EXCEPTIONS + MEMORY_TYPES[:2] + GIL),
-    ("false", None, CPU_WALL + EXCEPTIONS + GIL),
+    (None, None, CPU_WALL + EXCEPTIONS + LOCKS + MEMORY_TYPES + GIL),
+    ("true", "false", CPU_WALL + EXCEPTIONS + LOCKS + MEMORY_TYPES[:2] + GIL),
+    ("false", None, CPU_WALL + EXCEPTIONS + LOCKS + GIL),
 ], ids=["default", "no-heap", "off"])
 def test_sample_types_follow_the_settings(tmp_path, memory, heap, types):
     extra = {}
@@ -241,3 +244,4 @@ def test_ddapm_test_agent_accepts_memory_profiles(tmp_path):
         assert upload.errors == [], upload.errors
         types = [upload.profile.string_table[t.type] for t in upload.profile.sample_type]
         assert types[-5:] == [t for t, _ in MEMORY_TYPES + GIL]
+        assert types[5:9] == [t for t, _ in LOCKS]

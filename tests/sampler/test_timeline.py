@@ -40,12 +40,12 @@ def test_samples_carry_their_time(python, tmp_path):  # noqa: F811 (fixture)
         by_thread = defaultdict(list)
         for s in samples:
             if s["values"]["wall-samples"] == 0 and s["values"]["cpu-samples"] == 0:
-                # an allocation, exception or GIL wait sample (those are not timed): no CPU or
+                # an allocation, exception, lock or GIL wait sample (those are not timed): no CPU or
                 # wall of its own (the interpreter itself may raise and catch, e.g. inside re on
                 # 3.13t; a thread waits for the GIL in Event.wait)
                 assert any(s["values"].get(t, 0) for t in
                            ("alloc-samples", "heap-live-samples", "exception-samples",
-                            "gil-wait")), s
+                            "lock-acquire", "lock-acquire-wait", "lock-release", "gil-wait")), s
                 assert TS not in s["labels"], s
                 continue
             assert TS in s["labels"], s

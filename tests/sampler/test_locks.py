@@ -1,0 +1,173 @@
+"""Lock profiles (lock-acquire, lock-acquire-wait, lock-release, lock-release-hold, label `lock
+name`) of workloads whose contention they measure themselves (workloads/lock_contention.py),
+under every CPython the suites run.
+
+The contended run. For each of Lock, RLock, Condition, Semaphore, BoundedSemaphore and
+queue.Queue, a holder makes a waiter wait 15 times for 20 ms (about 0.3 s); the waiter times its
+own blocking calls, the holder of a Lock or RLock its holds. Waits are sampled at 1 kHz (one
+sample point per 1 ms of waiting on average): a 20 ms wait escapes every point with probability
+e^-20 = 2e-9, and a sampled wait counts wait / (1 - e^-20), so the estimate equals the truth but
+for what the clocks see differently (the workload's clock also counts the time to take the GIL
+back after the wait): within +-25 % is certain. Acquisitions are all captured (capture 100 %),
+so holds are exact on 3.8-3.12 too. From 3.13 the locks are PyMutex: only waits are seen, and
+the profile declares no release types.
+
+The uncontended run. One thread takes and releases a Lock 200,000 times at the default capture of
+1 %: each acquisition is sampled with probability 0.01 and counts for 100, so the estimate has
+sd 100 * sqrt(200000 * 0.01 * 0.99) = 4450 (2.2 %), and the +-25 % bounds are 11 sd away. On
+3.13+ such acquisitions make no libc call: none is counted (certain: nothing waits)."""
+import json
+import re
+import subprocess
+
+import pytest
+
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+
+WORKLOAD = WORKLOADS / "lock_contention.py"
+WAITERS = ("wait_lock", "wait_rlock", "wait_condition", "wait_semaphore",
+           "wait_bounded_semaphore", "wait_queue")
+HOLDERS = ("hold_lock", "hold_rlock")
+ACQUIRE = [("lock-acquire", "count"), ("lock-acquire-wait", "nanoseconds")]
+RELEASE = [("lock-release", "count"), ("lock-release-hold", "nanoseconds")]
+SPIN = "spin_for_gil"
+
+
+def sites():
+    """{function: 'lock_contention.py:LINE'} of the lines marked `# site:NAME`."""
+    found = {}
+    for number, line in enumerate(WORKLOAD.read_text().splitlines(), 1):
+        m = re.search(r"# site:(\w+)", line)
+        if m:
+            found[m.group(1)] = "lock_contention.py:%d" % number
+    return found
+
+
+def workload(python, tmp_path, mode, **extra):
+    truth_path = tmp_path / "truth.json"
+    r = run(python, [WORKLOAD, truth_path, mode], tmp_path, timeout=120, **extra)
+    assert r.returncode == 0, r.stderr
+    return json.loads(truth_path.read_text())
+
+
+def per_lock_semaphores(truth):
+    return tuple(truth["version"]) < (3, 13)
+
+
+def totals(tmp_path, functions):
+    """{(function, lock name): {type: summed value}} of the samples whose stack holds one of
+    functions (the innermost), and the profiles' type lists."""
+    out, types = {}, []
+    for prof, _ in profiles(tmp_path):
+        types.append(prof["types"])
+        for s in prof["samples"]:
+            fn = next((f for f in names(s) if f in functions), None)
+            if fn is None:
+                continue
+            key = (fn, s["labels"].get("lock name"))
+            values = out.setdefault(key, {})
+            for t, v in s["values"].items():
+                values[t] = values.get(t, 0) + v
+    return out, types
+
+
+def summed(found, fn, value_type, name=None):
+    return sum(v.get(value_type, 0) for (f, n), v in found.items()
+               if f == fn and (name is None or n == name))
+
+
+@pytest.fixture(params=sorted(PYTHONS), ids=str)
+def python(request):
+    if not PYTHONS[request.param].exists():
+        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
+    return PYTHONS[request.param]
+
+
+def test_contended_waits_and_holds(python, tmp_path):
+    truth = workload(python, tmp_path, "contended", DD_PROFILING_SAMPLE_RATE=1000,
+                     DD_PROFILING_CAPTURE_PCT=100)
+    found, types = totals(tmp_path, WAITERS + HOLDERS)
+    site = sites()
+    detail = (truth, found)
+    for fn in WAITERS:
+        expected = truth["waited"][fn] * 1e9
+        waited = summed(found, fn, "lock-acquire-wait")
+        assert 0.75 * expected <= waited <= 1.25 * expected, (fn, waited / 1e9, detail)
+        # named where the waiter asked for the lock, through threading's and queue's frames
+        assert summed(found, fn, "lock-acquire-wait", site[fn]) >= 0.9 * waited, (fn, detail)
+        # the acquisitions that waited are counted (how many of the 15 rounds made the waiter
+        # wait depends on the scheduler; a free-threaded build's lock may be taken while it
+        # still spins, yielding the CPU: that wait is timed, but not an acquisition seen)
+        if not truth["free_threaded"]:
+            assert summed(found, fn, "lock-acquire", site[fn]) >= 1, (fn, detail)
+        # the GIL profile does not see the lock waits (the holders sleep: the GIL is free)
+        assert summed(found, fn, "gil-wait") <= 0.1 * expected, (fn, detail)
+    assert types
+    for t in types:
+        assert all(x in t for x in ACQUIRE), t
+        assert all((x in t) == per_lock_semaphores(truth) for x in RELEASE), t
+    if per_lock_semaphores(truth):
+        for fn in HOLDERS:
+            expected = truth["held"][fn] * 1e9
+            held = summed(found, fn, "lock-release-hold", site[fn])
+            assert 0.75 * expected <= held <= 1.25 * expected, (fn, held / 1e9, detail)
+            assert summed(found, fn, "lock-release", site[fn]) == 15, (fn, detail)
+    for _, meta in profiles(tmp_path):
+        assert meta["counters"]["lock_hook_installed"] == 1
+        assert meta["counters"]["lock_samples_dropped"] == 0
+
+
+def test_uncontended_acquisitions_are_counted(python, tmp_path):
+    truth = workload(python, tmp_path, "uncontended")
+    found, _ = totals(tmp_path, ("count_uncontended",))
+    expected = truth["acquired"]["count_uncontended"]
+    # acquired at the `with` line, released where the interpreter exits the block (the next
+    # line before 3.10)
+    acquired = summed(found, "count_uncontended", "lock-acquire", sites()["count_uncontended"])
+    released = summed(found, "count_uncontended", "lock-release")
+    # records the ring dropped while the sampler thread was starved (counted: each stands for
+    # 100 acquisitions or releases, nearly all of this loop's)
+    dropped = sum(meta["counters"]["lock_samples_dropped"] for _, meta in profiles(tmp_path))
+    if per_lock_semaphores(truth):
+        for value in (acquired, released):
+            assert 0.75 * expected <= value + 100 * dropped, (value, dropped, found)
+            assert value <= 1.25 * expected, (value, found)
+    else:
+        assert acquired == 0 and released == 0, found
+    assert summed(found, "count_uncontended", "lock-acquire-wait") == 0, found
+
+
+def test_lock_profile_does_not_see_gil_waits(tmp_path):
+    """Four threads competing for the GIL wait about 6 s for it; the only lock they take (to
+    record their times at the end) is held for microseconds."""
+    r = run(PYTHONS["3.11.7"], [WORKLOADS / "gil_contention.py", tmp_path / "e.json", 4, 2.0],
+            tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    found, _ = totals(tmp_path, (SPIN,))
+    gil = summed(found, SPIN, "gil-wait")
+    assert gil >= 1e9, found
+    assert summed(found, SPIN, "lock-acquire-wait") <= 0.05 * gil, found
+
+
+def test_off_when_disabled(tmp_path):
+    workload(PYTHONS["3.12.1"], tmp_path, "uncontended", DD_PROFILING_LOCK_ENABLED="false")
+    found = profiles(tmp_path)
+    assert found
+    for prof, meta in found:
+        assert not [t for t, _ in prof["types"] if t.startswith("lock-")], prof["types"]
+        assert ("cpu-time", "nanoseconds") in prof["types"]
+        assert meta["counters"].get("lock_hook_installed", 0) == 0
+
+
+def test_go_pprof_reads_lock_profiles(tmp_path):
+    workload(PYTHONS["3.11.7"], tmp_path, "contended", DD_PROFILING_CAPTURE_PCT=100)
+    pprof = sorted(tmp_path.glob("prof.*.pprof"))
+    assert pprof
+    for index, function in (("lock-acquire-wait", "wait_lock"),
+                            ("lock-release-hold", "hold_lock")):
+        top = subprocess.run([GO, "tool", "pprof", "-top", "-sample_index=" + index,
+                              "-tagfocus=lock name=" + sites()[function], str(pprof[-1])],
+                             capture_output=True, text=True, timeout=120)
+        assert top.returncode == 0, top.stderr
+        assert "Type: " + index in top.stdout, top.stdout
+        assert function in top.stdout, top.stdout

@@ -1,0 +1,185 @@
+"""Lock contention of a known shape, measured by the workload itself.
+
+`contended` (argv[2]): for each kind of lock, a holder thread takes it (or makes the waiter wait
+for a notification, a release or an item) for HOLD seconds ROUNDS times while a waiter thread
+keeps asking for it; each waiter times its own blocking calls, each holder the time it held a
+Lock or RLock. `uncontended`: one thread takes and releases a Lock COUNT times, in bursts. Writes the truth,
+per function, to argv[1]. A line marked `# site:NAME` is where NAME's lock is taken."""
+import json
+import queue
+import sys
+import sysconfig
+import threading
+import time
+
+out, mode = sys.argv[1], sys.argv[2]
+HOLD, ROUNDS, COUNT = 0.02, 15, 200_000
+waited, held = {}, {}
+now = time.monotonic
+
+
+def keep_asking(name, ask, stop):
+    total = 0.0
+    while not stop.is_set():
+        total += ask()
+        time.sleep(0.001)
+    waited[name] = total
+
+
+lock, rlock = threading.Lock(), threading.RLock()
+cond = threading.Condition()
+sem, bounded = threading.Semaphore(0), threading.BoundedSemaphore(1)
+items = queue.Queue()
+
+
+def wait_lock():
+    t0 = now()
+    lock.acquire()  # site:wait_lock
+    t = now() - t0
+    lock.release()
+    return t
+
+
+def hold_lock():
+    total = 0.0
+    for _ in range(ROUNDS):
+        lock.acquire()
+        t0 = now()
+        time.sleep(HOLD)
+        total += now() - t0
+        lock.release()  # site:hold_lock
+        time.sleep(HOLD / 4)
+    held["hold_lock"] = total
+
+
+def wait_rlock():
+    t0 = now()
+    with rlock:  # site:wait_rlock
+        return now() - t0
+
+
+def hold_rlock():
+    total = 0.0
+    for _ in range(ROUNDS):
+        rlock.acquire()
+        rlock.acquire()  # nested: one semaphore acquisition
+        t0 = now()
+        time.sleep(HOLD)
+        total += now() - t0
+        rlock.release()
+        rlock.release()  # site:hold_rlock
+        time.sleep(HOLD / 4)
+    held["hold_rlock"] = total
+
+
+def wait_condition():
+    with cond:
+        t0 = now()
+        cond.wait(timeout=5)  # site:wait_condition
+        return now() - t0
+
+
+def notify_condition():
+    for _ in range(ROUNDS):
+        time.sleep(HOLD)
+        with cond:
+            cond.notify_all()
+
+
+def wait_semaphore():
+    t0 = now()
+    sem.acquire()  # site:wait_semaphore
+    return now() - t0
+
+
+def release_semaphore():
+    for _ in range(ROUNDS):
+        time.sleep(HOLD)
+        sem.release()
+
+
+def wait_bounded_semaphore():
+    t0 = now()
+    bounded.acquire()  # site:wait_bounded_semaphore
+    t = now() - t0
+    bounded.release()
+    return t
+
+
+def hold_bounded_semaphore():
+    for _ in range(ROUNDS):
+        with bounded:
+            time.sleep(HOLD)
+        time.sleep(HOLD / 4)
+
+
+def wait_queue():
+    t0 = now()
+    items.get()  # site:wait_queue
+    return now() - t0
+
+
+def put_queue():
+    for i in range(ROUNDS):
+        time.sleep(HOLD)
+        items.put(i)
+
+
+PAIRS = [(wait_lock, hold_lock), (wait_rlock, hold_rlock), (wait_condition, notify_condition),
+         (wait_semaphore, release_semaphore), (wait_bounded_semaphore, hold_bounded_semaphore),
+         (wait_queue, put_queue)]
+
+
+def contend(wait, hold):
+    stop = threading.Event()
+    waiter = threading.Thread(target=keep_asking, args=(wait.__name__, wait, stop))
+    holder = threading.Thread(target=hold)
+    holder.start()
+    waiter.start()
+    holder.join()
+    stop.set()
+    # a waiter left blocked: let it through
+    if wait is wait_semaphore:
+        sem.release()
+    elif wait is wait_queue:
+        items.put(None)
+    elif wait is wait_condition:
+        with cond:
+            cond.notify_all()
+    waiter.join()
+
+
+def count_uncontended():
+    # in bursts of a thousand (5 M/s on this machine), 1 ms apart
+    for _ in range(COUNT // 1000):
+        for _ in range(1000):
+            with lock:  # site:count_uncontended
+                pass
+        time.sleep(0.001)
+
+
+def warm_up():
+    """Runs bytecode for a second first: the profiler installs its hooks from a call the
+    interpreter runs between two instructions (within 0.2 s otherwise, through another thread),
+    and the phases start with the main thread blocked in join()."""
+    t0 = now()
+    while now() - t0 < 1.0:
+        pass
+
+
+def main():
+    warm_up()
+    if mode == "contended":
+        for wait, hold in PAIRS:
+            contend(wait, hold)
+        truth = {"waited": waited, "held": held}
+    else:
+        count_uncontended()
+        truth = {"acquired": {"count_uncontended": COUNT}}
+    truth["version"] = list(sys.version_info[:2])
+    truth["free_threaded"] = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+    with open(out, "w") as f:
+        json.dump(truth, f)
+
+
+main()
