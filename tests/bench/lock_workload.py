@@ -9,8 +9,10 @@ import queue
 import sys
 import threading
 import time
+from pathlib import Path
 
-import hooks_ready
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import hooks_ready  # noqa: E402
 
 UNCONTENDED = int(sys.argv[1])
 ITEMS = int(sys.argv[2]) if len(sys.argv) > 2 else 0
