@@ -17,11 +17,11 @@ pp_live_heap *pp_live_heap_new(size_t capacity)
     h->n_buckets = buckets;
     h->keys = calloc(buckets * PP_HEAP_BUCKET_SLOTS, sizeof *h->keys);
     h->entries = calloc(buckets * PP_HEAP_BUCKET_SLOTS, sizeof *h->entries);
-    h->maybe = calloc(buckets / 64, sizeof *h->maybe);
-    if (!h->keys || !h->entries || !h->maybe) {
+    h->held = calloc(buckets, sizeof *h->held);
+    if (!h->keys || !h->entries || !h->held) {
         free(h->keys);
         free(h->entries);
-        free((void *)h->maybe);
+        free(h->held);
         free(h);
         return NULL;
     }
@@ -39,9 +39,9 @@ long pp_live_heap_insert(pp_live_heap *h, uintptr_t ptr, uint64_t size, uint64_t
         e->size = size;
         e->seq = seq;
         atomic_store_explicit(&e->stack, -1, memory_order_relaxed);
-        /* The bit is set before the key is published, so a free of ptr that sees the key also
-         * sees the bit (tidy clears a bit only after finding the bucket empty). */
-        atomic_fetch_or(&h->maybe[b / 64], 1ULL << (b % 64));
+        /* Counted before the address is published: a free of ptr comes after the allocation
+         * returned, so it sees this count (and at most 8 slots keep it within a byte). */
+        atomic_fetch_add(&h->held[b], 1);
         atomic_store_explicit(&h->keys[i], ptr, memory_order_release);
         atomic_fetch_add_explicit(&h->tracked, 1, memory_order_relaxed);
         return (long)i;
@@ -55,8 +55,10 @@ void pp_live_heap_remove_slow(pp_live_heap *h, uintptr_t ptr, size_t b)
     for (size_t i = b * PP_HEAP_BUCKET_SLOTS; i < (b + 1) * PP_HEAP_BUCKET_SLOTS; i++) {
         uintptr_t expected = ptr;
         if (atomic_load_explicit(&h->keys[i], memory_order_relaxed) == ptr &&
-            atomic_compare_exchange_strong(&h->keys[i], &expected, KEY_EMPTY))
+            atomic_compare_exchange_strong(&h->keys[i], &expected, KEY_EMPTY)) {
+            atomic_fetch_sub(&h->held[b], 1); /* after the address is gone */
             return;
+        }
     }
 }
 
@@ -64,29 +66,4 @@ uintptr_t pp_live_heap_key(const pp_live_heap *h, size_t i)
 {
     uintptr_t k = atomic_load_explicit(&h->keys[i], memory_order_acquire);
     return k == KEY_FILLING ? KEY_EMPTY : k;
-}
-
-static int bucket_empty(const pp_live_heap *h, size_t b)
-{
-    for (size_t i = b * PP_HEAP_BUCKET_SLOTS; i < (b + 1) * PP_HEAP_BUCKET_SLOTS; i++)
-        if (atomic_load(&h->keys[i]) != KEY_EMPTY)
-            return 0;
-    return 1;
-}
-
-void pp_live_heap_tidy(pp_live_heap *h)
-{
-    for (size_t b = 0; b < h->n_buckets; b++) {
-        uint64_t bit = 1ULL << (b % 64);
-        /* A bucket that holds a key keeps its bit: a free that found it clear, even for a moment,
-         * would leave its block in the table as live forever. */
-        if (!(atomic_load(&h->maybe[b / 64]) & bit) || !bucket_empty(h, b))
-            continue;
-        /* An insert racing with this clear either set the bit after it, or is seen below and
-         * the bit is set again (a free of that very block in between, nanoseconds after its
-         * allocation was sampled, would be missed). */
-        atomic_fetch_and(&h->maybe[b / 64], ~bit);
-        if (!bucket_empty(h, b))
-            atomic_fetch_or(&h->maybe[b / 64], bit);
-    }
 }

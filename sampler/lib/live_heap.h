@@ -4,8 +4,11 @@
  *
  * Lock-free and allocation-free after creation: buckets of 8 address slots (one cache line) that
  * an insert claims with a compare-and-swap and a remove clears; a full bucket drops the sample and
- * counts it. A free first tests one bit per bucket ("may hold something"), kept in a bitmap small
- * enough to stay in cache, so freeing an untracked block (nearly every free) costs one load. */
+ * counts it. A free first reads its bucket's count of claimed slots (one byte per bucket, small
+ * enough to stay in cache), so freeing an untracked block (nearly every free) costs one load. The
+ * count is exact, never a hint: an insert raises it before it publishes the address and a remove
+ * lowers it after it cleared the address, so a free of a tracked block always sees it above 0, with
+ * no clean-up pass and no moment in which a tracked block could be missed. */
 #ifndef PODPROF_SAMPLER_LIVE_HEAP_H
 #define PODPROF_SAMPLER_LIVE_HEAP_H
 
@@ -26,7 +29,7 @@ typedef struct pp_live_heap {
     size_t n_buckets;        /* power of two */
     _Atomic uintptr_t *keys; /* n_buckets * 8; 0 empty, 1 being filled */
     pp_heap_entry *entries;  /* parallel to keys */
-    _Atomic uint64_t *maybe; /* one bit per bucket */
+    _Atomic uint8_t *held;   /* per bucket: slots claimed (filling or tracked) */
     _Atomic uint64_t dropped, tracked;
 } pp_live_heap;
 
@@ -48,7 +51,7 @@ static inline size_t pp_live_heap_bucket(const pp_live_heap *h, uintptr_t ptr)
 static inline void pp_live_heap_remove(pp_live_heap *h, uintptr_t ptr)
 {
     size_t b = pp_live_heap_bucket(h, ptr);
-    if (atomic_load_explicit(&h->maybe[b / 64], memory_order_relaxed) & (1ULL << (b % 64)))
+    if (atomic_load_explicit(&h->held[b], memory_order_relaxed))
         pp_live_heap_remove_slow(h, ptr, b);
 }
 
@@ -58,10 +61,5 @@ static inline size_t pp_live_heap_slots(const pp_live_heap *h)
 {
     return h->n_buckets * PP_HEAP_BUCKET_SLOTS;
 }
-
-/* Sampler thread, at a profile's end: clears the "may hold" bits of buckets found empty. Not
- * across a fork (a child would inherit a bit cleared for a moment over a bucket that holds a
- * key): the caller holds a lock that its fork handler takes. */
-void pp_live_heap_tidy(pp_live_heap *h);
 
 #endif

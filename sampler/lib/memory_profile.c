@@ -199,7 +199,6 @@ void pp_memory_add_heap(const pp_record_namer *n)
     }
     if (pp_agg_stack_count(store) > STORE_MAX_STACKS / 2)
         rebuild_store(heap);
-    pp_live_heap_tidy(heap);
     unlock_store();
 }
 

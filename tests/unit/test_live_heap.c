@@ -1,6 +1,6 @@
-/* The live-allocation table: a bucket's "may hold" bit, which every free tests before it looks,
- * is cleared by the sampler's tidy only over an empty bucket, so a free racing with a tidy always
- * finds the block it frees. */
+/* The live-allocation table: a bucket's count of claimed slots, which every free reads before it
+ * looks, is exact, so a free never misses a tracked block, whatever other threads insert and
+ * remove in the same bucket at the same time, and it falls to 0 with the bucket's last block. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,16 +21,16 @@ static int tracked(const pp_live_heap *h, uintptr_t ptr)
     return 0;
 }
 
-static int bit_set(pp_live_heap *h, size_t b)
+static unsigned held(pp_live_heap *h, size_t b)
 {
-    return (atomic_load(&h->maybe[b / 64]) >> (b % 64)) & 1;
+    return atomic_load(&h->held[b]);
 }
 
-/* A block address other than ptr (8-aligned, never 0 or 1) whose bucket is want. */
-static uintptr_t in_bucket(const pp_live_heap *h, size_t want, uintptr_t not_this)
+/* A block address (8-aligned, from start on) whose bucket is want. */
+static uintptr_t in_bucket(const pp_live_heap *h, size_t want, uintptr_t start)
 {
-    for (uintptr_t p = 0x10000;; p += 8)
-        if (p != not_this && pp_live_heap_bucket(h, p) == want)
+    for (uintptr_t p = start;; p += 8)
+        if (pp_live_heap_bucket(h, p) == want)
             return p;
 }
 
@@ -38,87 +38,93 @@ static void heap_free(pp_live_heap *h)
 {
     free((void *)h->keys);
     free(h->entries);
-    free((void *)h->maybe);
+    free((void *)h->held);
     free(h);
 }
 
-static void test_tidy_clears_only_empty_buckets(void **state)
+static void test_counts_follow_inserts_and_removes(void **state)
 {
     (void)state;
     pp_live_heap *h = pp_live_heap_new(1024);
     assert_non_null(h);
-    uintptr_t kept = 0x20000, gone = 0;
-    size_t kb = pp_live_heap_bucket(h, kept);
-    for (uintptr_t p = 0x30000; !gone; p += 8)
-        if (pp_live_heap_bucket(h, p) != kb)
-            gone = p;
-    size_t gb = pp_live_heap_bucket(h, gone);
-    assert_true(pp_live_heap_insert(h, kept, 100, 1) >= 0);
-    assert_true(pp_live_heap_insert(h, gone, 100, 2) >= 0);
-    pp_live_heap_remove(h, gone);
-    assert_true(bit_set(h, gb)); /* a free leaves the bit: only tidy clears it */
-    pp_live_heap_tidy(h);
-    assert_true(bit_set(h, kb));
-    assert_false(bit_set(h, gb));
-    pp_live_heap_remove(h, kept);
-    assert_false(tracked(h, kept));
+    uintptr_t a = 0x20000;
+    size_t b = pp_live_heap_bucket(h, a);
+    uintptr_t c = in_bucket(h, b, a + 8);
+    assert_int_equal(held(h, b), 0);
+    pp_live_heap_remove(h, a); /* untracked: nothing happens */
+    assert_true(pp_live_heap_insert(h, a, 100, 1) >= 0);
+    assert_true(pp_live_heap_insert(h, c, 100, 2) >= 0);
+    assert_int_equal(held(h, b), 2);
+    pp_live_heap_remove(h, c);
+    assert_int_equal(held(h, b), 1);
+    assert_false(tracked(h, c));
+    pp_live_heap_remove(h, a);
+    assert_int_equal(held(h, b), 0); /* the last block gone: frees there skip the table again */
+    assert_false(tracked(h, a));
+    /* a full bucket drops and counts */
+    uintptr_t p = a;
+    for (int i = 0; i < PP_HEAP_BUCKET_SLOTS; i++, p += 8) {
+        p = in_bucket(h, b, p);
+        assert_true(pp_live_heap_insert(h, p, 1, 10 + (uint64_t)i) >= 0);
+    }
+    assert_int_equal(held(h, b), PP_HEAP_BUCKET_SLOTS);
+    assert_int_equal(pp_live_heap_insert(h, in_bucket(h, b, p), 1, 99), -1);
+    assert_int_equal(atomic_load(&h->dropped), 1);
     heap_free(h);
 }
 
-typedef struct race {
+typedef struct churner {
     pp_live_heap *h;
-    atomic_int done;
-    long tidies;
-} race;
+    uintptr_t ptr;
+    long rounds, missed;
+} churner;
 
-static void *tidy_loop(void *arg)
+static void *churn(void *arg)
 {
-    race *r = arg;
-    while (!atomic_load(&r->done)) {
-        pp_live_heap_tidy(r->h);
-        r->tidies++;
+    churner *c = arg;
+    size_t b = pp_live_heap_bucket(c->h, c->ptr);
+    for (long i = 0; i < c->rounds; i++) {
+        assert_true(pp_live_heap_insert(c->h, c->ptr, 100, (uint64_t)i) >= 0);
+        pp_live_heap_remove(c->h, c->ptr);
+        if (tracked(c->h, c->ptr)) {
+            c->missed++;
+            pp_live_heap_remove_slow(c->h, c->ptr, b); /* make room for the next round */
+        }
     }
     return NULL;
 }
 
-/* One block stays tracked in a bucket while another block of the same bucket is tracked and
- * freed again and again, and the sampler tidies all along: not one free may be missed. (A tidy
- * that cleared the bit for a moment before it looked at the bucket missed 14 to 121 of the 200,000
- * frees here, each a block reported live for the rest of the process.) */
-static void test_frees_racing_with_tidy_are_never_missed(void **state)
+/* Three threads each track and free a block of the same bucket 100,000 times, so the bucket
+ * empties and fills again all the time: not one free may be missed, and the count ends at 0.
+ * (The "may hold" bit this count replaced, cleared by a tidy pass that looked at the bucket after
+ * clearing, missed 14 to 121 of 200,000 frees racing with that pass.) */
+static void test_frees_racing_in_one_bucket_are_never_missed(void **state)
 {
     (void)state;
     pp_live_heap *h = pp_live_heap_new(512);
     assert_non_null(h);
-    uintptr_t kept = 0x20000;
-    size_t b = pp_live_heap_bucket(h, kept);
-    uintptr_t churned = in_bucket(h, b, kept);
-    assert_true(pp_live_heap_insert(h, kept, 100, 1) >= 0);
-    race r = {.h = h};
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, tidy_loop, &r), 0);
-    long missed = 0, rounds = 0;
-    /* at least 2 s or 200,000 rounds, so the two threads overlap even on a loaded machine */
-    for (; rounds < 200000 || r.tidies < 1000; rounds++) {
-        assert_true(pp_live_heap_insert(h, churned, 100, (uint64_t)rounds + 2) >= 0);
-        pp_live_heap_remove(h, churned);
-        if (tracked(h, churned)) {
-            missed++;
-            pp_live_heap_remove_slow(h, churned, b); /* make room for the next round */
-        }
+    churner c[3];
+    pthread_t t[3];
+    uintptr_t p = 0x20000;
+    size_t b = pp_live_heap_bucket(h, p);
+    for (int i = 0; i < 3; i++, p += 8) {
+        p = in_bucket(h, b, p);
+        c[i] = (churner){.h = h, .ptr = p, .rounds = 100000};
+        assert_int_equal(pthread_create(&t[i], NULL, churn, &c[i]), 0);
     }
-    atomic_store(&r.done, 1);
-    pthread_join(t, NULL);
-    assert_int_equal(missed, 0);
-    assert_true(tracked(h, kept) && bit_set(h, b));
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(c[i].missed, 0);
+    }
+    assert_int_equal(held(h, b), 0);
     heap_free(h);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tidy_clears_only_empty_buckets),
-        cmocka_unit_test(test_frees_racing_with_tidy_are_never_missed),
+        cmocka_unit_test(test_counts_follow_inserts_and_removes),
+        cmocka_unit_test(test_frees_racing_in_one_bucket_are_never_missed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
