@@ -97,7 +97,10 @@ def test_attribution(python, tmp_path):
     assert sleep
     assert sum(s["values"]["wall-time"] for s in sleep) >= 0.5e9
     assert sum(s["values"]["cpu-time"] for s in sleep) <= 0.02e9
-    assert {s["labels"]["thread name"] for s in sleep} == {"pp-sleeper-é"}
+    # (its timed samples: a GIL wait recorded as it wakes, drained after the thread ended, may
+    # carry the fallback name Thread-<tid>, seen once on 3.15)
+    assert {s["labels"]["thread name"] for s in sleep if s["values"]["wall-samples"]} == \
+        {"pp-sleeper-é"}
     # a thread the threading module does not know: its OS name, picked up within 100 ms
     os_named = [s for s in samples if "os_named" in names(s)]
     named = sum(s["values"]["wall-time"] for s in os_named
