@@ -11,6 +11,7 @@
 
 #include "byte_sampling.h"
 #include "inproc_hooks.h"
+#include "lock_methods.h"
 #include "log.h"
 #include "own_stack.h"
 #include "sampler.h"
@@ -62,6 +63,7 @@ static pp_py_layout layout;
 static pp_alloc_ring *ring;
 static atomic_int installed;
 static int per_lock;        /* each lock has a semaphore of its own (3.8-3.12) */
+static int methods;         /* the lock methods are wrapped (3.13+): they count acquisitions */
 static double log_keep;     /* ln(1 - capture), 0 when every acquisition is sampled */
 static double acquire_step; /* what one sampled acquisition stands for: 100 / capture_pct */
 static uintptr_t code_lo, code_hi;
@@ -106,6 +108,18 @@ static void remember(uintptr_t sem, int64_t now)
         }
     }
     atomic_fetch_add_explicit(&holds_lost, 1, memory_order_relaxed);
+}
+
+/* sem's slot, NULL when it is not in the table. */
+static struct held *find(uintptr_t sem)
+{
+    size_t h = held_home(sem);
+    for (size_t i = 0; i < HELD_PROBES; i++) {
+        struct held *slot = &held[(h + i) & (HELD_SLOTS - 1)];
+        if (atomic_load_explicit(&slot->key, memory_order_acquire) == sem)
+            return slot;
+    }
+    return NULL;
 }
 
 /* Takes sem's entry out of the table: its acquisition time, or -1 when it is not there. */
@@ -153,7 +167,7 @@ static __attribute__((noinline)) void sampled(uintptr_t sem, double waited_ns, i
         wait_weight = p > 0 ? waited_ns / p : waited_ns;
     }
     record(PP_LOCK_ACQUIRE, count_sampled ? acquire_step : 0, wait_weight);
-    if (count_sampled && per_lock)
+    if (count_sampled && (per_lock || methods))
         remember(sem, pp_now_ns(CLOCK_MONOTONIC));
 }
 
@@ -170,8 +184,9 @@ static void waited(uintptr_t sem, int64_t t0, int rc)
     double ns = (double)(pp_now_ns(CLOCK_MONOTONIC) - t0);
     int wait_sampled = ns > 0 && (tls.wait.left -= ns) <= 0 &&
                        pp_countdown_crossed(&tls.wait, ns, opts.wait_interval_ns);
-    int count_sampled =
-        rc == 0 && --tls.acquire.left <= 0 && pp_event_countdown_crossed(&tls.acquire, log_keep);
+    /* where the lock methods are wrapped, they count every acquisition, waited or not */
+    int count_sampled = rc == 0 && !methods && --tls.acquire.left <= 0 &&
+                        pp_event_countdown_crossed(&tls.acquire, log_keep);
     if (wait_sampled || count_sampled)
         sampled(sem, ns, wait_sampled, count_sampled);
     errno = saved_errno;
@@ -218,6 +233,33 @@ static __attribute__((noinline)) void released(uintptr_t sem)
     if (since >= 0)
         record(PP_LOCK_RELEASE, acquire_step,
                (double)(pp_now_ns(CLOCK_MONOTONIC) - since) * acquire_step);
+}
+
+/* The lock methods' wrappers (lock_methods.h), 3.13+: a lock is its object's address. */
+void pp_lock_method_acquired(uintptr_t lock)
+{
+    if (__builtin_expect(--tls.acquire.left <= 0, 0))
+        acquire_crossed(lock);
+}
+
+void pp_lock_method_releasing(uintptr_t lock)
+{
+    released(lock);
+}
+
+void pp_lock_method_freed(uintptr_t lock)
+{
+    take(lock);
+}
+
+int pp_lock_may_hold(void)
+{
+    return atomic_load_explicit(&n_held, memory_order_relaxed) != 0;
+}
+
+int pp_lock_is_held(uintptr_t lock)
+{
+    return find(lock) != NULL;
 }
 
 /* Exported (exports.map): bind CPython's calls through the PLT. */
@@ -314,6 +356,9 @@ static int install(const pp_capi *c, void *ctx)
 {
     (void)c;
     (void)ctx;
+    /* before the waits are armed, so that no acquisition is counted twice */
+    if (!per_lock && pp_lock_methods_install() == 0)
+        methods = 1;
     atomic_store(&wait_lo, code_lo);
     atomic_store(&wait_len, code_hi - code_lo);
     if (per_lock) {
@@ -353,6 +398,8 @@ int pp_lock_hooks_setup(const pp_runtime *rt, const pp_lock_hooks_options *opt)
     opts = *opt;
     layout = rt->layout;
     per_lock = pp_lock_hooks_per_lock_semaphores(rt);
+    if (!per_lock && pp_lock_methods_resolve(rt) != 0)
+        return -1;
     acquire_step = 100.0 / opts.capture_pct;
     log_keep = pp_event_log_keep(acquire_step);
     pp_rng_seed_process();

@@ -33,13 +33,11 @@ uint32_t pp_lock_start(const pp_config *cfg, const pp_runtime *rt, void (*fillin
     if (pp_lock_hooks_setup(rt, &opt) != 0)
         return 0;
     pp_lock_hooks_ring()->filling = filling;
-    value_mask = 1u << PP_V_LOCK_ACQUIRE | 1u << PP_V_LOCK_ACQUIRE_WAIT_NS;
-    if (pp_lock_hooks_per_lock_semaphores(rt))
-        value_mask |= 1u << PP_V_LOCK_RELEASE | 1u << PP_V_LOCK_RELEASE_HOLD_NS;
+    value_mask = 1u << PP_V_LOCK_ACQUIRE | 1u << PP_V_LOCK_ACQUIRE_WAIT_NS |
+                 1u << PP_V_LOCK_RELEASE | 1u << PP_V_LOCK_RELEASE_HOLD_NS;
     pp_log(PP_LOG_DEBUG,
-           "lock profiles: one sample per %.0f ns waited on average, %g %% of acquisitions%s",
-           opt.wait_interval_ns, opt.capture_pct,
-           pp_lock_hooks_per_lock_semaphores(rt) ? "" : " that wait (no releases)");
+           "lock profiles: one sample per %.0f ns waited on average, %g %% of acquisitions",
+           opt.wait_interval_ns, opt.capture_pct);
     return value_mask;
 }
 

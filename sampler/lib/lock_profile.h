@@ -1,12 +1,11 @@
 /* The sampler thread's half of the lock profiles: it names the stacks the lock observer recorded
- * (lock_hooks.h) and adds them as `lock-acquire-wait/nanoseconds` and `lock-acquire/count` (every
- * CPython), `lock-release-hold/nanoseconds` and `lock-release/count` (3.8-3.12, where each lock
- * has a semaphore of its own), each weighted by what it stands for, with a `lock name` label:
- * `file.py:LINE` of the frame that took, waited for or released the lock, the first frame outside
- * threading.py and queue.py (so a Condition, Semaphore, Event or queue.Queue wait is named where
- * the application called it). Waits are sampled by waited time (one sample point per sampling
- * interval of waiting on average, the wall profile's interval), acquisitions by count
- * (DD_PROFILING_CAPTURE_PCT). */
+ * (lock_hooks.h) and adds them as `lock-acquire-wait/nanoseconds` and `lock-acquire/count`,
+ * `lock-release-hold/nanoseconds` and `lock-release/count` (every CPython), each weighted by what
+ * it stands for, with a `lock name` label: `file.py:LINE` of the frame that took, waited for or
+ * released the lock, the first frame outside threading.py and queue.py (so a Condition, Semaphore,
+ * Event or queue.Queue wait is named where the application called it). Waits are sampled by waited
+ * time (one sample point per sampling interval of waiting on average, the wall profile's interval),
+ * acquisitions by count (DD_PROFILING_CAPTURE_PCT). */
 #ifndef PODPROF_SAMPLER_LOCK_PROFILE_H
 #define PODPROF_SAMPLER_LOCK_PROFILE_H
 

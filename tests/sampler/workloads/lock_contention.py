@@ -3,7 +3,7 @@
 `contended` (argv[2]): for each kind of lock, a holder thread takes it (or makes the waiter wait
 for a notification, a release or an item) for HOLD seconds ROUNDS times while a waiter thread
 keeps asking for it; each waiter times its own blocking calls, each holder the time it held a
-Lock or RLock. `uncontended`: one thread takes and releases a Lock COUNT times, in bursts. Writes the truth,
+Lock, RLock or Condition. `uncontended`: one thread takes and releases a Lock COUNT times, in bursts. Writes the truth,
 per function, to argv[1]. A line marked `# site:NAME` is where NAME's lock is taken."""
 import json
 import queue
@@ -80,10 +80,16 @@ def wait_condition():
 
 
 def notify_condition():
+    total = 0.0
     for _ in range(ROUNDS):
         time.sleep(HOLD)
-        with cond:
-            cond.notify_all()
+        cond.acquire()
+        cond.notify_all()
+        t0 = now()
+        time.sleep(HOLD / 2)  # the woken waiter needs the lock back: it waits too
+        total += now() - t0
+        cond.release()  # site:notify_condition
+    held["notify_condition"] = total
 
 
 def wait_semaphore():
@@ -122,7 +128,7 @@ def wait_queue():
 def put_queue():
     for i in range(ROUNDS):
         time.sleep(HOLD)
-        items.put(i)
+        items.put(i)  # site:put_queue
 
 
 PAIRS = [(wait_lock, hold_lock), (wait_rlock, hold_rlock), (wait_condition, notify_condition),
