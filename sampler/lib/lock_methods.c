@@ -74,14 +74,13 @@ enum {
     F_ERR_FETCH,
     F_ERR_RESTORE,
     F_LONG_AS_LONG,
+    F_ERR_CLEAR,
     F_TRUE,
     F_COUNT
 };
 static const char *const fn_names[F_COUNT] = {
-    "PyImport_ImportModule",    "PyObject_GetAttrString",
-    "Py_DecRef",                "PyErr_GetRaisedException",
-    "PyErr_SetRaisedException", "PyLong_AsLong",
-    "_Py_TrueStruct"};
+    "PyImport_ImportModule",    "PyObject_GetAttrString", "Py_DecRef",   "PyErr_GetRaisedException",
+    "PyErr_SetRaisedException", "PyLong_AsLong",          "PyErr_Clear", "_Py_TrueStruct"};
 static struct {
     py_object *(*import)(const char *name);
     py_object *(*get_attr)(py_object *obj, const char *name);
@@ -89,6 +88,7 @@ static struct {
     py_object *(*err_fetch)(void);
     void (*err_restore)(py_object *exc);
     long (*long_as_long)(py_object *obj);
+    void (*err_clear)(void);
     py_object *py_true;
 } api;
 
@@ -116,7 +116,7 @@ static inline long recursion_count(py_object *self)
 }
 
 /* Before the call: for an RLock acquire, whether the caller owned it already. */
-static inline int before(size_t slot, py_object *self)
+static inline __attribute__((always_inline)) int before(size_t slot, py_object *self)
 {
     switch (wanted[slot].role) {
     case R_ACQUIRE:
@@ -137,7 +137,8 @@ static inline int before(size_t slot, py_object *self)
     }
 }
 
-static inline py_object *after(size_t slot, py_object *self, int owned_before, py_object *r)
+static inline __attribute__((always_inline)) py_object *after(size_t slot, py_object *self,
+                                                              int owned_before, py_object *r)
 {
     int role = wanted[slot].role;
     if ((role == R_ACQUIRE && r == api.py_true && !owned_before) || (role == R_RESTORE && r))
@@ -148,12 +149,12 @@ static inline py_object *after(size_t slot, py_object *self, int owned_before, p
 /* One wrapper per entry and calling convention: a C function receives no PyMethodDef, so the
  * entry's number is the wrapper's own. */
 #define WRAPPERS(i)                                                                                \
-    static py_object *varargs_##i(py_object *s, py_object *a)                                     \
+    static py_object *varargs_##i(py_object *s, py_object *a)                                      \
     {                                                                                              \
         int b = before(i, s);                                                                      \
         return after(i, s, b, ((varargs_fn)original[i])(s, a));                                    \
     }                                                                                              \
-    static py_object *varargs_kw_##i(py_object *s, py_object *a, py_object *k)                    \
+    static py_object *varargs_kw_##i(py_object *s, py_object *a, py_object *k)                     \
     {                                                                                              \
         int b = before(i, s);                                                                      \
         return after(i, s, b, ((varargs_kw_fn)original[i])(s, a, k));                              \
@@ -183,10 +184,13 @@ WRAPPERS(11)
 _Static_assert(N_SLOTS == 12, "one WRAPPERS line per wanted entry");
 
 /* METH_NOARGS and METH_O functions have the METH_VARARGS signature (self, one object). */
-#define ROW(i) {(void *)varargs_##i, (void *)varargs_kw_##i, (void *)varargs_##i,                 \
-                (void *)varargs_##i, (void *)fast_##i,       (void *)fast_kw_##i}
+#define ROW(i)                                                                                     \
+    {                                                                                              \
+        (void *)varargs_##i, (void *)varargs_kw_##i, (void *)varargs_##i, (void *)varargs_##i,     \
+            (void *)fast_##i, (void *)fast_kw_##i                                                  \
+    }
 static void *const wrapper[N_SLOTS][C_COUNT] = {ROW(0), ROW(1), ROW(2), ROW(3), ROW(4),  ROW(5),
-                                                 ROW(6), ROW(7), ROW(8), ROW(9), ROW(10), ROW(11)};
+                                                ROW(6), ROW(7), ROW(8), ROW(9), ROW(10), ROW(11)};
 
 static void dealloc_lock(py_object *self)
 {
@@ -260,6 +264,7 @@ static py_method_def *entry_of(py_object *type, const char *name, const char **w
 {
     py_object *descr = api.get_attr(type, name);
     if (!descr) {
+        api.err_clear(); /* no C-API call with an exception set */
         *why = "missing";
         return NULL;
     }
@@ -285,6 +290,7 @@ static int prepare(struct plan *p)
 {
     py_object *module = api.import("_thread");
     if (!module) {
+        api.err_clear();
         pp_log(PP_LOG_WARN, "lock profiles: _thread not importable; no lock releases on 3.13+");
         return -1;
     }
@@ -293,6 +299,8 @@ static int prepare(struct plan *p)
         /* the module keeps its types */
         if (p->types[t])
             api.decref(p->types[t]);
+        else
+            api.err_clear();
         const char *tp_name = p->types[t] ? word_at(p->types[t], tp_name_at) : NULL;
         unsigned long flags = 0;
         if (p->types[t])
@@ -300,8 +308,9 @@ static int prepare(struct plan *p)
         /* a heap type lives in allocated, writable memory */
         if (!tp_name || strcmp(tp_name, type_name[t]) != 0 || !(flags & HEAPTYPE)) {
             api.decref(module);
-            pp_log(PP_LOG_WARN, "lock profiles: _thread.%s is not the type %s expected; no lock "
-                                "releases on 3.13+",
+            pp_log(PP_LOG_WARN,
+                   "lock profiles: _thread.%s is not the type %s expected; no lock "
+                   "releases on 3.13+",
                    type_attr[t], type_name[t]);
             return -1;
         }
@@ -342,9 +351,7 @@ int pp_lock_methods_install(void)
     py_object *saved = api.err_fetch();
     struct plan p = {0};
     int rc = prepare(&p);
-    py_object *dropped = api.err_fetch();
-    if (dropped)
-        api.decref(dropped);
+    api.err_clear();
     api.err_restore(saved);
     if (rc != 0)
         return -1;
@@ -383,6 +390,7 @@ int pp_lock_methods_resolve(const pp_runtime *rt)
     api.err_fetch = (py_object * (*)(void)) addrs[F_ERR_FETCH];
     api.err_restore = (void (*)(py_object *))addrs[F_ERR_RESTORE];
     api.long_as_long = (long (*)(py_object *))addrs[F_LONG_AS_LONG];
+    api.err_clear = (void (*)(void))addrs[F_ERR_CLEAR];
     api.py_true = (py_object *)addrs[F_TRUE];
     ob_type_at = (size_t)rt->layout.ob_type;
     tp_name_at = (size_t)rt->layout.tp_basicsize - sizeof(void *);

@@ -12,9 +12,11 @@ instructions per uncontended acquire/release under `valgrind --tool=callgrind` (
 iterations, so start-up (ddtrace's import) cancels out; the instructions of the contended part
 are not deterministic (valgrind runs one thread at a time and the hand-overs vary). ddtrace
 comes from the bench venv that sampler_overhead.py builds (CPython 3.12 there: each lock has a
-semaphore of its own, so podprof observes acquisitions, releases and holds too).
+semaphore of its own, so podprof observes acquisitions, releases and holds at libc's sem_*
+calls). With --python, another interpreter runs the podprof configurations only (no ddtrace
+there): on 3.13+ podprof observes the locks at the wrapped methods of _thread.lock.
 
-    .venv/bin/python tests/bench/lock_overhead.py [--reps 7] [--no-callgrind]
+    .venv/bin/python tests/bench/lock_overhead.py [--reps 7] [--no-callgrind] [--python PATH]
 """
 import argparse
 import json
@@ -30,15 +32,19 @@ import sampler_overhead as so  # noqa: E402
 WORKLOAD = Path(__file__).resolve().parent / "lock_workload.py"
 
 
-def configs(lib, rate):
+def configs(lib, rate, with_ddtrace=True):
     podprof = {"LD_PRELOAD": str(lib), "DD_PROFILING_ENABLED": "true",
                "DD_PROFILING_SAMPLE_RATE": str(rate)}
     ddtrace = dict(hb.QUIET, DD_PROFILING_ENABLED="true")
     run = [str(so.VENV / "bin" / "ddtrace-run")]
-    return [
+    ours = [
         ("no profiler", [], {}),
         ("podprof all but locks", [], dict(podprof, DD_PROFILING_LOCK_ENABLED="false")),
         ("podprof all types", [], podprof),
+    ]
+    if not with_ddtrace:
+        return ours
+    return ours + [
         ("ddtrace all but locks", run, dict(ddtrace, DD_PROFILING_LOCK_ENABLED="false")),
         ("ddtrace all types", run, dict(ddtrace, DD_PROFILING_LOCK_ENABLED="true")),
     ]
@@ -73,10 +79,12 @@ def main():
     ap.add_argument("--items", type=int, default=100000)
     ap.add_argument("--callgrind-iterations", type=int, default=200000)
     ap.add_argument("--no-callgrind", action="store_true")
+    ap.add_argument("--python", help="this interpreter instead, podprof configurations only")
     args = ap.parse_args()
-    python = so.ensure_venv()
+    python = Path(args.python) if args.python else so.ensure_venv()
+    with_ddtrace = not args.python
     lib = so.BUILD / "lib" / "libpodprof.so"
-    cfgs = configs(lib, 100)
+    cfgs = configs(lib, 100, with_ddtrace)
     scratch = tempfile.mkdtemp(prefix="podprof-lockbench-")
     results = hb.interleaved(cfgs, args.reps, lambda name, prefix, env: json.loads(
         (hb.run(prefix, env, python, [WORKLOAD, args.uncontended, args.items], scratch)
@@ -85,7 +93,7 @@ def main():
     per_iter = {}
     if not args.no_callgrind:
         n = args.callgrind_iterations
-        for name, prefix, env in configs(lib, 1):
+        for name, prefix, env in configs(lib, 1, with_ddtrace):
             with_loop = hb.callgrind_ir(prefix, env, python, scratch, (WORKLOAD, n, 0))
             without = hb.callgrind_ir(prefix, env, python, scratch, (WORKLOAD, 0, 0))
             per_iter[name] = (with_loop - without) / n
