@@ -1,5 +1,6 @@
-/* The lock observer: contended waits for Python locks on every CPython, and acquisitions,
- * releases and hold times where each lock has a semaphore of its own (3.8-3.12).
+/* The lock observer: contended waits, acquisitions, releases and hold times of Python locks on
+ * every CPython; through 3.12 at each lock's own semaphore, from 3.13 at the wrapped methods of
+ * the lock types (lock_methods.h) for all but the waits.
  *
  * What CPython calls (Python/thread_pthread.h, Python/parking_lot.c). Through 3.12, on Linux,
  * every PyThread_type_lock is a sem_t: threading.Lock, the RLock's inner lock, every Condition's
@@ -29,13 +30,14 @@
  * thread (CLOCK_MONOTONIC, vDSO) and sampled as the GIL waits are (byte_sampling.h): sample points
  * on each thread's stream of waited nanoseconds at exponential distances of a mean interval; a wait
  * holding a point is recorded with weight wait / P(sampled), so sums estimate the truth.
- * - An acquisition (a successful sem_trywait through 3.12, any successful blocking wait) is
- *   sampled with probability 1/N (N = 100 / capture percentage) and counts for N.
- * - Through 3.12, a sampled acquisition is remembered by its semaphore's address in a small
- *   fixed table (with the time and weight); the sem_post of that semaphore records a release,
- *   with weight N and hold time (post - acquisition) * N, charged to the releasing thread's stack,
- *   and sem_destroy forgets it. A full table skips the hold (counted). On 3.13+ neither
- *   uncontended acquisitions nor releases reach libc: only contended waits are observed there.
+ * - An acquisition (through 3.12 a successful sem_trywait or blocking wait; from 3.13 a wrapped
+ *   acquire that took the lock, waited or not) is sampled with probability 1/N (N = 100 /
+ *   capture percentage) and counts for N.
+ * - A sampled acquisition is remembered by its lock's address (the semaphore through 3.12, the
+ *   lock object from 3.13) in a small fixed table (with the time); the release of that lock
+ *   (sem_post; a wrapped release) records a release, with weight N and hold time (release -
+ *   acquisition) * N, charged to the releasing thread's stack, and freeing the lock (sem_destroy;
+ *   the wrapped tp_dealloc) forgets it. A full table skips the hold (counted).
  * A record carries the calling thread's own stack (own_stack.h): a waiting thread's frames are
  * the ones it stopped at, and a thread taking or releasing a lock with the GIL runs no other
  * code meanwhile. Nothing allocates, takes a lock or calls Python; every path forwards the call. */
@@ -66,8 +68,8 @@ enum {
  * log line) when something is missing. */
 int pp_lock_hooks_setup(const pp_runtime *rt, const pp_lock_hooks_options *opt);
 
-/* 1 when this interpreter gives each lock a semaphore of its own (3.8-3.12): releases and holds
- * are observed. */
+/* 1 when this interpreter gives each lock a semaphore of its own (3.8-3.12): acquisitions,
+ * releases and holds are observed at the semaphore calls; else at the lock methods. */
 int pp_lock_hooks_per_lock_semaphores(const pp_runtime *rt);
 
 /* NULL before setup. */
