@@ -3,17 +3,26 @@
 `contended` (argv[2]): for each kind of lock, a holder thread takes it (or makes the waiter wait
 for a notification, a release or an item) for HOLD seconds ROUNDS times while a waiter thread
 keeps asking for it; each waiter times its own blocking calls, each holder the time it held a
-Lock, RLock or Condition. `uncontended`: one thread takes and releases a Lock COUNT times, in bursts. Writes the truth,
-per function, to argv[1]. A line marked `# site:NAME` is where NAME's lock is taken."""
+Lock, RLock or Condition. `uncontended`: one thread takes and releases a Lock COUNT times, in
+bursts. `dropped`: DROPPED locks are taken and freed while held, then as many new ones (at the
+same addresses, mostly) are taken and released at once. `methods`: which lock methods' C
+functions lie in libpodprof.so (wrapped). Writes the truth, per function, to argv[1]. A line
+marked `# site:NAME` is where NAME's lock is taken."""
+import ctypes
 import json
+import os
 import queue
 import sys
 import sysconfig
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+import hooks_ready  # noqa: E402
 
 out, mode = sys.argv[1], sys.argv[2]
-HOLD, ROUNDS, COUNT = 0.02, 15, 200_000
+HOLD, ROUNDS, COUNT, DROPPED = 0.02, 15, 200_000, 100
 waited, held = {}, {}
 now = time.monotonic
 
@@ -164,6 +173,55 @@ def count_uncontended():
         time.sleep(0.001)
 
 
+def drop_held():
+    held_locks = [threading.Lock() for _ in range(DROPPED)]
+    for one in held_locks:
+        one.acquire()
+    time.sleep(0.5)
+    del held_locks  # freed while held: their sampled acquisitions must be forgotten
+
+
+def take_fresh():
+    fresh = [threading.Lock() for _ in range(DROPPED)]
+    for one in fresh:
+        one.acquire()
+        one.release()  # site:take_fresh
+
+
+def wrapped_methods():
+    """{"type.method": True when the method's C function lies in libpodprof.so}."""
+    ranges = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            if line.rstrip().endswith("libpodprof.so"):
+                lo, hi = line.split()[0].split("-")
+                ranges.append((int(lo, 16), int(hi, 16)))
+    # a method descriptor: the object header, d_type, d_name, d_qualname, then d_method, whose
+    # second word is ml_meth
+    d_method_at = object.__basicsize__ + 3 * ctypes.sizeof(ctypes.c_void_p)
+    found = {}
+    for kind in (threading.Lock, threading.RLock):
+        t = type(kind())
+        for name in ("acquire", "__enter__", "release", "__exit__"):
+            descr = t.__dict__[name]
+            d_method = ctypes.c_void_p.from_address(id(descr) + d_method_at).value
+            meth = ctypes.c_void_p.from_address(d_method + ctypes.sizeof(ctypes.c_void_p)).value
+            found["%s.%s" % (t.__name__, name)] = any(lo <= meth < hi for lo, hi in ranges)
+    return found
+
+
+def wait_for_lock_hooks(expect):
+    """Until the installers ran (the memory hooks are in place) and, from 3.13 when expected,
+    the lock methods are wrapped (a free-threaded build may run the installers on another
+    thread, one after the other)."""
+    hooks_ready.wait_for_hooks(required=True)
+    end = now() + 60
+    while expect and sys.version_info >= (3, 13) and not all(wrapped_methods().values()):
+        if now() > end:
+            sys.exit("the lock methods were not wrapped")
+        time.sleep(0.01)
+
+
 def warm_up():
     """Runs bytecode for a second first: the profiler installs its hooks from a call the
     interpreter runs between two instructions (within 0.2 s otherwise, through another thread),
@@ -175,7 +233,19 @@ def warm_up():
 
 def main():
     warm_up()
-    if mode == "contended":
+    if mode == "methods":
+        expect = os.environ.get("DD_PROFILING_LOCK_ENABLED", "true") == "true"
+        wait_for_lock_hooks(expect)
+        truth = {"wrapped": wrapped_methods()}
+    elif mode == "dropped":
+        wait_for_lock_hooks(True)
+        drop_held()
+        take_fresh()
+        # records are named by the sampler thread's next pass (10 ms); one still in the ring when
+        # the interpreter finalizes can no longer be named: 2 s is 200 passes
+        time.sleep(2)
+        truth = {"released": {"take_fresh": DROPPED}}
+    elif mode == "contended":
         for wait, hold in PAIRS:
             contend(wait, hold)
         truth = {"waited": waited, "held": held}
