@@ -63,7 +63,7 @@ static pp_py_layout layout;
 static pp_alloc_ring *ring;
 static atomic_int installed;
 static int per_lock;        /* each lock has a semaphore of its own (3.8-3.12) */
-static int methods;         /* the lock methods are wrapped (3.13+): they count acquisitions */
+static atomic_int methods;  /* the lock methods are wrapped (3.13+): they count acquisitions */
 static double log_keep;     /* ln(1 - capture), 0 when every acquisition is sampled */
 static double acquire_step; /* what one sampled acquisition stands for: 100 / capture_pct */
 static uintptr_t code_lo, code_hi;
@@ -167,7 +167,7 @@ static __attribute__((noinline)) void sampled(uintptr_t sem, double waited_ns, i
         wait_weight = p > 0 ? waited_ns / p : waited_ns;
     }
     record(PP_LOCK_ACQUIRE, count_sampled ? acquire_step : 0, wait_weight);
-    if (count_sampled && (per_lock || methods))
+    if (count_sampled && (per_lock || atomic_load_explicit(&methods, memory_order_relaxed)))
         remember(sem, pp_now_ns(CLOCK_MONOTONIC));
 }
 
@@ -185,7 +185,8 @@ static void waited(uintptr_t sem, int64_t t0, int rc)
     int wait_sampled = ns > 0 && (tls.wait.left -= ns) <= 0 &&
                        pp_countdown_crossed(&tls.wait, ns, opts.wait_interval_ns);
     /* where the lock methods are wrapped, they count every acquisition, waited or not */
-    int count_sampled = rc == 0 && !methods && --tls.acquire.left <= 0 &&
+    int count_sampled = rc == 0 && !atomic_load_explicit(&methods, memory_order_relaxed) &&
+                        --tls.acquire.left <= 0 &&
                         pp_event_countdown_crossed(&tls.acquire, log_keep);
     if (wait_sampled || count_sampled)
         sampled(sem, ns, wait_sampled, count_sampled);
@@ -358,7 +359,7 @@ static int install(const pp_capi *c, void *ctx)
     (void)ctx;
     /* before the waits are armed, so that no acquisition is counted twice */
     if (!per_lock && pp_lock_methods_install() == 0)
-        methods = 1;
+        atomic_store(&methods, 1);
     atomic_store(&wait_lo, code_lo);
     atomic_store(&wait_len, code_hi - code_lo);
     if (per_lock) {
