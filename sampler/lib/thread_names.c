@@ -38,7 +38,7 @@ typedef struct {
 typedef struct {
     uint64_t ident;
     uint64_t gen;      /* the table read that listed it; older: the thread has left `threading` */
-    int32_t native_id; /* Thread._native_id, read only for idents that fell back (0: unread) */
+    int32_t native_id; /* Thread._native_id (0: unknown) */
     char name[NAME_MAX_BYTES];
 } py_entry;
 
@@ -128,8 +128,6 @@ static uint64_t ident_hash(uint64_t ident)
     return pp_spread(ident, 32);
 }
 
-static miss_entry *miss_slot(pp_thread_names *t, uint64_t ident);
-
 /* Thread._native_id of a Thread object, 0 when unknown. */
 static int32_t thread_native_id(const pp_py_layout *l, uintptr_t thread)
 {
@@ -170,11 +168,10 @@ static void refresh_python_names(pp_thread_names *t)
                 t->py_used += e->ident == 0;
                 e->ident = ident;
                 e->gen = t->py_gen;
-                /* An ident labelled with a fallback name may since belong to another thread
-                 * (pthread_t values are reused): the late name is only given to the same one. */
-                const miss_entry *m = miss_slot(t, ident);
-                e->native_id =
-                    m->ident == ident && m->fell_back ? thread_native_id(l, t->items[i].value) : 0;
+                /* pthread_t values are reused as soon as a thread ends: the kernel tid tells a
+                 * record or a fallback-named sample of the thread listed here from one of a
+                 * later thread with the same ident, however many table reads came between. */
+                e->native_id = thread_native_id(l, t->items[i].value);
                 /* truncate on a UTF-8 character boundary */
                 size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
                 while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
@@ -274,8 +271,8 @@ const char *pp_thread_name(pp_thread_names *t, uint64_t ident, int32_t tid, int6
 const char *pp_thread_name_of_record(pp_thread_names *t, uint64_t ident, int32_t tid,
                                      int64_t now_ns)
 {
-    /* The kernel tid, when it was read, tells it from a later thread that got the same ident;
-     * else only the table read before the last one may name it. */
+    /* The kernel tid tells it from a later thread that got the same ident; when it could not be
+     * read, only the table read before the last one may name it. */
     const py_entry *e = python_entry(t, ident);
     if (e && (e->native_id ? e->native_id == tid : e->gen + 1 >= t->py_gen))
         return e->name;

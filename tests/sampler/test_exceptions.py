@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, python_fixture, run
 
 MONITORED = sorted(v for v in PYTHONS if v not in ("debian",) and
                    tuple(int(x) for x in v.rstrip("t").split(".")[:2]) >= (3, 12))
@@ -37,11 +37,7 @@ def exception_samples(tmp_path):
             if s["values"].get("exception-samples")]
 
 
-@pytest.fixture(params=MONITORED, ids=str)
-def python(request):
-    if not PYTHONS[request.param].exists():
-        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
-    return PYTHONS[request.param]
+python = python_fixture(MONITORED)
 
 
 def test_exception_mix(python, tmp_path):

@@ -26,7 +26,7 @@ import subprocess
 
 import pytest
 
-from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, python_fixture, run
 
 GIL_BUILDS = sorted(v for v in PYTHONS if not v.endswith("t"))
 THREADS = 4
@@ -68,11 +68,7 @@ def kernel_bounds(expect):
     return slept, off_cpu
 
 
-@pytest.fixture(params=GIL_BUILDS, ids=str)
-def python(request):
-    if not PYTHONS[request.param].exists():
-        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
-    return PYTHONS[request.param]
+python = python_fixture(GIL_BUILDS)
 
 
 def test_contended_threads_wait_for_the_gil(python, tmp_path):

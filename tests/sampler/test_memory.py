@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from podprof_testenv import BUILD, ROOT
-from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, python_fixture, run
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "exporter"))
 from agent_double import Upload, free_port, validate  # noqa: E402
@@ -36,11 +36,7 @@ LOCKS = [("lock-acquire-wait", "nanoseconds"), ("lock-acquire", "count"),
          ("lock-release-hold", "nanoseconds"), ("lock-release", "count")]
 
 
-@pytest.fixture(params=sorted(PYTHONS), ids=str)
-def python(request):
-    if not PYTHONS[request.param].exists():
-        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
-    return PYTHONS[request.param]
+python = python_fixture(sorted(PYTHONS))
 
 
 def rfc3339_ns(text):
