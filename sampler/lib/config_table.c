@@ -129,9 +129,9 @@ const pp_setting pp_sampler_settings[] = {
      .def = "true",
      .flags = PP_SETTING_POD,
      .help = "Lock profiles (`lock-acquire`, `lock-acquire-wait`, `lock-release`, "
-             "`lock-release-hold`, label `lock name`): CPython's own semaphore calls are observed "
-             "(no Python wrapper): waits for any lock on every version, acquisitions, releases "
-             "and hold times on CPython 3.8 to 3.12 (from 3.13 only acquisitions that wait)."},
+             "`lock-release-hold`, label `lock name`) on every CPython, with no Python wrapper: "
+             "waits at CPython's own semaphore calls; acquisitions, releases and hold times there "
+             "on 3.8 to 3.12, at the C methods of `threading.Lock` and `RLock` from 3.13."},
     {.name = PP_ENV_CAPTURE_PCT,
      .kind = PP_SETTING_DOUBLE,
      .offset = F(capture_pct),
