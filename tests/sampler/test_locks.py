@@ -24,7 +24,7 @@ import subprocess
 
 import pytest
 
-from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, run
+from test_sampler import GO, PYTHONS, WORKLOADS, names, profiles, python_fixture, run
 
 WORKLOAD = WORKLOADS / "lock_contention.py"
 WAITERS = ("wait_lock", "wait_rlock", "wait_condition", "wait_semaphore",
@@ -74,11 +74,7 @@ def summed(found, fn, value_type, name=None):
                if f == fn and (name is None or n == name))
 
 
-@pytest.fixture(params=sorted(PYTHONS), ids=str)
-def python(request):
-    if not PYTHONS[request.param].exists():
-        pytest.fail("missing interpreter %s" % PYTHONS[request.param])
-    return PYTHONS[request.param]
+python = python_fixture(sorted(PYTHONS))
 
 
 def test_contended_waits_and_holds(python, tmp_path):
