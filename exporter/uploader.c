@@ -34,6 +34,40 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return req->should_abort && req->should_abort(req->abort_ctx);
 }
 
+/* A part whose bytes stay the caller's for the upload: curl_mime_data would copy the whole
+ * profile (megabytes at most, on top of what the memory budget counts) until the upload ends. */
+typedef struct borrowed_part {
+    const char *data;
+    size_t len, pos;
+} borrowed_part;
+
+static size_t read_borrowed(char *buf, size_t size, size_t nitems, void *arg)
+{
+    borrowed_part *b = arg;
+    size_t n = size * nitems, left = b->len - b->pos;
+    if (n > left)
+        n = left;
+    memcpy(buf, b->data + b->pos, n);
+    b->pos += n;
+    return n;
+}
+
+/* curl rewinds a part to send it again (a redirect or an authentication round). */
+static int seek_borrowed(void *arg, curl_off_t offset, int origin)
+{
+    borrowed_part *b = arg;
+    if (origin != SEEK_SET || offset < 0 || (curl_off_t)b->len < offset)
+        return CURL_SEEKFUNC_FAIL;
+    b->pos = (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+static void set_borrowed(curl_mimepart *part, borrowed_part *b, const char *data, size_t len)
+{
+    *b = (borrowed_part){.data = data, .len = len};
+    curl_mime_data_cb(part, (curl_off_t)len, read_borrowed, seek_borrowed, NULL, b);
+}
+
 static bool retryable_status(long code)
 {
     return code == 408 || code == 429 || code >= 500;
@@ -110,6 +144,7 @@ ex_upload_result ex_upload(const ex_endpoint *ep, const ex_upload_req *req)
         headers = curl_slist_append(headers, line);
     }
 
+    borrowed_part provenance, pprof;
     curl_mime *mime = curl_mime_init(c);
     curl_mimepart *part = curl_mime_addpart(mime);
     curl_mime_name(part, "event");
@@ -120,12 +155,13 @@ ex_upload_result ex_upload(const ex_endpoint *ep, const ex_upload_req *req)
         part = curl_mime_addpart(mime);
         curl_mime_name(part, EX_PROVENANCE_ATTACHMENT);
         curl_mime_filename(part, EX_PROVENANCE_ATTACHMENT);
-        curl_mime_data(part, req->code_provenance, req->code_provenance_len);
+        set_borrowed(part, &provenance, (const char *)req->code_provenance,
+                     req->code_provenance_len);
     }
     part = curl_mime_addpart(mime);
     curl_mime_name(part, EX_ATTACHMENT_NAME);
     curl_mime_filename(part, EX_ATTACHMENT_NAME);
-    curl_mime_data(part, req->pprof, req->pprof_len);
+    set_borrowed(part, &pprof, (const char *)req->pprof, req->pprof_len);
 
     curl_easy_setopt(c, CURLOPT_URL, ep->url);
     if (ep->unix_path[0])
