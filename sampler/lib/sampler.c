@@ -24,6 +24,7 @@
 #include "provenance.h"
 #include "resolve_memo.h"
 #include "safe_read.h"
+#include "spread_hash.h"
 #include "thread_clock.h"
 #include "thread_names.h"
 #include "threads.h"
@@ -52,6 +53,17 @@ typedef struct {
     int64_t cpu_ns;
     uint64_t pass;
 } clock_slot;
+
+/* Before 3.11 a thread state records only its pthread_t, and the kernel tid (for the CPU clock)
+ * is read from glibc's struct pthread: at the pthread_t a thread state held in the previous pass,
+ * in the same system call as the thread state itself (one read per thread and pass less), and used
+ * when the thread state still holds that pthread_t. Keyed by a hash of the thread state; a
+ * collision only costs the separate read. */
+#define TID_HINT_BITS 8
+typedef struct {
+    uintptr_t tstate;
+    uint64_t pthread;
+} tid_hint;
 
 enum {
     C_PASSES,
@@ -97,6 +109,12 @@ struct pp_sampler {
     pp_provenance *provenance; /* NULL unless DD_PROFILING_ENABLE_CODE_PROVENANCE */
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
+    tid_hint tid_hints[1u << TID_HINT_BITS];
+    struct {
+        uintptr_t tstate; /* 0: no tid read with the last thread state */
+        uint64_t pthread;
+        int32_t tid;
+    } tid_read;
     uint64_t pass;
     int64_t now_ns, wall_ns, last_pass_ns;
     int64_t now_real_ns; /* now_ns on the wall clock, for the timeline */
@@ -260,10 +278,30 @@ static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id, int *me
     return delta;
 }
 
+static tid_hint *tid_hint_of(pp_sampler *s, uintptr_t tstate)
+{
+    return &s->tid_hints[pp_spread((uint64_t)tstate >> 4, TID_HINT_BITS)];
+}
+
+/* The kernel tid of the thread: recorded in its state on 3.11+, else read from struct pthread
+ * (with the thread state when it still holds the pthread_t of the previous pass). */
+static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
+{
+    if (t->native_id > 0)
+        return t->native_id;
+    tid_hint *h = tid_hint_of(s, t->tstate);
+    h->tstate = t->tstate;
+    h->pthread = t->thread_id;
+    if (s->tid_read.tstate == t->tstate && s->tid_read.pthread == t->thread_id &&
+        s->tid_read.tid > 0)
+        return s->tid_read.tid;
+    return pp_tid_from_pthread(t->thread_id);
+}
+
 static void sample_thread(void *ctx, const pp_thread_view *t)
 {
     pp_sampler *s = ctx;
-    int32_t tid = t->native_id > 0 ? t->native_id : pp_tid_from_pthread(t->thread_id);
+    int32_t tid = tid_of(s, t);
     int measured;
     int64_t cpu = cpu_delta(s, tid, t->thread_id, &measured);
     if (cpu < 0 && t->native_id > 0) {
@@ -337,11 +375,26 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     s->counters[C_SAMPLES]++;
 }
 
-/* A thread state is read together with what its walk will likely read (stack_snapshot.h). */
+/* A thread state is read together with what its walk will likely read (stack_snapshot.h) and,
+ * before 3.11, its kernel tid (tid_hint). */
 static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
 {
     pp_sampler *s = ctx;
-    return pp_snapshot_prefetch(&s->snapshot, tstate, tstate, dst, len);
+    pp_read_req head[2] = {{dst, tstate, len, 0}};
+    size_t n = 1;
+    const tid_hint *h = tid_hint_of(s, tstate);
+    uintptr_t tid_at = s->rt.layout.ts_native_id < 0 && h->tstate == tstate && tstate
+                           ? pp_tid_field(h->pthread)
+                           : 0;
+    s->tid_read.tstate = 0;
+    if (tid_at)
+        head[n++] = (pp_read_req){&s->tid_read.tid, tid_at, sizeof s->tid_read.tid, 0};
+    int r = pp_snapshot_prefetch(&s->snapshot, tstate, head, n);
+    if (n > 1 && head[1].ok) {
+        s->tid_read.tstate = tstate;
+        s->tid_read.pthread = h->pthread;
+    }
+    return r;
 }
 
 void pp_sampler_drain(pp_sampler *s)

@@ -110,18 +110,18 @@ static void start_thread(pp_stack_snapshot *s, uint64_t thread)
     s->chunk_guess = 0;
 }
 
-/* Copies, in one system call: head (when given: the caller's own request, first), the spans this
+/* Copies, in one system call: head[0..n_head) (the caller's own requests, first), the spans this
  * thread's last walk read, and [chunk, chunk + chunk_len) (chunk_len 0: none) as a data-stack
  * range. Returns whether the chunk arrived (0 when none was asked). */
-static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, uintptr_t chunk,
+static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, size_t n_head, uintptr_t chunk,
                            size_t chunk_len)
 {
     pp_snapshot_hint *h = s->thread ? hint_of(s, s->thread) : NULL;
     uint32_t spans = h && h->thread == s->thread ? h->n : 0;
-    pp_read_req reqs[PP_SNAPSHOT_HINT_SPANS + 2];
-    size_t n = 0, at = s->used, first = head ? 1 : 0;
-    if (head)
-        reqs[n++] = *head;
+    pp_read_req reqs[PP_SNAPSHOT_MAX_HEAD + PP_SNAPSHOT_HINT_SPANS + 1];
+    size_t n = 0, at = s->used, first = n_head;
+    for (; n < n_head; n++)
+        reqs[n] = head[n];
     for (uint32_t i = 0; i < spans && n + 1 < first + PP_SNAPSHOT_MAX_RANGES - s->n_ranges; i++) {
         if (h->spans[i].len > PP_SNAPSHOT_MAX_BYTES - at)
             break;
@@ -132,8 +132,8 @@ static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, uintptr_t ch
     if (chunk_asked)
         reqs[n++] = (pp_read_req){s->buf + at, chunk, chunk_len, 0};
     pp_read_many(reqs, n);
-    if (head)
-        head->ok = reqs[0].ok;
+    for (size_t i = 0; i < n_head; i++)
+        head[i].ok = reqs[i].ok;
     for (size_t i = first; i < n; i++) {
         int datastack = chunk_asked && i + 1 == n;
         /* A span that failed is unmapped since; a frame there would fail to read anyway. Its
@@ -150,18 +150,18 @@ static int copy_remembered(pp_stack_snapshot *s, pp_read_req *head, uintptr_t ch
     return chunk_asked && reqs[n - 1].ok;
 }
 
-int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, uintptr_t tstate, void *dst,
-                         size_t len)
+int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, pp_read_req *head, size_t n_head)
 {
     start_thread(s, thread);
     const pp_snapshot_hint *h = s->hints ? hint_of(s, thread) : NULL;
-    if (!s->buf || !h || h->thread != thread || !h->speculate)
-        return pp_read(dst, tstate, len);
-    pp_read_req head = {dst, tstate, len, 0};
-    s->prefetched = 1;
-    s->chunk_at = h->chunk;
-    copy_remembered(s, &head, h->chunk, h->chunk ? h->chunk_len : 0);
-    return head.ok ? 0 : -1;
+    if (n_head > PP_SNAPSHOT_MAX_HEAD || !s->buf || !h || h->thread != thread || !h->speculate) {
+        pp_read_many(head, n_head);
+    } else {
+        s->prefetched = 1;
+        s->chunk_at = h->chunk;
+        copy_remembered(s, head, n_head, h->chunk, h->chunk ? h->chunk_len : 0);
+    }
+    return n_head > 0 && head[0].ok ? 0 : -1;
 }
 
 /* The older chunks, each live up to its saved top index, after the current one (range r). */
@@ -204,7 +204,7 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
     size_t live = has_chunk ? (size_t)(top - chunk) : 0;
     long r;
     if (!prefetched) {
-        if (!copy_remembered(s, NULL, has_chunk ? chunk : 0, live) || !has_chunk)
+        if (!copy_remembered(s, NULL, 0, has_chunk ? chunk : 0, live) || !has_chunk)
             return;
         r = s->chunk_range;
     } else {

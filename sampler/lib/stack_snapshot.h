@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "read_plan.h"
+#include "safe_read.h"
 
 /* Per thread walk: copied ranges and bytes; beyond, reads go straight to memory. */
 #define PP_SNAPSHOT_MAX_RANGES 64
@@ -83,16 +84,18 @@ void pp_snapshot_free(pp_stack_snapshot *s);
  * live part of the current data-stack chunk (at chunk, live data ending at top; 0, 0: no chunks)
  * in one read, then the older chunks. Never fails: whatever cannot be copied is simply absent. */
 void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, uintptr_t top);
-/* Reads len bytes of thread's state at tstate into dst (0 on success), and, when the thread was
- * walked the last time it was looked at, copies in the same system call what its walk is
- * expected to read: the spans its last walk read and its last data-stack chunk, up to a little
- * beyond the live part then. The pp_snapshot_take of the same thread that follows (with what the
- * thread state says now) keeps the chunk's copy when it is the live chunk and holds its live
- * part, else copies it again: either way the chunk and the thread state are copied within
+/* Reads the caller's requests head[0..n_head) (at most PP_SNAPSHOT_MAX_HEAD: the thread's state,
+ * and what else the caller needs of the thread at the same moment), setting each one's ok, and,
+ * when the thread was walked the last time it was looked at, copies in the same system call what
+ * its walk is expected to read: the spans its last walk read and its last data-stack chunk, up to
+ * a little beyond the live part then. The pp_snapshot_take of the same thread that follows (with
+ * what the thread state says now) keeps the chunk's copy when it is the live chunk and holds its
+ * live part, else copies it again: either way the chunk and the thread state are copied within
  * microseconds of each other, and the walk needs one system call less. A thread not walked after
- * its prefetch (its stack reused) is not prefetched again until it is walked. */
-int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, uintptr_t tstate, void *dst,
-                         size_t len);
+ * its prefetch (its stack reused) is not prefetched again until it is walked. Returns 0 when
+ * head[0] arrived. */
+#define PP_SNAPSHOT_MAX_HEAD 2
+int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, pp_read_req *head, size_t n_head);
 
 /* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into
  * it (or, when full, reads them directly). 0 on success, -1 when the memory is unreadable. */

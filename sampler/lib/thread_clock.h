@@ -13,6 +13,10 @@
  * Returns 0 when per-thread clocks can be used. */
 int pp_thread_clock_init(void);
 
+/* Where the tid of the thread pthread_id lives in its struct pthread (0: not known), for a caller
+ * that reads it together with other memory of the thread: a value read there > 0 is its tid. */
+uintptr_t pp_tid_field(uint64_t pthread_id);
+
 /* The tid of a live thread from its pthread_t, 0 when unknown or exited. */
 int32_t pp_tid_from_pthread(uint64_t pthread_id);
 

@@ -113,6 +113,14 @@ static uint64_t read_calls(void)
 /* The thread state read with what the thread's walk is expected to read: one system call when the
  * guess holds, the live chunk copied again when it does not, and nothing guessed for a thread
  * whose last look did not walk it. */
+/* The thread state alone as the caller's request. */
+static int prefetch_state(pp_stack_snapshot *s, uint64_t thread, uintptr_t tstate, void *dst,
+                          size_t len)
+{
+    pp_read_req head = {dst, tstate, len, 0};
+    return pp_snapshot_prefetch(s, thread, &head, 1);
+}
+
 static void test_prefetch(void **state)
 {
     (void)state;
@@ -136,7 +144,7 @@ static void test_prefetch(void **state)
     /* never walked: the thread state alone */
     tstate[0] = 1;
     uint64_t calls = read_calls();
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
     assert_int_equal(ts[0], 1);
     pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + 13));
     assert_int_equal(read_calls() - calls, 2);
@@ -146,7 +154,7 @@ static void test_prefetch(void **state)
     chunk[13] = 0x5555;
     tstate[0] = 2;
     calls = read_calls();
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
     chunk[13] = 0x6666; /* after the copy: not seen */
     pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + 14));
     assert_int_equal(read_calls() - calls, 1);
@@ -159,7 +167,7 @@ static void test_prefetch(void **state)
     size_t grown = 14 + PP_SNAPSHOT_GROWTH / 8 + 8;
     chunk[grown - 1] = 0x7777;
     calls = read_calls();
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
     pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + grown));
     assert_int_equal(read_calls() - calls, 2);
     assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(chunk + grown - 1), 8), 0);
@@ -171,7 +179,7 @@ static void test_prefetch(void **state)
     other[1] = (uint64_t)page;
     other[2] = 0;
     other[5] = 0x8888;
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
     pp_snapshot_take(&s, thread, (uintptr_t)other, (uintptr_t)(other + 6));
     assert_int_equal(pp_snapshot_read(&s, &v, (uintptr_t)(other + 5), 8), 0);
     assert_true(v == 0x8888);
@@ -180,21 +188,50 @@ static void test_prefetch(void **state)
 
     /* prefetched but not walked (its stack was reused), then looked at again: the thread state
      * alone */
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
-    assert_int_equal(pp_snapshot_prefetch(&s, 99, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, 99, (uintptr_t)tstate, ts, sizeof ts), 0);
     uint64_t bytes_before;
     pp_read_stats r;
     pp_safe_read_stats(&r);
     bytes_before = r.bytes;
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
+    assert_int_equal(prefetch_state(&s, thread, (uintptr_t)tstate, ts, sizeof ts), 0);
     pp_safe_read_stats(&r);
     assert_int_equal(r.bytes - bytes_before, sizeof ts);
 
     /* a thread state that cannot be read fails, whatever was guessed */
     pp_snapshot_take(&s, thread, (uintptr_t)other, (uintptr_t)(other + 6));
-    assert_int_equal(pp_snapshot_prefetch(&s, thread, 8, ts, sizeof ts), -1);
+    assert_int_equal(prefetch_state(&s, thread, 8, ts, sizeof ts), -1);
     pp_snapshot_free(&s);
     munmap(m, 4 * (size_t)page);
+}
+
+/* A second request of the caller (3.8-3.10: the thread's kernel tid in glibc's struct pthread)
+ * arrives in the same system call as the thread state, walked last time or not; one that cannot
+ * be read fails alone. */
+static void test_prefetch_head(void **state)
+{
+    (void)state;
+    uint64_t tstate[4] = {7, 0, 0, 0}, chunk[32] = {0, sizeof chunk, 4}, ts[4];
+    int32_t tid_field = 4242, tid = 0;
+    pp_stack_snapshot s;
+    assert_int_equal(pp_snapshot_init(&s, (pp_chunk_layout){0, 8, 16, 24}), 0);
+    const uint64_t thread = (uintptr_t)tstate;
+    for (int walked = 0; walked < 2; walked++) {
+        pp_read_req head[2] = {{ts, (uintptr_t)tstate, sizeof ts, 0},
+                               {&tid, (uintptr_t)&tid_field, sizeof tid, 0}};
+        uint64_t calls = read_calls();
+        tid = 0;
+        assert_int_equal(pp_snapshot_prefetch(&s, thread, head, 2), 0);
+        assert_int_equal(read_calls() - calls, 1);
+        assert_true(head[0].ok && head[1].ok);
+        assert_int_equal(ts[0], 7);
+        assert_int_equal(tid, 4242);
+        pp_snapshot_take(&s, thread, (uintptr_t)chunk, (uintptr_t)(chunk + 6));
+    }
+    pp_read_req head[2] = {{ts, (uintptr_t)tstate, sizeof ts, 0}, {&tid, 8, sizeof tid, 0}};
+    assert_int_equal(pp_snapshot_prefetch(&s, thread, head, 2), 0);
+    assert_true(head[0].ok && !head[1].ok);
+    pp_snapshot_free(&s);
 }
 
 int main(void)
@@ -203,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_walks),
         cmocka_unit_test(test_prefetch),
+        cmocka_unit_test(test_prefetch_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
