@@ -18,13 +18,7 @@
 static const int tool_ids[] = {4, 3};
 static const char TOOL_NAME[] = "podprof";
 
-/* CPython's PyMethodDef (Include/methodobject.h; unchanged since 3.0) and METH_FASTCALL. */
-typedef struct py_method_def {
-    const char *ml_name;
-    void *ml_meth;
-    int ml_flags;
-    const char *ml_doc;
-} py_method_def;
+typedef pp_py_method_def py_method_def;
 #define PY_METH_FASTCALL 0x0080
 
 typedef void py_object; /* PyObject, only ever handled by pointer */

@@ -39,6 +39,15 @@ typedef struct pp_mem_allocator {
 
 enum { PP_MEM_DOMAIN_RAW = 0, PP_MEM_DOMAIN_MEM = 1, PP_MEM_DOMAIN_OBJ = 2 };
 
+/* CPython's PyMethodDef (Include/methodobject.h; unchanged since 3.0): how a hook's C function is
+ * handed to the interpreter. */
+typedef struct pp_py_method_def {
+    const char *ml_name;
+    void *ml_meth;
+    int ml_flags;
+    const char *ml_doc;
+} pp_py_method_def;
+
 /* The C-API functions a hook or installer may call. */
 typedef struct pp_capi {
     void (*mem_get_allocator)(int domain, pp_mem_allocator *allocator);

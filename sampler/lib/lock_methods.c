@@ -11,13 +11,7 @@
 
 typedef void py_object; /* PyObject, only ever handled by pointer */
 
-/* CPython's PyMethodDef (Include/methodobject.h; unchanged since 3.0). */
-typedef struct py_method_def {
-    const char *ml_name;
-    void *ml_meth;
-    int ml_flags;
-    const char *ml_doc;
-} py_method_def;
+typedef pp_py_method_def py_method_def;
 
 /* The calling conventions (Include/methodobject.h): METH_VARARGS, METH_VARARGS|METH_KEYWORDS,
  * METH_NOARGS, METH_O, METH_FASTCALL, METH_FASTCALL|METH_KEYWORDS. */

@@ -17,6 +17,7 @@
 #include "memory_profile.h"
 #include "own_fd.h"
 #include "ddtrace_profiler.h"
+#include "exit_drain.h"
 #include "fork_gate.h"
 #include "late_interpreter.h"
 #include "log.h"
@@ -202,10 +203,15 @@ static void *sampler_main(void *arg)
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;
+    pp_exit_drain_open();
     while (sleep_until(next) == STOP_NONE) {
         int64_t now = pp_now_ns(CLOCK_MONOTONIC);
+        /* read before the drain that answers it: a request after this waits for the next one */
+        uint32_t drain_asked = pp_exit_drain_asked();
         if (now < next) {
-            pp_sampler_drain(s); /* woken early: allocation samples are piling up */
+            /* woken early: hook samples are piling up, or the program is about to finalize */
+            pp_sampler_drain(s);
+            pp_exit_drain_answer(drain_asked);
             continue;
         }
         if (!ddtrace_checked && now >= ddtrace_at) {
@@ -215,7 +221,9 @@ static void *sampler_main(void *arg)
                 break;
         }
         /* no Python thread, or nothing readable */
-        if (pp_sampler_pass(s, now) <= 0 && last_thread_left())
+        long walked = pp_sampler_pass(s, now); /* drains the hook samples first */
+        pp_exit_drain_answer(drain_asked);
+        if (walked <= 0 && last_thread_left())
             break; /* flush, then let the process end with its own status */
         pp_sampler_adapt(s, now);
         next += pp_sampler_interval_ns(s);
@@ -229,6 +237,7 @@ static void *sampler_main(void *arg)
     if (!stand_down)
         pp_sampler_flush(s);
 out:
+    pp_exit_drain_close();
     /* The sampler's memory is not freed: a racing exit path may still be looking at it, and the
      * process is ending anyway (or, standing down, the few hundred KiB stay with it). */
     (void)s;
@@ -305,7 +314,8 @@ static void on_fork_parent(void)
 static void on_fork_child(void)
 {
     pp_memory_fork_done();
-    pp_fork_gate_idle(); /* the sampler thread is gone */
+    pp_fork_gate_idle();   /* the sampler thread is gone */
+    pp_exit_drain_close(); /* until the new one runs: an exit must not wait for it */
     pp_fork_gate_release(&wake);
     int was_running = atomic_load(&running);
     atomic_store(&running, 0);

@@ -21,6 +21,7 @@
 #include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
+#include "exit_drain.h"
 #include "provenance.h"
 #include "resolve_memo.h"
 #include "safe_read.h"
@@ -190,6 +191,10 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     make_runtime_id(s->runtime_id);
     s->value_mask = pp_memory_start(cfg, rt, wake) | pp_exception_start(cfg, rt, wake) |
                     pp_gil_start(cfg, rt, wake) | pp_lock_start(cfg, rt, wake);
+    /* once per process: a fork child inherits the atexit callback */
+    static int exit_drain_set;
+    if (s->value_mask && !exit_drain_set)
+        exit_drain_set = pp_exit_drain_setup(rt, wake) == 0;
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&

@@ -1,0 +1,144 @@
+/* A Python atexit callback that has the hook records named before finalization (exit_drain.h). */
+#include "exit_drain.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#include "sampler.h"
+#include "inproc_hooks.h"
+#include "log.h"
+#include "wake_word.h"
+
+/* The sampler thread answers within a pass's work (a drain of a full ring is about a millisecond);
+ * a starved one must not hold the exiting program for long. */
+#define EXIT_DRAIN_TIMEOUT_NS 200000000LL
+#define PY_METH_NOARGS 0x0004
+
+typedef void py_object; /* PyObject, only ever handled by pointer */
+
+enum {
+    F_IMPORT,
+    F_CALL_METHOD,
+    F_CFUNCTION_NEW,
+    F_INCREF,
+    F_DECREF,
+    F_FETCH,
+    F_RESTORE,
+    F_NONE,
+    F_COUNT
+};
+static const char *const fn_names[F_COUNT] = {
+    "PyImport_ImportModule", "PyObject_CallMethod", "PyCFunction_NewEx", "Py_IncRef", "Py_DecRef",
+    "PyErr_Fetch",           "PyErr_Restore",       "_Py_NoneStruct"};
+static struct {
+    py_object *(*import)(const char *name);
+    py_object *(*call_method)(py_object *obj, const char *name, const char *format, ...);
+    py_object *(*cfunction_new)(pp_py_method_def *def, py_object *self, py_object *module);
+    void (*incref)(py_object *obj);
+    void (*decref)(py_object *obj);
+    void (*fetch)(py_object **type, py_object **value, py_object **tb);
+    void (*restore)(py_object *type, py_object *value, py_object *tb);
+    py_object *none;
+} api;
+
+static void (*wake_sampler)(void);
+static _Atomic uint32_t asked, answered;
+static atomic_int closed = 1;
+static pp_wake_word answer_word;
+
+void pp_exit_drain_open(void)
+{
+    atomic_store(&closed, 0);
+}
+
+uint32_t pp_exit_drain_asked(void)
+{
+    return atomic_load(&asked);
+}
+
+void pp_exit_drain_answer(uint32_t value)
+{
+    if (atomic_load(&answered) != value) {
+        atomic_store(&answered, value);
+        pp_wake_up(&answer_word);
+    }
+}
+
+void pp_exit_drain_close(void)
+{
+    atomic_store(&closed, 1);
+    pp_wake_up(&answer_word);
+}
+
+/* On the thread that runs the atexit callbacks, with the GIL held: the sampler thread never
+ * takes the GIL, so holding it while waiting cannot stop the answer. */
+static py_object *on_exit(py_object *self, py_object *unused)
+{
+    (void)self, (void)unused;
+    if (!atomic_load(&closed) && wake_sampler) {
+        uint32_t ticket = atomic_fetch_add(&asked, 1) + 1;
+        wake_sampler();
+        int64_t deadline = pp_now_ns(CLOCK_MONOTONIC) + EXIT_DRAIN_TIMEOUT_NS;
+        for (;;) {
+            uint32_t seen = pp_wake_seen(&answer_word);
+            /* wrap-safe: answered has reached the ticket */
+            if ((int32_t)(atomic_load(&answered) - ticket) >= 0 || atomic_load(&closed) ||
+                pp_now_ns(CLOCK_MONOTONIC) >= deadline)
+                break;
+            pp_wake_wait(&answer_word, seen, deadline);
+        }
+    }
+    api.incref(api.none); /* None is not immortal before 3.12 */
+    return api.none;
+}
+
+static pp_py_method_def on_exit_def = {"podprof_name_hook_samples", (void *)on_exit, PY_METH_NOARGS,
+                                       NULL};
+
+/* With the GIL held: atexit.register(on_exit). Whatever error state the interrupted code had is
+ * put back untouched. */
+static int install(const pp_capi *c, void *ctx)
+{
+    (void)c, (void)ctx;
+    py_object *type = NULL, *value = NULL, *tb = NULL;
+    api.fetch(&type, &value, &tb);
+    py_object *module = api.import("atexit");
+    py_object *fn = module ? api.cfunction_new(&on_exit_def, NULL, NULL) : NULL;
+    py_object *r = fn ? api.call_method(module, "register", "O", fn) : NULL;
+    if (r)
+        api.decref(r);
+    if (fn)
+        api.decref(fn); /* atexit keeps its own reference */
+    if (module)
+        api.decref(module);
+    api.restore(type, value, tb); /* also drops an error raised above */
+    if (!r) {
+        pp_log(PP_LOG_WARN, "atexit.register failed: hook samples of the last moments before "
+                            "exit may be named after their code was freed");
+        return -1;
+    }
+    return 0;
+}
+
+int pp_exit_drain_setup(const pp_runtime *rt, void (*wake)(void))
+{
+    uintptr_t addrs[F_COUNT];
+    if (pp_inproc_lookup(rt, fn_names, addrs, F_COUNT) != 0) {
+        pp_log(PP_LOG_WARN, "CPython's C API for atexit not found: hook samples of the last "
+                            "moments before exit may be named after their code was freed");
+        return -1;
+    }
+    /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
+    api.import = (py_object * (*)(const char *)) addrs[F_IMPORT];
+    api.call_method =
+        (py_object * (*)(py_object *, const char *, const char *, ...)) addrs[F_CALL_METHOD];
+    api.cfunction_new =
+        (py_object * (*)(pp_py_method_def *, py_object *, py_object *)) addrs[F_CFUNCTION_NEW];
+    api.incref = (void (*)(py_object *))addrs[F_INCREF];
+    api.decref = (void (*)(py_object *))addrs[F_DECREF];
+    api.fetch = (void (*)(py_object **, py_object **, py_object **))addrs[F_FETCH];
+    api.restore = (void (*)(py_object *, py_object *, py_object *))addrs[F_RESTORE];
+    api.none = (py_object *)addrs[F_NONE];
+    wake_sampler = wake;
+    return pp_inproc_register("exit drain", install, NULL);
+}
