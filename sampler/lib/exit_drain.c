@@ -56,6 +56,11 @@ uint32_t pp_exit_drain_asked(void)
     return atomic_load(&asked);
 }
 
+int pp_exit_drain_pending(void)
+{
+    return atomic_load(&asked) != atomic_load(&answered);
+}
+
 void pp_exit_drain_answer(uint32_t value)
 {
     if (atomic_load(&answered) != value) {

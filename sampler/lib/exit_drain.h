@@ -25,6 +25,8 @@ int pp_exit_drain_setup(const pp_runtime *rt, void (*wake)(void));
 /* A sampler thread (re)starts: requests are answered again. */
 void pp_exit_drain_open(void);
 uint32_t pp_exit_drain_asked(void);
+/* A request not answered yet (the sampler thread must not go to sleep on it). */
+int pp_exit_drain_pending(void);
 void pp_exit_drain_answer(uint32_t asked);
 void pp_exit_drain_close(void);
 

@@ -91,7 +91,9 @@ static int sleep_until(int64_t deadline)
     pp_safe_read_release(); /* no descriptor of ours while we sleep */
     pp_fork_gate_idle();
     uint32_t seen = pp_wake_seen(&wake);
-    if (atomic_load(&stop_reason) == STOP_NONE)
+    /* a drain asked for while the thread was busy (its wake-up already spent) is answered now,
+     * not a pass interval later */
+    if (atomic_load(&stop_reason) == STOP_NONE && !pp_exit_drain_pending())
         pp_wake_wait(&wake, seen, deadline);
     while (!pp_fork_gate_enter()) { /* a fork is under way (sanitizer builds only) */
         seen = pp_wake_seen(&wake);
