@@ -163,8 +163,13 @@ def test_idle_threads_reuse_their_stacks(python, tmp_path):
     assert waiters == {f"waiter-{i}" for i in range(12)}, waiters
     for name in waiters:
         mine = [s for s in waiting if s["labels"]["thread name"] == name]
-        assert sum(s["values"]["wall-time"] for s in mine) >= 0.8e9
-        assert {f[2] for s in mine for f in s["frames"] if f[0] == "wait_here"} == {wait_line}
+        at_wait = [s for s in mine
+                   if any(f[0] == "wait_here" and f[2] == wait_line for f in s["frames"])]
+        assert sum(s["values"]["wall-time"] for s in at_wait) >= 0.8e9
+        # a walk may also catch the woken thread on the next line, between event.wait() and the
+        # call of after_wake or after after_wake returned (seen once under ASan on 3.9)
+        lines = {f[2] for s in mine for f in s["frames"] if f[0] == "wait_here"}
+        assert lines <= {wait_line, wait_line + 1}, lines
     # what a thread burns after waking is on its new stack, not its old one
     assert sum(s["values"]["cpu-time"] for s in waiting) <= 0.05e9 * 12
     assert sum(s["values"]["cpu-time"] for s in woken) >= 0.5 * 12 * 0.15e9
