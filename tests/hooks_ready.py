@@ -10,7 +10,7 @@ import sys
 import time
 
 
-def _library_ranges():
+def library_ranges():
     """Address ranges of libpodprof.so in this process."""
     ranges = []
     with open("/proc/self/maps") as f:
@@ -48,7 +48,7 @@ def wait_for_hooks(timeout=120.0, required=False):
     if "libpodprof.so" not in os.environ.get("LD_PRELOAD", "") or \
             not _enabled("DD_PROFILING_ENABLED"):
         return
-    ranges = _library_ranges()
+    ranges = library_ranges()
     checks = []
     if _enabled("DD_PROFILING_MEMORY_ENABLED"):
         checks.append(lambda: _allocator_hooked(ranges))

@@ -190,12 +190,7 @@ def take_fresh():
 
 def wrapped_methods():
     """{"type.method": True when the method's C function lies in libpodprof.so}."""
-    ranges = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            if line.rstrip().endswith("libpodprof.so"):
-                lo, hi = line.split()[0].split("-")
-                ranges.append((int(lo, 16), int(hi, 16)))
+    ranges = hooks_ready.library_ranges()
     # a method descriptor: the object header, d_type, d_name, d_qualname, then d_method, whose
     # second word is ml_meth
     d_method_at = object.__basicsize__ + 3 * ctypes.sizeof(ctypes.c_void_p)
