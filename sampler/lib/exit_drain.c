@@ -116,11 +116,16 @@ static int install(const pp_capi *c, void *ctx)
         api.decref(fn); /* atexit keeps its own reference */
     if (module)
         api.decref(module);
-    api.restore(type, value, tb); /* also drops an error raised above */
+    char why[256] = "";
+    if (!r)
+        pp_inproc_take_error(why, sizeof why);
+    api.restore(type, value, tb);
     if (!r) {
-        pp_log(PP_LOG_WARN, "atexit.register failed: hook samples of the last moments before "
-                            "exit may be named after their code was freed");
-        return -1;
+        pp_log(pp_inproc_failure_level(),
+               "atexit.register failed (%s): hook samples of the last moments before exit may be "
+               "named after their code was freed",
+               why);
+        return PP_INPROC_AGAIN;
     }
     return 0;
 }

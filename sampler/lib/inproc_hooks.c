@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -14,6 +15,7 @@
  * GIL instead: the main thread may sit in C (joining workers, waiting on a socket), and 3.12
  * only notices a call queued from a thread without a thread state at its next GIL switch. */
 #define NUDGE_AFTER_NS 200000000LL
+#define RETRY_FIRST_NS 100000000LL
 
 enum {
     F_ADD_PENDING,
@@ -25,6 +27,10 @@ enum {
     F_GIL_RELEASE,
     F_FINALIZING,
     F_FINALIZING_OLD,
+    F_ERR_FETCH,
+    F_OBJECT_STR,
+    F_UNICODE_UTF8,
+    F_DECREF,
     F_COUNT
 };
 static const char *const fn_names[F_COUNT] = {"Py_AddPendingCall",
@@ -35,12 +41,17 @@ static const char *const fn_names[F_COUNT] = {"Py_AddPendingCall",
                                               "PyGILState_Ensure",
                                               "PyGILState_Release",
                                               "Py_IsFinalizing",
-                                              "_Py_IsFinalizing"};
+                                              "_Py_IsFinalizing",
+                                              "PyErr_Fetch",
+                                              "PyObject_Str",
+                                              "PyUnicode_AsUTF8",
+                                              "Py_DecRef"};
 
 static struct {
     const char *name;
     pp_inproc_install_fn install;
     void *ctx;
+    int settled; /* installed, or failed for good */
 } hooks[PP_INPROC_MAX_HOOKS];
 static size_t n_hooks;
 
@@ -49,10 +60,23 @@ static int (*add_pending_call)(int (*fn)(void *), void *arg);
 static int (*gil_ensure)(void);
 static void (*gil_release)(int);
 static int (*is_finalizing)(void);
+/* for pp_inproc_take_error; NULL when the runtime lacks one of them */
+static struct {
+    void (*fetch)(void **type, void **value, void **tb);
+    void *(*str)(void *obj);
+    const char *(*utf8)(void *str);
+    void (*decref)(void *obj);
+    size_t tp_name_at; /* tp_name precedes tp_basicsize (Include/cpython/object.h) */
+} err;
+static int tries; /* of run_installers, including the one running */
+/* Not before this CLOCK_MONOTONIC time is a failed try queued again: a condition that made an
+ * import fail (the application replacing sys.modules entries at start-up, a loaded machine) may
+ * last, and each try runs on an application thread. */
+static _Atomic int64_t retry_at;
 static atomic_int state = PP_INPROC_IDLE;
 static atomic_int claimed; /* the installers ran, or are running */
 static int64_t queued_at;
-static int nudged;
+static atomic_int nudged;
 
 int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx)
 {
@@ -117,7 +141,65 @@ int pp_inproc_resolve(const pp_runtime *rt)
     }
     uintptr_t fin = addrs[F_FINALIZING] ? addrs[F_FINALIZING] : addrs[F_FINALIZING_OLD];
     is_finalizing = fin ? (int (*)(void))fin : NULL;
+    if (addrs[F_ERR_FETCH] && addrs[F_OBJECT_STR] && addrs[F_UNICODE_UTF8] && addrs[F_DECREF]) {
+        err.fetch = (void (*)(void **, void **, void **))addrs[F_ERR_FETCH];
+        err.str = (void *(*)(void *))addrs[F_OBJECT_STR];
+        err.utf8 = (const char *(*)(void *))addrs[F_UNICODE_UTF8];
+        err.decref = (void (*)(void *))addrs[F_DECREF];
+        err.tp_name_at = (size_t)rt->layout.tp_basicsize - sizeof(void *);
+    }
     return 0;
+}
+
+int pp_inproc_failure_level(void)
+{
+    return tries >= PP_INPROC_TRIES ? PP_LOG_WARN : PP_LOG_DEBUG;
+}
+
+/* str(obj) into buf; "?" when that fails (its error is dropped). */
+static void str_into(void *obj, char *buf, size_t size)
+{
+    void *s = obj ? err.str(obj) : NULL;
+    const char *text = s ? err.utf8(s) : NULL;
+    snprintf(buf, size, "%s", text ? text : "?");
+    if (s)
+        err.decref(s);
+    void *type = NULL, *value = NULL, *tb = NULL;
+    err.fetch(&type, &value, &tb);
+    void *drop[] = {type, value, tb};
+    for (int i = 0; i < 3; i++)
+        if (drop[i])
+            err.decref(drop[i]);
+}
+
+void pp_inproc_take_error(char *buf, size_t size)
+{
+    if (!size)
+        return;
+    snprintf(buf, size, "no exception set");
+    if (!err.fetch)
+        return;
+    void *type = NULL, *value = NULL, *tb = NULL;
+    err.fetch(&type, &value, &tb);
+    if (!type)
+        return;
+    /* PyTypeObject's tp_name: a C string the type owns */
+    const char *type_name;
+    memcpy(&type_name, (const char *)type + err.tp_name_at, sizeof type_name);
+    char value_text[160];
+    str_into(value, value_text, sizeof value_text);
+    snprintf(buf, size, "%s: %s", type_name ? type_name : "?", value_text);
+    void *drop[] = {type, value, tb};
+    for (int i = 0; i < 3; i++)
+        if (drop[i])
+            err.decref(drop[i]);
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* With the GIL held: the pending call (main thread, between two bytecodes), or the helper. */
@@ -127,19 +209,33 @@ static int run_installers(void *arg)
     int expected = 0;
     if (!atomic_compare_exchange_strong(&claimed, &expected, 1))
         return 0;
+    tries++;
+    int again = 0;
     for (size_t i = 0; i < n_hooks; i++) {
-        if (hooks[i].install(&capi, hooks[i].ctx) == 0)
+        if (hooks[i].settled)
+            continue;
+        int rc = hooks[i].install(&capi, hooks[i].ctx);
+        if (rc == 0)
             pp_log(PP_LOG_DEBUG, "%s hooks installed", hooks[i].name);
+        if (rc == PP_INPROC_AGAIN && tries < PP_INPROC_TRIES)
+            again = 1;
+        else
+            hooks[i].settled = 1;
     }
-    atomic_store(&state, PP_INPROC_DONE);
+    if (!again) {
+        atomic_store(&state, PP_INPROC_DONE);
+        return 0;
+    }
+    /* a later pass queues them again (0.1 s, then 1 s, then 10 s after this try); claimed
+     * last, so nothing runs them before that */
+    int64_t backoff = RETRY_FIRST_NS;
+    for (int i = 1; i < tries; i++)
+        backoff *= 10;
+    atomic_store(&retry_at, now_ns() + backoff);
+    atomic_store(&nudged, 0);
+    atomic_store(&state, PP_INPROC_IDLE);
+    atomic_store(&claimed, 0);
     return 0;
-}
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* Takes the GIL as a thread of its own (so the sampler never waits for it) and runs the
@@ -158,7 +254,7 @@ static void *helper_main(void *arg)
 
 static void nudge(void)
 {
-    nudged = 1;
+    atomic_store(&nudged, 1);
     if (!gil_ensure || atomic_load(&claimed))
         return;
     if (pp_start_quiet_thread(helper_main) != 0)
@@ -168,9 +264,9 @@ static void nudge(void)
 pp_inproc_state pp_inproc_schedule(void)
 {
     int s = atomic_load(&state);
-    if (s == PP_INPROC_QUEUED && !nudged && now_ns() - queued_at > NUDGE_AFTER_NS)
+    if (s == PP_INPROC_QUEUED && !atomic_load(&nudged) && now_ns() - queued_at > NUDGE_AFTER_NS)
         nudge();
-    if (s != PP_INPROC_IDLE)
+    if (s != PP_INPROC_IDLE || now_ns() < atomic_load(&retry_at))
         return (pp_inproc_state)s;
     if (n_hooks == 0) {
         atomic_store(&state, PP_INPROC_NOTHING);

@@ -57,11 +57,22 @@ typedef struct pp_capi {
     void *(*tstate_current)(void);
 } pp_capi;
 
-/* An installer: runs once with the GIL held on the main thread; returns 0 when installed, -1
- * (after one log line) when not. */
+/* An installer: runs with the GIL held on the main thread; returns 0 when installed, -1 (after
+ * one log line) when not, PP_INPROC_AGAIN when a call into the interpreter failed in a way a
+ * later try may not (an import): it runs again on a later pass, at most PP_INPROC_TRIES times in
+ * all, and must leave nothing half-done in between. */
 typedef int (*pp_inproc_install_fn)(const pp_capi *api, void *ctx);
 
 #define PP_INPROC_MAX_HOOKS 8
+#define PP_INPROC_AGAIN 1
+#define PP_INPROC_TRIES 4
+
+/* For an installer's log line: PP_LOG_WARN on its last try, PP_LOG_DEBUG before. */
+int pp_inproc_failure_level(void);
+
+/* Takes the interpreter's current exception (clearing it) and writes "Type: message" into buf
+ * (GIL held; it may run the exception's __str__). "no exception set" when there is none. */
+void pp_inproc_take_error(char *buf, size_t size);
 
 /* Adds an installer (before pp_inproc_schedule; not thread-safe). -1 when the table is full. */
 int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx);
@@ -79,7 +90,7 @@ int pp_inproc_resolve(const pp_runtime *rt);
 typedef enum {
     PP_INPROC_IDLE,    /* nothing queued yet (or the pending-call queue was full: try again) */
     PP_INPROC_QUEUED,  /* waiting for the main thread to run Python code */
-    PP_INPROC_DONE,    /* every installer ran */
+    PP_INPROC_DONE,    /* every installer ran (and will not run again) */
     PP_INPROC_FAILED,  /* the C API could not be resolved */
     PP_INPROC_NOTHING, /* no installer registered */
 } pp_inproc_state;

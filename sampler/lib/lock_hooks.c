@@ -358,8 +358,15 @@ static int install(const pp_capi *c, void *ctx)
     (void)c;
     (void)ctx;
     /* before the waits are armed, so that no acquisition is counted twice */
-    if (!per_lock && pp_lock_methods_install() == 0)
-        atomic_store(&methods, 1);
+    int methods_rc = 0;
+    if (!per_lock && !atomic_load(&methods)) {
+        methods_rc = pp_lock_methods_install();
+        if (methods_rc == 0)
+            atomic_store(&methods, 1);
+    }
+    /* the waits are armed once; a try that found no _thread comes again for the methods only */
+    if (atomic_load(&installed))
+        return methods_rc == PP_INPROC_AGAIN ? PP_INPROC_AGAIN : 0;
     atomic_store(&wait_lo, code_lo);
     atomic_store(&wait_len, code_hi - code_lo);
     if (per_lock) {
@@ -369,7 +376,7 @@ static int install(const pp_capi *c, void *ctx)
     atomic_store(&installed, 1);
     pp_log(PP_LOG_DEBUG, "lock profiles: CPython's code is at %#lx-%#lx", (unsigned long)code_lo,
            (unsigned long)code_hi);
-    return 0;
+    return methods_rc == PP_INPROC_AGAIN ? PP_INPROC_AGAIN : 0;
 }
 
 /* In a fork child the threads that held sampled locks are gone, and so is what they recorded. */

@@ -62,7 +62,8 @@ static py_object *(*rlock_count)(py_object *, py_object *);
 static dealloc_fn original_dealloc[T_COUNT];
 
 enum {
-    F_IMPORT,
+    F_SYS_GET,
+    F_MAPPING_GET,
     F_GET_ATTR,
     F_DECREF,
     F_ERR_FETCH,
@@ -72,11 +73,18 @@ enum {
     F_TRUE,
     F_COUNT
 };
-static const char *const fn_names[F_COUNT] = {
-    "PyImport_ImportModule",    "PyObject_GetAttrString", "Py_DecRef",   "PyErr_GetRaisedException",
-    "PyErr_SetRaisedException", "PyLong_AsLong",          "PyErr_Clear", "_Py_TrueStruct"};
+static const char *const fn_names[F_COUNT] = {"PySys_GetObject",
+                                              "PyMapping_GetItemString",
+                                              "PyObject_GetAttrString",
+                                              "Py_DecRef",
+                                              "PyErr_GetRaisedException",
+                                              "PyErr_SetRaisedException",
+                                              "PyLong_AsLong",
+                                              "PyErr_Clear",
+                                              "_Py_TrueStruct"};
 static struct {
-    py_object *(*import)(const char *name);
+    py_object *(*sys_get)(const char *name);
+    py_object *(*mapping_get)(py_object *mapping, const char *key);
     py_object *(*get_attr)(py_object *obj, const char *name);
     void (*decref)(py_object *obj);
     py_object *(*err_fetch)(void);
@@ -279,14 +287,19 @@ struct plan {
     py_method_def *is_owned, *count;
 };
 
-/* Finds and checks everything; writes nothing. 0 when all is as expected. */
+/* Finds and checks everything; writes nothing. 0 when all is as expected, PP_INPROC_AGAIN when
+ * _thread could not be had (a later try may succeed). */
 static int prepare(struct plan *p)
 {
-    py_object *module = api.import("_thread");
+    /* from sys.modules, where the interpreter puts it at start-up: no import machinery runs */
+    py_object *modules = api.sys_get("modules"); /* borrowed */
+    py_object *module = modules ? api.mapping_get(modules, "_thread") : NULL;
     if (!module) {
-        api.err_clear();
-        pp_log(PP_LOG_WARN, "lock profiles: _thread not importable; no lock releases on 3.13+");
-        return -1;
+        char why[256];
+        pp_inproc_take_error(why, sizeof why);
+        pp_log(pp_inproc_failure_level(),
+               "lock profiles: _thread not in sys.modules (%s); no lock releases on 3.13+", why);
+        return PP_INPROC_AGAIN;
     }
     for (int t = 0; t < T_COUNT; t++) {
         p->types[t] = api.get_attr(module, type_attr[t]);
@@ -348,7 +361,7 @@ int pp_lock_methods_install(void)
     api.err_clear();
     api.err_restore(saved);
     if (rc != 0)
-        return -1;
+        return rc;
     /* Casting object pointers to function pointers is how CPython stores ml_meth. */
     rlock_is_owned = (py_object * (*)(py_object *, py_object *)) p.is_owned->ml_meth;
     rlock_count = (py_object * (*)(py_object *, py_object *)) p.count->ml_meth;
@@ -378,7 +391,8 @@ int pp_lock_methods_resolve(const pp_runtime *rt)
         return -1;
     }
     /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
-    api.import = (py_object * (*)(const char *)) addrs[F_IMPORT];
+    api.sys_get = (py_object * (*)(const char *)) addrs[F_SYS_GET];
+    api.mapping_get = (py_object * (*)(py_object *, const char *)) addrs[F_MAPPING_GET];
     api.get_attr = (py_object * (*)(py_object *, const char *)) addrs[F_GET_ATTR];
     api.decref = (void (*)(py_object *))addrs[F_DECREF];
     api.err_fetch = (py_object * (*)(void)) addrs[F_ERR_FETCH];

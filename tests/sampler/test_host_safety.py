@@ -58,6 +58,40 @@ def test_nothing_sampled_writes_nothing(version, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+ATEXIT_LATE = """
+import sys, time
+sys.path.insert(0, %r)
+import hooks_ready
+hooks_ready.wait_for_hooks(required=True)  # the installers' first try has run
+if sys.modules.get("atexit", 0) is None:
+    del sys.modules["atexit"]
+import atexit
+end = time.monotonic() + 30
+while atexit._ncallbacks() == 0 and time.monotonic() < end:
+    pass  # bytecode: the pending call that tries again runs between two instructions
+print(atexit._ncallbacks())
+"""
+
+
+@pytest.mark.parametrize("version", ["3.8.18", "3.13.0"])
+def test_exit_drain_registered_when_atexit_came_late(version, tmp_path):
+    """A sitecustomize makes `import atexit` fail (None in sys.modules) until the program puts it
+    back, once the installers' first try has run. That try (after sitecustomize but for a
+    start-up race, when atexit was not imported yet) cannot register the library's atexit
+    callback, says why and is tried again 0.1 s, 1 s and 10 s later: the callback ends up
+    registered, and nothing else registers one in this program."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nif 'atexit' not in sys.modules:\n    sys.modules['atexit'] = None\n")
+    out = tmp_path / "prof"
+    out.mkdir()
+    code = ATEXIT_LATE % str(WORKLOADS.parent.parent)
+    r = run(PYTHONS[version], ["-c", code], out, PYTHONPATH=str(site))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["1"], (r.stdout, r.stderr)
+
+
 def test_app_handlers_run_and_exit_status_is_the_apps(tmp_path):
     """Handlers installed through signal.signal before the sampler starts (sitecustomize runs
     while the interpreter initializes) and after (once a profile was written): each runs for its

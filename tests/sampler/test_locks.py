@@ -158,6 +158,22 @@ def test_lock_methods_wrapped_only_when_enabled(enabled, tmp_path):
         assert set(truth["wrapped"].values()) == {enabled == "true"}, (version, truth)
 
 
+def test_lock_methods_wrapped_when_thread_module_came_back(tmp_path):
+    """The installers' first try finds no _thread in sys.modules (a sitecustomize took it out;
+    the first try runs after that but for a start-up race) and tries again 0.1 s, 1 s and 10 s
+    later: the workload puts _thread back once the first try has run, and the methods end up
+    wrapped."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import sys\nsys._podprof_test_thread = sys.modules.pop('_thread')\n")
+    for version in ("3.13.0", "3.13t", "3.15"):
+        out = tmp_path / version
+        out.mkdir()
+        truth = workload(PYTHONS[version], out, "late_thread", PYTHONPATH=str(site))
+        assert set(truth["wrapped"].values()) == {True}, (version, truth)
+
+
 def test_lock_profile_does_not_see_gil_waits(tmp_path):
     """Four threads competing for the GIL wait about 6 s for it; the only lock they take (to
     record their times at the end) is held for microseconds."""

@@ -6,7 +6,9 @@ keeps asking for it; each waiter times its own blocking calls, each holder the t
 Lock, RLock or Condition. `uncontended`: one thread takes and releases a Lock COUNT times, in
 bursts. `dropped`: DROPPED locks are taken and freed while held, then as many new ones (at the
 same addresses, mostly) are taken and released at once. `methods`: which lock methods' C
-functions lie in libpodprof.so (wrapped). Writes the truth, per function, to argv[1]. A line
+functions lie in libpodprof.so (wrapped). `late_thread`: the same, when _thread was out of
+sys.modules (a sitecustomize of the test's moved it to sys._podprof_test_thread) until the
+library's first try to wrap them had run. Writes the truth, per function, to argv[1]. A line
 marked `# site:NAME` is where NAME's lock is taken."""
 import ctypes
 import json
@@ -14,12 +16,18 @@ import os
 import queue
 import sys
 import sysconfig
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import hooks_ready  # noqa: E402
+
+if sys.argv[2] == "late_thread":
+    # the installers' first try has run once the memory hooks are in: put _thread back, before
+    # threading imports it again
+    hooks_ready.wait_for_hooks(required=True)
+    sys.modules["_thread"] = sys._podprof_test_thread
+import threading  # noqa: E402
 
 out, mode = sys.argv[1], sys.argv[2]
 HOLD, ROUNDS, COUNT, DROPPED = 0.02, 15, 200_000, 100
@@ -228,7 +236,7 @@ def warm_up():
 
 def main():
     warm_up()
-    if mode == "methods":
+    if mode in ("methods", "late_thread"):
         expect = os.environ.get("DD_PROFILING_LOCK_ENABLED", "true") == "true"
         wait_for_lock_hooks(expect)
         truth = {"wrapped": wrapped_methods()}
