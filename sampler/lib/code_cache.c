@@ -107,6 +107,34 @@ static void copy_linetable(pp_code_cache *c, pp_code_info *e)
     e->linetable_len = (uint32_t)size;
 }
 
+/* Whether the first word of an object's header (ob_refcnt) can be a live object's. A freed one's
+ * header stays in memory, unchanged but for what the allocator writes there: pymalloc its free
+ * list's link, 0 or a block of the same pool (4 or 16 KiB aligned, so within 64 KiB of addr), which
+ * no reference count comes near (glibc's malloc also overwrites ob_type: not a code object). A
+ * free-threaded build keeps its owner thread's id there, which may be 0 while alive. */
+static int looks_alive(const pp_py_layout *l, uintptr_t addr, uintptr_t first)
+{
+    return l->free_threaded || (first != 0 && (first ^ addr) >= ((uintptr_t)1 << 16));
+}
+
+/* Whether the code object at e->addr still is the one e was built from, alive, read after its
+ * strings and line table were: while it lives they do (it holds them), but once it is freed they
+ * may be too and their memory given to others (the line table of the next function compiled in
+ * its place: that one's lines under this one's name). */
+static int still_same(const pp_py_layout *l, const pp_code_info *e)
+{
+    uintptr_t first, filename, name, linetable;
+    int32_t firstlineno;
+    pp_field f[] = {{l->ob_type - (int32_t)sizeof first, sizeof first, &first},
+                    {l->co_filename, sizeof filename, &filename},
+                    {l->co_qualname >= 0 ? l->co_qualname : l->co_name, sizeof name, &name},
+                    {l->co_linetable, sizeof linetable, &linetable},
+                    {l->co_firstlineno, sizeof firstlineno, &firstlineno}};
+    return pp_read_fields(e->addr, f, 5) == 0 && looks_alive(l, e->addr, first) &&
+           filename == e->filename_ptr && name == e->name_ptr && linetable == e->linetable_ptr &&
+           firstlineno == e->firstlineno;
+}
+
 static pp_code_info *set_of(pp_code_cache *c, uintptr_t addr)
 {
     return &c->slots[pp_spread((uint64_t)addr >> 4, SET_BITS) * 2];
@@ -140,6 +168,10 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         refresh(l, e, h);
         return e;
     }
+    /* (a freed code object's header may still match its entry: what the entry holds was read
+     * while it was alive; but it is not read from again) */
+    if (!looks_alive(l, addr, field_ptr(h, l->ob_type - (int32_t)sizeof(uintptr_t))))
+        return NULL;
     if (e->addr != addr && set[1].checked_pass < set[0].checked_pass)
         e = &set[1]; /* a new object replaces the way verified least recently */
     c->misses++;
@@ -159,6 +191,10 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         intern_string(c, filename, &fresh.filename) != 0)
         return NULL;
     copy_linetable(c, &fresh);
+    if (!still_same(l, &fresh)) {
+        free(fresh.linetable);
+        return NULL;
+    }
     fresh.checked_pass = c->pass;
     fresh.fill = c->misses;
     for (int i = 0; i < 4; i++)

@@ -1,8 +1,11 @@
 /* Code objects seen in stacks, cached by address. A hit is only trusted when the fields read
  * fresh from the code object (type, co_filename, co_name/co_qualname, line-table pointer,
  * co_firstlineno) still match, so a code object freed and another allocated at the same address
- * (exec in a loop, module reloads) is re-read instead of being misattributed. Interned string
- * ids are dropped when the aggregate's string generation changes. */
+ * (exec in a loop, module reloads) is re-read instead of being misattributed. An entry is only
+ * built from a code object that looks alive (a freed one's header may linger unchanged, its
+ * strings and line table already handed to other objects) before and after its strings and line
+ * table are copied. Interned string ids are dropped when the aggregate's string generation
+ * changes. */
 #ifndef PODPROF_SAMPLER_CODE_CACHE_H
 #define PODPROF_SAMPLER_CODE_CACHE_H
 
