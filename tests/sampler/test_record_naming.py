@@ -1,7 +1,8 @@
 """Stacks recorded by the allocation hook are named by the sampler thread later, after the code
 objects they ran may have been freed and others allocated at the same addresses
-(workloads/record_naming.py). The sampler thread reuses what a thread's last recorded stack named
-to when the next one is the same; that must never name a stack after another code object.
+(workloads/record_naming.py). A freed code object's header may linger in memory unchanged but
+for the allocator's free-list link, its strings and line table already given to other objects:
+an entry built from it would name a stack after the wrong lines (seen: gen_128 at gen_129's).
 
 Certain, not statistical: with a mean sample size of 64 KiB every 1 MiB allocation is sampled
 (p = 1 - exp(-16), weight 1 after rounding), so gen_K's line carries exactly CALLS samples unless
@@ -41,5 +42,8 @@ def test_reused_code_addresses_name_their_own_code(python, tmp_path):
                 per_name[k] = per_name.get(k, 0) + n
     over = {k: v for k, v in per_name.items() if v > calls}
     assert not over, over
-    # most iterations were named at all: the sampler thread keeps up with 8 records per 3 ms
-    assert len(per_name) >= iterations // 2, len(per_name)
+    # something was named at all (else this checks nothing). The sampler thread drains the ring
+    # each pass and whenever it is a quarter full, so most iterations are named on a quiet
+    # machine; a starved one names a freed function's records as such (skipped above) or drops
+    # them when the ring is full: a tenth is far below what timing can take away here.
+    assert len(per_name) >= iterations // 10, len(per_name)
