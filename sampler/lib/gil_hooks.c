@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "byte_sampling.h"
+#include "gil_spans.h"
 #include "inproc_hooks.h"
 #include "log.h"
 #include "own_stack.h"
@@ -107,12 +108,19 @@ static void charge(int64_t t0)
     errno = saved_errno;
 }
 
-/* take_gil: waits until the GIL is free (timed: a drop request follows a timeout). */
+/* take_gil: waits until the GIL is free (timed: a drop request follows a timeout). The wait
+ * returns holding the GIL's mutex, so `locked` is what take_gil reads next: clear, it leaves its
+ * loop and takes the GIL, which ends the thread's wait span (gil_spans.h). */
 static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                                               const struct timespec *abstime)
 {
     int64_t t0 = pp_now_ns(CLOCK_MONOTONIC);
+    pp_gil_span_enter();
     int rc = real_timedwait()(cond, mutex, abstime);
+    /* `locked`, an int in the same struct as cond */
+    const atomic_int *locked = (const atomic_int *)((uintptr_t)cond - (uintptr_t)layout.gil_cond +
+                                                    (uintptr_t)layout.gil_locked);
+    pp_gil_span_leave(atomic_load_explicit(locked, memory_order_relaxed) == 0);
     charge(t0);
     return rc;
 }
@@ -186,7 +194,7 @@ static void ring_after_fork(void)
 int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
 {
     if (rt->layout.free_threaded || rt->layout.gil_cond < 0 || rt->layout.gil_switch_cond < 0 ||
-        (rt->layout.rt_gil < 0 && rt->layout.is_gil < 0)) {
+        rt->layout.gil_locked < 0 || (rt->layout.rt_gil < 0 && rt->layout.is_gil < 0)) {
         pp_log(PP_LOG_INFO, "GIL wait profiles: %s%s has no GIL; off", rt->version,
                rt->layout.free_threaded ? " (free-threaded)" : "");
         return -1;
@@ -203,6 +211,8 @@ int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
         return -1;
     }
     pthread_atfork(NULL, NULL, ring_after_fork);
+    /* without spans the sampler walks GIL waiters as any running thread */
+    pp_gil_spans_setup();
     return pp_inproc_register("gil", install, NULL);
 }
 

@@ -4,10 +4,10 @@
  * every interpreter the tests run and compares, field by field. Each row names the headers its
  * structures come from; the member each field is lives in PP_LAYOUT_FIELDS.
  *
- * The GIL's fields (rt_gil, is_gil, gil_cond, gil_switch_cond) come from internal/pycore_gil.h
- * (struct _gil_runtime_state), internal/pycore_ceval.h (3.8-3.11, _PyRuntimeState.ceval) and
- * internal/pycore_ceval_state.h (3.12+, PyInterpreterState.ceval.gil). Free-threaded rows leave
- * them absent: the GIL wait profile is off on builds without a GIL.
+ * The GIL's fields (rt_gil, is_gil, gil_cond, gil_switch_cond, gil_locked) come from
+ * internal/pycore_gil.h (struct _gil_runtime_state), internal/pycore_ceval.h (3.8-3.11,
+ * _PyRuntimeState.ceval) and internal/pycore_ceval_state.h (3.12+, PyInterpreterState.ceval.gil).
+ * Free-threaded rows leave them absent: the GIL wait profile is off on builds without a GIL.
  *
  * D(n) is word n of the version's _Py_DebugOffsets (the member layout_headers.c checks it is):
  * the value is taken from the running interpreter. Rows hold numbers only for what that struct
@@ -35,7 +35,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 12, .rt_interp_head = 32, .rt_gil = 1152,
      /* PyInterpreterState */
      .is_next = 0, .is_threads_head = 8, .is_id = 16, .is_modules = 56,
-     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_cframe_frame = -1, .ts_thread_id = 176,
      .ts_native_id = -1, .ts_datastack_chunk = -1,
@@ -70,7 +70,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 12, .rt_interp_head = 32, .rt_gil = 352,
      /* PyInterpreterState */
      .is_next = 0, .is_threads_head = 8, .is_id = 24, .is_modules = 856,
-     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_cframe_frame = -1, .ts_thread_id = 176,
      .ts_native_id = -1, .ts_datastack_chunk = -1,
@@ -104,7 +104,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 12, .rt_interp_head = 32, .rt_gil = 352,
      /* PyInterpreterState */
      .is_next = 0, .is_threads_head = 8, .is_id = 24, .is_modules = 856,
-     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = 8, .ts_interp = 16, .ts_frame = 24, .ts_cframe_frame = -1, .ts_thread_id = 176,
      .ts_native_id = -1, .ts_datastack_chunk = -1,
@@ -140,7 +140,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 16, .rt_interp_head = 40, .rt_gil = 360,
      /* PyInterpreterState */
      .is_next = 0, .is_threads_head = 16, .is_id = 48, .is_modules = 888,
-     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = -1, .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = 8, .ts_interp = 16, .ts_frame = 56, .ts_cframe_frame = 8, .ts_thread_id = 152,
      .ts_native_id = 160, .ts_datastack_chunk = 296,
@@ -175,7 +175,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 16, .rt_interp_head = 40, .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = 0, .is_threads_head = 72, .is_id = 8, .is_modules = 944,
-     .is_gil = 384, .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = 384, .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = 8, .ts_interp = 16, .ts_frame = 56, .ts_cframe_frame = 0, .ts_thread_id = 136,
      .ts_native_id = 144, .ts_datastack_chunk = 232,
@@ -210,7 +210,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 600, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(11),
-     .is_gil = D(14), .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = D(14), .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = D(21), .ts_interp = D(22), .ts_frame = D(23), .ts_cframe_frame = -1,
      .ts_thread_id = D(24), .ts_native_id = D(25), .ts_datastack_chunk = D(26),
@@ -247,7 +247,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 600, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(11),
-     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1,
+     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1, .gil_locked = -1,
      /* PyThreadState */
      .ts_next = D(21), .ts_interp = D(22), .ts_frame = D(23), .ts_cframe_frame = -1,
      .ts_thread_id = D(24), .ts_native_id = D(25), .ts_datastack_chunk = D(26),
@@ -284,7 +284,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 776, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(12),
-     .is_gil = D(15), .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = D(15), .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = D(24), .ts_interp = D(25), .ts_frame = D(26), .ts_cframe_frame = -1,
      .ts_thread_id = D(27), .ts_native_id = D(28), .ts_datastack_chunk = D(29),
@@ -320,7 +320,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 904, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(12),
-     .is_gil = D(15), .gil_cond = 32, .gil_switch_cond = 120,
+     .is_gil = D(15), .gil_cond = 32, .gil_switch_cond = 120, .gil_locked = 16,
      /* PyThreadState */
      .ts_next = D(24), .ts_interp = D(25), .ts_frame = D(26), .ts_cframe_frame = -1,
      .ts_thread_id = D(30), .ts_native_id = D(31), .ts_datastack_chunk = D(32),
@@ -357,7 +357,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 776, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(12),
-     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1,
+     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1, .gil_locked = -1,
      /* PyThreadState */
      .ts_next = D(24), .ts_interp = D(25), .ts_frame = D(26), .ts_cframe_frame = -1,
      .ts_thread_id = D(27), .ts_native_id = D(28), .ts_datastack_chunk = D(29),
@@ -393,7 +393,7 @@ static const pp_py_layout rows[] = {
      .rt_initialized = 904, .rt_interp_head = D(5), .rt_gil = -1,
      /* PyInterpreterState */
      .is_next = D(8), .is_threads_head = D(9), .is_id = D(7), .is_modules = D(12),
-     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1,
+     .is_gil = -1, .gil_cond = -1, .gil_switch_cond = -1, .gil_locked = -1,
      /* PyThreadState */
      .ts_next = D(24), .ts_interp = D(25), .ts_frame = D(26), .ts_cframe_frame = -1,
      .ts_thread_id = D(30), .ts_native_id = D(31), .ts_datastack_chunk = D(32),

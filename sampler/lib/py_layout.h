@@ -34,6 +34,7 @@
     /* struct _gil_runtime_state (GIL builds) */                                                   \
     X(gil_cond)             /* cond: the condition variable take_gil waits on */                   \
     X(gil_switch_cond)      /* switch_cond: drop_gil waits on it for the next holder */            \
+    X(gil_locked)           /* locked (int; _Py_atomic_int before 3.13): the GIL is held */        \
     /* PyThreadState */                                                                            \
     X(ts_next)              /* next */                                                             \
     X(ts_interp)            /* interp */                                                           \

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "exception_profile.h"
 #include "gil_profile.h"
+#include "gil_spans.h"
 #include "lock_hooks.h"
 #include "lock_profile.h"
 #include "memory_profile.h"
@@ -58,12 +59,14 @@ typedef struct {
 /* Before 3.11 a thread state records only its pthread_t, and the kernel tid (for the CPU clock)
  * is read from glibc's struct pthread: at the pthread_t a thread state held in the previous pass,
  * in the same system call as the thread state itself (one read per thread and pass less), and used
- * when the thread state still holds that pthread_t. Keyed by a hash of the thread state; a
- * collision only costs the separate read. */
+ * when the thread state still holds that pthread_t. The tid the thread state had in the previous
+ * pass also says, before the thread state is read, whose GIL wait span to read. Keyed by a hash
+ * of the thread state; a collision only costs the separate read, or a walk. */
 #define TID_HINT_BITS 8
 typedef struct {
     uintptr_t tstate;
     uint64_t pthread;
+    int32_t tid;
 } tid_hint;
 
 enum {
@@ -85,17 +88,28 @@ enum {
     C_READ_BYTES,
     C_WALKS,
     C_CUT,
+    C_GIL_WAITING,
     C_COUNT
 };
-static const char *const counter_names[C_COUNT] = {"passes",           "samples",
-                                                   "read_failures",    "dropped",
-                                                   "threads_seen",     "cpu_clock_failures",
-                                                   "cycles",           "overruns",
-                                                   "interpreters",     "code_cache_misses",
-                                                   "truncated_stacks", "unchanged_stacks",
-                                                   "timeline_full",    "provenance_truncated",
-                                                   "read_calls",       "read_bytes",
-                                                   "stack_walks",      "cut_stacks"};
+static const char *const counter_names[C_COUNT] = {"passes",
+                                                   "samples",
+                                                   "read_failures",
+                                                   "dropped",
+                                                   "threads_seen",
+                                                   "cpu_clock_failures",
+                                                   "cycles",
+                                                   "overruns",
+                                                   "interpreters",
+                                                   "code_cache_misses",
+                                                   "truncated_stacks",
+                                                   "unchanged_stacks",
+                                                   "timeline_full",
+                                                   "provenance_truncated",
+                                                   "read_calls",
+                                                   "read_bytes",
+                                                   "stack_walks",
+                                                   "cut_stacks",
+                                                   "gil_waiting_stacks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -116,6 +130,12 @@ struct pp_sampler {
         uint64_t pthread;
         int32_t tid;
     } tid_read;
+    /* The GIL wait span word of the thread state read last, read just before it. */
+    struct {
+        uintptr_t tstate;
+        int32_t tid;
+        uint64_t word;
+    } span_read;
     uint64_t pass;
     int64_t now_ns, wall_ns, last_pass_ns;
     int64_t now_real_ns; /* now_ns on the wall clock, for the timeline */
@@ -297,6 +317,7 @@ static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
     tid_hint *h = tid_hint_of(s, t->tstate);
     h->tstate = t->tstate;
     h->pthread = t->thread_id;
+    h->tid = 0;
     if (s->tid_read.tstate == t->tstate && s->tid_read.pthread == t->thread_id &&
         s->tid_read.tid > 0)
         return s->tid_read.tid;
@@ -325,16 +346,22 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
         s->counters[C_DROPPED]++;
         return;
     }
+    tid_hint *h = tid_hint_of(s, t->tstate);
+    *h = (tid_hint){t->tstate, t->thread_id, tid};
+    /* read before the thread state: open since then, the thread has been waiting for the GIL */
+    uint64_t span =
+        s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
     size_t n = 0, omitted = 0;
     /* (3.11, 3.12: the thread's _PyCFrame stands for the top frame, which is read with the stack)
      */
     pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
     uint64_t generation = pp_agg_generation(s->agg);
-    const pp_frame *frames =
-        measured && cpu == 0 ? pp_stack_memo_get(s->memo, &mk, s->pass, generation, &n, &omitted)
-                             : NULL;
+    int idle = measured && cpu == 0, waiting = measured && span && !idle;
+    const pp_frame *frames = idle || waiting ? pp_stack_memo_get(s->memo, &mk, waiting ? span : 0,
+                                                                 s->pass, generation, &n, &omitted)
+                                             : NULL;
     if (frames) {
-        s->counters[C_UNCHANGED]++;
+        s->counters[idle ? C_UNCHANGED : C_GIL_WAITING]++;
     } else {
         s->counters[C_WALKS]++;
         s->walk.memo_key = (uint32_t)tid;
@@ -354,7 +381,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
             return;
         }
         frames = s->walk.frames;
-        pp_stack_memo_put(s->memo, &mk, s->pass, generation, frames, n, omitted);
+        pp_stack_memo_put(s->memo, &mk, span, s->pass, generation, frames, n, omitted);
     }
     if (n == 0 && omitted == 0)
         return; /* no Python code running in this thread right now */
@@ -388,6 +415,10 @@ static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
     pp_read_req head[2] = {{dst, tstate, len, 0}};
     size_t n = 1;
     const tid_hint *h = tid_hint_of(s, tstate);
+    int32_t span_tid = h->tstate == tstate && tstate ? h->tid : 0;
+    s->span_read.tstate = tstate;
+    s->span_read.tid = span_tid;
+    s->span_read.word = span_tid > 0 ? pp_gil_span_word(span_tid) : 0;
     uintptr_t tid_at = s->rt.layout.ts_native_id < 0 && h->tstate == tstate && tstate
                            ? pp_tid_field(h->pthread)
                            : 0;

@@ -7,7 +7,7 @@
 
 typedef struct {
     pp_stack_memo_key key;
-    uint64_t pass, generation;
+    uint64_t span, pass, generation;
     size_t n, omitted;
 } entry;
 
@@ -57,13 +57,13 @@ static int same_key(const pp_stack_memo_key *a, const pp_stack_memo_key *b)
            a->top_frame == b->top_frame;
 }
 
-const pp_frame *pp_stack_memo_get(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t pass,
-                                  uint64_t generation, size_t *n, size_t *omitted)
+const pp_frame *pp_stack_memo_get(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t span,
+                                  uint64_t pass, uint64_t generation, size_t *n, size_t *omitted)
 {
     size_t i = slot_of(m, key->tid);
     entry *e = &m->entries[i];
     if (e->pass == 0 || e->pass + 1 != pass || e->generation != generation ||
-        !same_key(&e->key, key))
+        !same_key(&e->key, key) || (span && e->span != span))
         return NULL;
     e->pass = pass;
     *n = e->n;
@@ -71,7 +71,7 @@ const pp_frame *pp_stack_memo_get(pp_stack_memo *m, const pp_stack_memo_key *key
     return m->frames + i * m->max_frames;
 }
 
-void pp_stack_memo_put(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t pass,
+void pp_stack_memo_put(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t span, uint64_t pass,
                        uint64_t generation, const pp_frame *frames, size_t n, size_t omitted)
 {
     if (n > m->max_frames)
@@ -79,6 +79,7 @@ void pp_stack_memo_put(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t 
     size_t i = slot_of(m, key->tid);
     entry *e = &m->entries[i];
     e->key = *key;
+    e->span = span;
     e->pass = pass;
     e->generation = generation;
     e->n = n;

@@ -127,9 +127,11 @@ static void runtime_and_threads(void)
     ABSENT(is_gil);
     ABSENT(gil_cond);
     ABSENT(gil_switch_cond);
+    ABSENT(gil_locked);
 #else
     CHECK(gil_cond, offsetof(struct _gil_runtime_state, cond));
     CHECK(gil_switch_cond, offsetof(struct _gil_runtime_state, switch_cond));
+    CHECK(gil_locked, offsetof(struct _gil_runtime_state, locked));
 #if MINOR <= 11
     CHECK(rt_gil, offsetof(_PyRuntimeState, ceval.gil));
     ABSENT(is_gil);

@@ -150,3 +150,41 @@ def test_go_pprof_reads_gil_wait(tmp_path):
     assert top.returncode == 0, top.stderr
     assert "Type: gil-wait" in top.stdout, top.stdout
     assert SPIN in top.stdout, top.stdout
+
+
+def test_gil_waiters_reuse_their_stacks(python, tmp_path):
+    """A thread that stays in one wait for the GIL is charged its previous stack without a walk
+    (gil_waiting_stacks), although its CPU clock moves at each timed wake-up; once it takes the
+    GIL and runs another line of the same frame (same thread state, thread id and top frame: only
+    the ended wait tells the stacks apart), its CPU is on the new line (workloads/gil_hold.py).
+
+    Nothing here rests on sampling luck. The main thread holds the GIL for 1.2 s while the three
+    waiters wait for it: at the default 100 Hz, and even with the interval stretched fivefold,
+    that is over 60 thread samples of threads that stayed in one wait; 20 are asked for. Every
+    nanosecond of a thread's CPU is charged to some sample's stack, so the 0.3 s each waiter
+    burns on its runs line shows there (half is asked for), and a stale stack would move it to
+    the waits line, where only the wake-ups of the wait burn CPU (about 240 per waiter, a few
+    microseconds each; 50 ms is allowed)."""
+    r = run(python, [WORKLOADS / "gil_hold.py"], tmp_path, DD_PROFILING_SAMPLE_RATE=100)
+    assert r.returncode == 0, r.stderr
+    found = profiles(tmp_path)
+    counters = found[-1][1]["counters"]  # cumulative per process
+    assert counters["gil_waiting_stacks"] >= 20, counters
+    source = (WORKLOADS / "gil_hold.py").read_text().splitlines()
+    lines = {tag: next(i for i, text in enumerate(source, 1) if f"# line: {tag}" in text)
+             for tag in ("waits", "runs")}
+    by = {}  # (thread name, line) -> [cpu, wall]
+    for prof, _ in found:
+        for s in prof["samples"]:
+            line = next((f[2] for f in s["frames"] if f[0] == "wait_then_run"), None)
+            if line is None:
+                continue
+            v = by.setdefault((s["labels"]["thread name"], line), [0, 0])
+            v[0] += s["values"]["cpu-time"]
+            v[1] += s["values"]["wall-time"]
+    for name in (f"waiter-{i}" for i in range(3)):
+        waits = by.get((name, lines["waits"]), [0, 0])
+        runs = by.get((name, lines["runs"]), [0, 0])
+        assert waits[1] >= 0.2e9, (name, by)  # it slept 0.3 s there, then waited for the GIL
+        assert waits[0] <= 0.05e9, (name, by)
+        assert runs[0] >= 0.15e9, (name, by)
