@@ -21,7 +21,7 @@ static pthread_key_t exit_key;
 
 /* initial-exec: the library is preloaded, its TLS is static (no allocation, no lock) */
 #define TLS __thread __attribute__((tls_model("initial-exec")))
-static TLS int32_t my_tid;  /* 0 until the thread's first span */
+static TLS int32_t my_tid;   /* 0 until the thread's first span */
 static TLS uint64_t my_word; /* the open word this thread wrote, 0 when no span is open */
 
 static _Atomic uint64_t *slot_of(int32_t tid)

@@ -3,22 +3,22 @@
  *
  * A thread waiting for the GIL in take_gil cannot change its Python stack: it runs only C code
  * between its timed waits on the GIL's condition variable (one per switch interval, 5 ms by
- * default). Its CPU clock moves at each of those wake-ups, so the sampler's idle test (stack_memo.h)
- * does not see that it has not run. A span starts at the thread's first wait of a take_gil and
- * ends at the first wait's return that finds the GIL's `locked` flag clear (read under the GIL's
- * mutex, which the returning wait holds: exactly what take_gil sees next, and take_gil leaves its
- * loop only then, or by ending the thread). The sampler reads a thread's span word before reading
- * the thread; an identical active word at the next pass means the thread was in that same wait
- * from before the first read until the second, so the stack the first walk read is still its
- * stack.
+ * default). Its CPU clock moves at each of those wake-ups, so the sampler's idle test
+ * (stack_memo.h) does not see that it has not run. A span starts at the thread's first wait of a
+ * take_gil and ends at the first wait's return that finds the GIL's `locked` flag clear (read under
+ * the GIL's mutex, which the returning wait holds: exactly what take_gil sees next, and take_gil
+ * leaves its loop only then, or by ending the thread; 3.14+ hang it instead, in its wait's stack).
+ * The sampler reads a thread's span word before reading the thread; an identical active word at the
+ * next pass means the thread was in that same wait from before the first read until the second, so
+ * the stack the first walk read is still its stack.
  *
- * One 64-bit word per slot, slots indexed by kernel tid (modulo the table size): tid in the high
- * 32 bits, a counter in bits 1-31, bit 0 set while the span is open. A thread opens a span with a
+ * One 64-bit word per slot, slots indexed by kernel tid (modulo the table size): tid in the high 32
+ * bits, a counter in bits 1-31, bit 0 set while the span is open. A thread opens a span with a
  * compare-and-swap that raises the slot's counter, so a slot never shows the same open word twice
  * (within 2^31 spans), whoever shares the slot; a thread closes only its own word, with a
  * compare-and-swap that clears the open bit. A word of another tid, or one overwritten, makes the
- * sampler walk. A thread that ends inside a span (finalization exits daemon threads from
- * take_gil) closes it from a thread-specific-data destructor, before its tid can be reused. */
+ * sampler walk. A thread that ends inside a span (finalization ends daemon threads in take_gil
+ * before 3.14) closes it from a thread-specific-data destructor, before its tid can be reused. */
 #ifndef PODPROF_SAMPLER_GIL_SPANS_H
 #define PODPROF_SAMPLER_GIL_SPANS_H
 

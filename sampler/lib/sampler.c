@@ -425,7 +425,10 @@ static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
     s->tid_read.tstate = 0;
     if (tid_at)
         head[n++] = (pp_read_req){&s->tid_read.tid, tid_at, sizeof s->tid_read.tid, 0};
-    int r = pp_snapshot_prefetch(&s->snapshot, tstate, head, n);
+    /* a thread still in the GIL wait its remembered stack was read in: no stack to prefetch */
+    int r = s->span_read.word && s->span_read.word == pp_stack_memo_span(s->memo, span_tid, s->pass)
+                ? pp_snapshot_prefetch_head(&s->snapshot, tstate, head, n)
+                : pp_snapshot_prefetch(&s->snapshot, tstate, head, n);
     if (n > 1 && head[1].ok) {
         s->tid_read.tstate = tstate;
         s->tid_read.pthread = h->pthread;

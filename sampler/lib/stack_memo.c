@@ -71,6 +71,12 @@ const pp_frame *pp_stack_memo_get(pp_stack_memo *m, const pp_stack_memo_key *key
     return m->frames + i * m->max_frames;
 }
 
+uint64_t pp_stack_memo_span(const pp_stack_memo *m, int32_t tid, uint64_t pass)
+{
+    const entry *e = &m->entries[slot_of(m, tid)];
+    return e->pass != 0 && e->pass + 1 == pass && e->key.tid == tid ? e->span : 0;
+}
+
 void pp_stack_memo_put(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t span, uint64_t pass,
                        uint64_t generation, const pp_frame *frames, size_t n, size_t omitted)
 {

@@ -35,6 +35,10 @@ void pp_stack_memo_free(pp_stack_memo *m);
 const pp_frame *pp_stack_memo_get(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t span,
                                   uint64_t pass, uint64_t generation, size_t *n, size_t *omitted);
 
+/* The GIL wait span word remembered with the frames recorded for thread tid in pass - 1 (0: none
+ * or no such frames): when the thread's span word is still this one, its stack will be reused. */
+uint64_t pp_stack_memo_span(const pp_stack_memo *m, int32_t tid, uint64_t pass);
+
 /* Records the frames read for this thread in pass; span is the GIL wait span word read before
  * the walk (0: none open). */
 void pp_stack_memo_put(pp_stack_memo *m, const pp_stack_memo_key *key, uint64_t span, uint64_t pass,

@@ -164,6 +164,14 @@ int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, pp_read_req *hea
     return n_head > 0 && head[0].ok ? 0 : -1;
 }
 
+int pp_snapshot_prefetch_head(pp_stack_snapshot *s, uint64_t thread, pp_read_req *head,
+                              size_t n_head)
+{
+    start_thread(s, thread);
+    pp_read_many(head, n_head);
+    return n_head > 0 && head[0].ok ? 0 : -1;
+}
+
 /* The older chunks, each live up to its saved top index, after the current one (range r). */
 static void copy_older_chunks(pp_stack_snapshot *s, long r)
 {

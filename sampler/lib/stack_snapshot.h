@@ -96,6 +96,9 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
  * head[0] arrived. */
 #define PP_SNAPSHOT_MAX_HEAD 2
 int pp_snapshot_prefetch(pp_stack_snapshot *s, uint64_t thread, pp_read_req *head, size_t n_head);
+/* The same, for a thread whose stack the caller expects to reuse: reads head[0..n_head) only. */
+int pp_snapshot_prefetch_head(pp_stack_snapshot *s, uint64_t thread, pp_read_req *head,
+                              size_t n_head);
 
 /* Copies len bytes at addr from the snapshot when it holds them, else copies their pages into
  * it (or, when full, reads them directly). 0 on success, -1 when the memory is unreadable. */
