@@ -2,6 +2,7 @@
 #include "exit_drain.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "sampler.h"
@@ -18,6 +19,12 @@ typedef void py_object; /* PyObject, only ever handled by pointer */
 
 enum {
     F_IMPORT,
+    F_SYS_GET,
+    F_MAPPING_GET,
+    F_GET_ATTR,
+    F_HAS_KEY,
+    F_LONG_FROM_ULONG,
+    F_THREAD_IDENT,
     F_CALL_METHOD,
     F_CFUNCTION_NEW,
     F_INCREF,
@@ -27,11 +34,28 @@ enum {
     F_NONE,
     F_COUNT
 };
-static const char *const fn_names[F_COUNT] = {
-    "PyImport_ImportModule", "PyObject_CallMethod", "PyCFunction_NewEx", "Py_IncRef", "Py_DecRef",
-    "PyErr_Fetch",           "PyErr_Restore",       "_Py_NoneStruct"};
+static const char *const fn_names[F_COUNT] = {"PyImport_ImportModule",
+                                              "PySys_GetObject",
+                                              "PyMapping_GetItemString",
+                                              "PyObject_GetAttrString",
+                                              "PyMapping_HasKey",
+                                              "PyLong_FromUnsignedLong",
+                                              "PyThread_get_thread_ident",
+                                              "PyObject_CallMethod",
+                                              "PyCFunction_NewEx",
+                                              "Py_IncRef",
+                                              "Py_DecRef",
+                                              "PyErr_Fetch",
+                                              "PyErr_Restore",
+                                              "_Py_NoneStruct"};
 static struct {
     py_object *(*import)(const char *name);
+    py_object *(*sys_get)(const char *name);
+    py_object *(*mapping_get)(py_object *mapping, const char *key);
+    py_object *(*get_attr)(py_object *obj, const char *name);
+    int (*has_key)(py_object *mapping, py_object *key);
+    py_object *(*long_from_ulong)(unsigned long v);
+    unsigned long (*thread_ident)(void);
     py_object *(*call_method)(py_object *obj, const char *name, const char *format, ...);
     py_object *(*cfunction_new)(pp_py_method_def *def, py_object *self, py_object *module);
     void (*incref)(py_object *obj);
@@ -100,6 +124,46 @@ static py_object *on_exit(py_object *self, py_object *unused)
 static pp_py_method_def on_exit_def = {"podprof_name_hook_samples", (void *)on_exit, PY_METH_NOARGS,
                                        NULL};
 
+static void drop(py_object *obj)
+{
+    if (obj)
+        api.decref(obj);
+}
+
+/* Whether this thread is inside importlib's module-lock acquire, or it cannot tell. There, the
+ * bootstrap's `_blocking_on` holds an entry under this thread's ident; through 3.11 a dict with
+ * one entry per thread, which an import made now (from a pending call between two of its
+ * instructions) would take out from under it: the application's own import then fails with a
+ * KeyError. (3.12+ keep a list per thread there, safe to nest; asked the same.) Errors raised
+ * here are dropped with the caller's. */
+static int inside_module_lock(void)
+{
+    py_object *modules = api.sys_get("modules"); /* borrowed */
+    py_object *bootstrap = modules ? api.mapping_get(modules, "_frozen_importlib") : NULL;
+    py_object *blocking = bootstrap ? api.get_attr(bootstrap, "_blocking_on") : NULL;
+    py_object *ident = blocking ? api.long_from_ulong(api.thread_ident()) : NULL;
+    int inside = ident ? api.has_key(blocking, ident) != 0 : 1;
+    drop(ident);
+    drop(blocking);
+    drop(bootstrap);
+    return inside;
+}
+
+/* atexit, a new reference: from sys.modules when it was imported, else imported unless that would
+ * nest in an import this thread is making. NULL with an exception set, or with *nested set. */
+static py_object *atexit_module(int *nested)
+{
+    py_object *modules = api.sys_get("modules"); /* borrowed */
+    py_object *module = modules ? api.mapping_get(modules, "atexit") : NULL;
+    if (module)
+        return module;
+    py_object *type = NULL, *value = NULL, *tb = NULL;
+    api.fetch(&type, &value, &tb); /* the KeyError */
+    drop(type), drop(value), drop(tb);
+    *nested = inside_module_lock();
+    return *nested ? NULL : api.import("atexit");
+}
+
 /* With the GIL held: atexit.register(on_exit). Whatever error state the interrupted code had is
  * put back untouched. */
 static int install(const pp_capi *c, void *ctx)
@@ -107,7 +171,8 @@ static int install(const pp_capi *c, void *ctx)
     (void)c, (void)ctx;
     py_object *type = NULL, *value = NULL, *tb = NULL;
     api.fetch(&type, &value, &tb);
-    py_object *module = api.import("atexit");
+    int nested = 0;
+    py_object *module = atexit_module(&nested);
     py_object *fn = module ? api.cfunction_new(&on_exit_def, NULL, NULL) : NULL;
     py_object *r = fn ? api.call_method(module, "register", "O", fn) : NULL;
     if (r)
@@ -117,7 +182,9 @@ static int install(const pp_capi *c, void *ctx)
     if (module)
         api.decref(module);
     char why[256] = "";
-    if (!r)
+    if (nested)
+        snprintf(why, sizeof why, "not imported yet, and an import is being made");
+    else if (!r)
         pp_inproc_take_error(why, sizeof why);
     api.restore(type, value, tb);
     if (!r) {
@@ -140,6 +207,12 @@ int pp_exit_drain_setup(const pp_runtime *rt, void (*wake)(void))
     }
     /* Casting object pointers to function pointers is how dlsym is used (POSIX). */
     api.import = (py_object * (*)(const char *)) addrs[F_IMPORT];
+    api.sys_get = (py_object * (*)(const char *)) addrs[F_SYS_GET];
+    api.mapping_get = (py_object * (*)(py_object *, const char *)) addrs[F_MAPPING_GET];
+    api.get_attr = (py_object * (*)(py_object *, const char *)) addrs[F_GET_ATTR];
+    api.has_key = (int (*)(py_object *, py_object *))addrs[F_HAS_KEY];
+    api.long_from_ulong = (py_object * (*)(unsigned long)) addrs[F_LONG_FROM_ULONG];
+    api.thread_ident = (unsigned long (*)(void))addrs[F_THREAD_IDENT];
     api.call_method =
         (py_object * (*)(py_object *, const char *, const char *, ...)) addrs[F_CALL_METHOD];
     api.cfunction_new =

@@ -92,6 +92,44 @@ def test_exit_drain_registered_when_atexit_came_late(version, tmp_path):
     assert r.stdout.split() == ["1"], (r.stdout, r.stderr)
 
 
+IMPORT_WINDOW = """
+import sys, time, _thread
+sys.path.insert(0, %r)
+import hooks_ready
+import _frozen_importlib as bootstrap
+early = "atexit" in sys.modules  # the installers' first try ran before this line
+marker = object()
+# as inside importlib's module-lock acquire, until the first try has run
+bootstrap._blocking_on[_thread.get_ident()] = marker
+hooks_ready.wait_for_hooks(required=True)
+kept = bootstrap._blocking_on.get(_thread.get_ident()) is marker
+del bootstrap._blocking_on[_thread.get_ident()]
+import atexit
+end = time.monotonic() + 30
+while atexit._ncallbacks() == 0 and time.monotonic() < end:
+    pass
+print(early, kept, atexit._ncallbacks())
+"""
+
+
+@pytest.mark.parametrize("version", ["3.8.18", "3.10.13"])
+def test_exit_drain_never_imports_inside_an_import(version, tmp_path):
+    """Through 3.11 importlib keeps, while a thread acquires a module lock, one entry under its
+    ident in `_blocking_on` and deletes it after: an import made there, by a pending call between
+    two of its instructions, replaces and deletes that entry, and the application's import fails
+    with a KeyError (seen once in a gunicorn test on 3.8). The program plants such an entry until
+    the installers' first try has run: the entry must survive, and the atexit callback must be
+    registered by a later try. (When the first try ran before the program's first line, as a
+    start-up race allows, only the second holds; atexit is not imported at start-up on these
+    versions, so `early` tells.)"""
+    code = IMPORT_WINDOW % str(WORKLOADS.parent.parent)
+    r = run(PYTHONS[version], ["-c", code], tmp_path)
+    assert r.returncode == 0, r.stderr
+    early, kept, callbacks = r.stdout.split()
+    assert callbacks == "1", (r.stdout, r.stderr)
+    assert kept == "True" or early == "True", (r.stdout, r.stderr)
+
+
 def test_app_handlers_run_and_exit_status_is_the_apps(tmp_path):
     """Handlers installed through signal.signal before the sampler starts (sitecustomize runs
     while the interpreter initializes) and after (once a profile was written): each runs for its
