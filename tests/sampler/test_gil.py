@@ -91,8 +91,12 @@ def test_contended_threads_wait_for_the_gil(python, tmp_path):
         elif tid != expect["main_native_id"]:
             assert where in NO_FRAME or where.endswith(("threading.py", "gil_contention.py")), \
                 detail
-    assert {tid for tid, where in waits if where == SPIN} == set(expect["native_ids"]), detail
+    # each spinner that slept 0.3 s or more by the kernel's count (~30 sample points: none at all
+    # has probability e^-30) waited in the spinning function. Not every spinner sleeps: under
+    # ASan on 3.15 one once ran 1.99 s of its 2 s while the others waited.
     slept, off_cpu = kernel_bounds(expect)
+    sleepers = {tid for tid, ns in slept.items() if ns >= 0.3e9}
+    assert sleepers <= {tid for tid, where in waits if where == SPIN}, detail
     assert 0.75 * sum(slept.values()) <= spinning <= 1.1 * sum(off_cpu.values()), detail
     found = profiles(tmp_path)
     assert found
