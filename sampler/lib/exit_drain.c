@@ -157,9 +157,7 @@ static py_object *atexit_module(int *nested)
     py_object *module = modules ? api.mapping_get(modules, "atexit") : NULL;
     if (module)
         return module;
-    py_object *type = NULL, *value = NULL, *tb = NULL;
-    api.fetch(&type, &value, &tb); /* the KeyError */
-    drop(type), drop(value), drop(tb);
+    pp_inproc_drop_error(); /* the KeyError */
     *nested = inside_module_lock();
     return *nested ? NULL : api.import("atexit");
 }

@@ -156,6 +156,23 @@ int pp_inproc_failure_level(void)
     return tries >= PP_INPROC_TRIES ? PP_LOG_WARN : PP_LOG_DEBUG;
 }
 
+/* Drops the three parts of an exception: the ones given, or (fetch) the current one's. */
+static void drop_parts(void *type, void *value, void *tb, int fetch)
+{
+    if (fetch)
+        err.fetch(&type, &value, &tb);
+    void *parts[] = {type, value, tb};
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            err.decref(parts[i]);
+}
+
+void pp_inproc_drop_error(void)
+{
+    if (err.fetch)
+        drop_parts(NULL, NULL, NULL, 1);
+}
+
 /* str(obj) into buf; "?" when that fails (its error is dropped). */
 static void str_into(void *obj, char *buf, size_t size)
 {
@@ -164,12 +181,7 @@ static void str_into(void *obj, char *buf, size_t size)
     snprintf(buf, size, "%s", text ? text : "?");
     if (s)
         err.decref(s);
-    void *type = NULL, *value = NULL, *tb = NULL;
-    err.fetch(&type, &value, &tb);
-    void *drop[] = {type, value, tb};
-    for (int i = 0; i < 3; i++)
-        if (drop[i])
-            err.decref(drop[i]);
+    drop_parts(NULL, NULL, NULL, 1);
 }
 
 void pp_inproc_take_error(char *buf, size_t size)
@@ -189,10 +201,7 @@ void pp_inproc_take_error(char *buf, size_t size)
     char value_text[160];
     str_into(value, value_text, sizeof value_text);
     snprintf(buf, size, "%s: %s", type_name ? type_name : "?", value_text);
-    void *drop[] = {type, value, tb};
-    for (int i = 0; i < 3; i++)
-        if (drop[i])
-            err.decref(drop[i]);
+    drop_parts(type, value, tb, 0);
 }
 
 static int64_t now_ns(void)

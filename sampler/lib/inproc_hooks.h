@@ -70,6 +70,9 @@ typedef int (*pp_inproc_install_fn)(const pp_capi *api, void *ctx);
 /* For an installer's log line: PP_LOG_WARN on its last try, PP_LOG_DEBUG before. */
 int pp_inproc_failure_level(void);
 
+/* Clears the interpreter's current exception, if any (GIL held). */
+void pp_inproc_drop_error(void);
+
 /* Takes the interpreter's current exception (clearing it) and writes "Type: message" into buf
  * (GIL held; it may run the exception's __str__). "no exception set" when there is none. */
 void pp_inproc_take_error(char *buf, size_t size);
