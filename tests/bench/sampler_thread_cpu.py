@@ -19,6 +19,11 @@ thread sample: the sampler thread names and aggregates each of them too. Samples
 main thread's, which costs almost nothing (its stack is reused without a walk), so the figures
 are what a sample of every Python thread costs on average.
 
+Under it, the floor (timer_wake.c, compiled with $CC or cc): the CPU a thread spends only waking
+at 100 Hz, beside 0, 1 and 2 spinning threads. The sampler thread sleeps between passes and on a
+virtual machine the switch back in is charged to it, more when the core it wakes on was idle (a
+GIL-bound workload keeps about one core busy, whatever its thread count): no pass costs less.
+
 A third table (`--deterministic`; `--deterministic-only` prints it alone) counts instead of timing,
 each library once per interpreter and thread count, on a short run of the same workload:
 - user-space instructions of the sampler thread under `valgrind --tool=callgrind`, collected only
@@ -51,6 +56,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("PODPROF_BUILD", ROOT / "build")).resolve()
 WORKLOAD = Path(__file__).resolve().parent / "sampler_workload.py"
+TIMER_WAKE = Path(__file__).resolve().parent / "timer_wake.c"
+FLOOR_WAKES = 300
+# spinning threads beside the waking one: none, one core busy (what a GIL-bound process keeps
+# busy, whatever its thread count), both cores of the benchmark machine
+FLOOR_BUSY = {0: "none", 1: "one (a GIL-bound process)", 2: "two"}
 THREADS, DEPTH, RATE_HZ = 8, 50, 100
 # the hooks' samples the sampler thread names and aggregates (allocations, GIL waits, exceptions)
 RECORDS = ("alloc_samples", "gil_wait_samples", "exception_samples")
@@ -162,10 +172,33 @@ def main():
             count(args, libs, names, thread_counts)
 
 
+def build_timer_wake(into):
+    """The floor program (timer_wake.c) compiled into directory into; None without a compiler."""
+    exe = Path(into) / "timer_wake"
+    r = subprocess.run([os.environ.get("CC", "cc"), "-O2", "-pthread", "-o", str(exe),
+                        str(TIMER_WAKE)], capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"sampler_thread_cpu: no floor: {r.stderr[-500:]}", file=sys.stderr)
+        return None
+    return exe
+
+
+def timer_wake(exe, busy):
+    """CPU µs one wake at 100 Hz costs a thread that does nothing else, beside busy spinners."""
+    r = subprocess.run([str(exe), str(busy), str(FLOOR_WAKES)], capture_output=True, text=True)
+    return float(r.stdout) if r.returncode == 0 else None
+
+
 def measure(args, libs, names, thread_counts):
     pys = [(v, py) for v, py in pythons() if not args.python or v in args.python]
     results = {}
+    floors = {}
+    floor_dir = tempfile.TemporaryDirectory()
+    wake_exe = build_timer_wake(floor_dir.name)
     for rep in range(args.reps):
+        if wake_exe:
+            for busy in FLOOR_BUSY:
+                floors.setdefault(busy, []).append(timer_wake(wake_exe, busy))
         for _, py in pys:
             for lib in libs:
                 for threads in thread_counts:
@@ -203,6 +236,17 @@ def measure(args, libs, names, thread_counts):
                       f"{median([r['reads_per_sample'] for r in rs], '{:.2f}')} | "
                       f"{median([r['bytes_per_sample'] for r in rs], '{:.0f}')} | "
                       f"{median([r['records_per_sample'] for r in rs], '{:.2f}')} |")
+    if floors:
+        print(f"\nfloor: CPU a thread that only wakes at {RATE_HZ} Hz spends per wake "
+              f"(timer_wake.c, median of {args.reps}), beside spinning threads")
+        print("| cores kept busy | CPU per wake | share of each of 9 thread samples |")
+        print("|---|---|---|")
+        for busy, label in FLOOR_BUSY.items():
+            wake = [f for f in floors[busy] if f is not None]
+            if wake:
+                w = statistics.median(wake)
+                print(f"| {label} | {w:.1f} µs | {w / (THREADS + 1):.1f} µs |")
+    floor_dir.cleanup()
 
 
 # The library's functions that run on the sampler thread per pass; callgrind collects inside them
