@@ -211,14 +211,27 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *c
 }
 
 /* The frames [*p, raw) of b that the slot's stack (the same thread's last) ends with too, lined up
- * on the oldest frame, each resolved with an entry still valid: verified in this pass and the
- * same fill; *p is lowered from raw. */
+ * on the oldest frame, each resolved with an entry still valid: verified in this verification pass
+ * (pass) and the same fill; *p is lowered from raw. A slot remembered in this verification pass
+ * with no entry of the cache filled since (fills) holds entries that are all still valid: only
+ * the frames are compared, the entries are not visited (one cache miss per frame saved). */
 static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot *m, uint64_t pass,
-                        size_t *p)
+                        uint64_t fills, size_t *p)
 {
     size_t i = raw;
     /* the slot's frame i - 1 + m->n - raw lines up with b's frame i - 1 (i > lo: within both) */
     size_t lo = m->n >= raw ? 0 : raw - m->n;
+    if (m->pass == pass && m->fills == fills) {
+        while (i > lo) {
+            size_t j = i - 1 + m->n - raw;
+            if (!m->entry[j] || b->code[i - 1] != m->code[j] || b->where[i - 1] != m->where[j] ||
+                b->owner[i - 1] != m->owner[j] || (b->name && b->name[i - 1] != m->name[j]))
+                break;
+            i--;
+        }
+        *p = i;
+        return;
+    }
     while (i > lo) {
         size_t j = i - 1 + m->n - raw;
         const pp_code_info *e = m->entry[j];
@@ -236,12 +249,13 @@ static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot 
  * (results: 1 emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
 static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *b, size_t raw,
                            size_t p, const int8_t *result, const pp_frame *frames,
-                           const pp_code_info *const *entries)
+                           const pp_code_info *const *entries, uint64_t pass, uint64_t fills)
 {
     if (p < raw && m->n != raw) {
         size_t from = p + m->n - raw, len = raw - p; /* (m->n - raw may wrap: unsigned) */
         memmove(m->code + p, m->code + from, len * sizeof *m->code);
         memmove(m->where + p, m->where + from, len * sizeof *m->where);
+        memmove(m->name + p, m->name + from, len * sizeof *m->name);
         memmove(m->owner + p, m->owner + from, len * sizeof *m->owner);
         memmove(m->entry + p, m->entry + from, len * sizeof *m->entry);
         memmove(m->fill + p, m->fill + from, len * sizeof *m->fill);
@@ -252,13 +266,19 @@ static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *
         m->code[i] = b->code[i];
         m->where[i] = b->where[i];
         m->owner[i] = b->owner[i];
-        m->entry[i] = result[i] >= 0 ? entries[i] : NULL;
+        /* (an entry the cache handed out without marking it verified, a dying code object's,
+         * is not reused) */
+        m->entry[i] =
+            result[i] >= 0 && entries[i] && entries[i]->checked_pass == pass ? entries[i] : NULL;
         m->fill[i] = m->entry[i] ? m->entry[i]->fill : 0;
+        m->name[i] = m->entry[i] ? m->entry[i]->name_ptr : 0;
         m->frame[i] = frames[i];
         m->emitted[i] = (uint8_t)(result[i] > 0);
     }
     m->key = key;
     m->n = raw;
+    m->pass = pass;
+    m->fills = fills;
 }
 
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
@@ -272,8 +292,9 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
             ? pp_resolve_memo_slot(b->memo, b->memo_key)
             : NULL;
     size_t p = raw; /* frames [p, raw) are the thread's stable tail */
+    uint64_t pass = pp_code_cache_pass(cache), fills = pp_code_cache_misses(cache);
     if (m && m->key == b->memo_key)
-        stable_tail(b, raw, m, pp_code_cache_pass(cache), &p);
+        stable_tail(b, raw, m, pass, fills, &p);
     *n = 0;
     pp_code_cache_prefetch(cache, b->code, p, b->verified);
     for (size_t i = 0; i < p; i++) {
@@ -297,7 +318,9 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
         if (m->emitted[j])
             b->frames[(*n)++] = m->frame[j];
     }
-    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified);
+    /* (the fills before this resolution: one that filled an entry, which may have evicted an
+     * entry resolved before it, leaves a slot that is checked entry by entry next time) */
+    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified, pass, fills);
     return PP_WALK_OK;
 }
 

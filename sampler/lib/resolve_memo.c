@@ -10,7 +10,7 @@
 
 /* Bytes of one remembered frame across a slot's arrays. */
 #define FRAME_BYTES                                                                                \
-    (2 * sizeof(uintptr_t) + sizeof(const pp_code_info *) + sizeof(uint64_t) + sizeof(pp_frame) +  \
+    (3 * sizeof(uintptr_t) + sizeof(const pp_code_info *) + sizeof(uint64_t) + sizeof(pp_frame) +  \
      2 * sizeof(uint8_t))
 
 struct pp_resolve_memo {
@@ -44,7 +44,8 @@ pp_resolve_memo *pp_resolve_memo_new(size_t max_frames)
         pp_resolve_slot *s = &m->slots[i];
         s->code = (uintptr_t *)((char *)m->storage + i * per_slot);
         s->where = s->code + max_frames;
-        s->entry = (const pp_code_info **)(s->where + max_frames);
+        s->name = s->where + max_frames;
+        s->entry = (const pp_code_info **)(s->name + max_frames);
         s->fill = (uint64_t *)(s->entry + max_frames);
         s->frame = (pp_frame *)(s->fill + max_frames);
         s->owner = (uint8_t *)(s->frame + max_frames);

@@ -29,7 +29,12 @@ typedef struct pp_resolve_memo pp_resolve_memo;
 typedef struct pp_resolve_slot {
     uint64_t key; /* the thread (0: empty) */
     size_t n;
+    /* When it was remembered: the code cache's verification pass and how many entries the cache
+     * had filled (pp_code_cache_pass, pp_code_cache_misses). While both are unchanged, every
+     * entry the slot holds is still the one it resolved with, and verified. */
+    uint64_t pass, fills;
     uintptr_t *code, *where;
+    uintptr_t *name; /* the entry's name pointer (what a recorded stack's name is checked with) */
     uint8_t *owner;
     const pp_code_info **entry; /* the code cache's entry it resolved with; NULL: not reusable */
     uint64_t *fill;             /* that entry's fill (pp_code_info.fill) */
