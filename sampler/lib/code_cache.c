@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "code_frees.h"
 #include "linetable.h"
 #include "pystring.h"
 #include "read_plan.h"
@@ -25,7 +26,13 @@ struct pp_code_cache {
     pp_agg *agg;
     uint64_t generation;
     uint64_t misses;
-    uint64_t pass;
+    uint64_t checks; /* headers read to verify an entry (hits and misses) */
+    uint64_t pass;   /* the verification pass (pp_code_cache_pass) */
+    uint64_t sweep;  /* sampling passes started: what queued_pass counts */
+    /* The frees hook is installed, and what it said at the start of the last sampling pass: its
+     * count, and whether no deallocation was under way then (quiet). */
+    int hooked, quiet;
+    uint64_t frees;
     uint8_t scratch[SCRATCH_BYTES];
     pp_code_info slots[SLOTS];
 };
@@ -39,6 +46,7 @@ pp_code_cache *pp_code_cache_new(const pp_runtime *rt, pp_agg *agg)
     c->agg = agg;
     c->generation = pp_agg_generation(agg);
     c->pass = 1;
+    c->sweep = 1;
     return c;
 }
 
@@ -117,6 +125,35 @@ static int looks_alive(const pp_py_layout *l, uintptr_t addr, uintptr_t first)
     return l->free_threaded || (first != 0 && (first ^ addr) >= ((uintptr_t)1 << 16));
 }
 
+/* Whether the header is a live object's: not one whose deallocation has begun (its reference
+ * count is 0 from then on, but for the instant a code watcher is called) nor a freed block's. The
+ * test an entry must pass to stay verified while no code object is freed (code_cache.h). A GIL
+ * build: looks_alive, and the reference count's low 32 bits not 0 (from 3.14 the high ones hold
+ * flags, which a freed object keeps). A free-threaded one: its local count (ob_ref_local, 12
+ * bytes before ob_type) or its shared count (ob_ref_shared, 8 before, above 2 flag bits)
+ * positive, as one of them is while the object lives. */
+static int alive(const pp_py_layout *l, uintptr_t addr, const uint8_t *h)
+{
+    if (l->free_threaded) {
+        uint32_t local;
+        int64_t shared;
+        memcpy(&local, h + l->ob_type - 12, sizeof local);
+        memcpy(&shared, h + l->ob_type - 8, sizeof shared);
+        return local != 0 || shared >= 4;
+    }
+    uintptr_t first = field_ptr(h, l->ob_type - (int32_t)sizeof first);
+    return looks_alive(l, addr, first) && (uint32_t)first != 0;
+}
+
+/* Marks e verified in this verification pass from header h, when h can vouch for it beyond this
+ * sampling pass: while the frees hook is installed passes last as long as no code object is freed,
+ * and only a live object stays the one at its address that long. */
+static void mark_verified(pp_code_cache *c, pp_code_info *e, const uint8_t *h)
+{
+    if (!c->hooked || alive(&c->rt->layout, e->addr, h))
+        e->checked_pass = c->pass;
+}
+
 /* Whether the code object at e->addr still is the one e was built from, alive, read after its
  * strings and line table were: while it lives they do (it holds them), but once it is freed they
  * may be too and their memory given to others (the line table of the next function compiled in
@@ -164,7 +201,8 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     pp_code_info *set = set_of(c, addr), *e = way_of(set, addr);
     if (e->addr == addr && e->filename_ptr == filename && e->name_ptr == name &&
         e->linetable_ptr == linetable && e->firstlineno == firstlineno) {
-        e->checked_pass = c->pass;
+        c->checks++;
+        mark_verified(c, e, h);
         refresh(l, e, h);
         return e;
     }
@@ -175,6 +213,7 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
     if (e->addr != addr && set[1].checked_pass < set[0].checked_pass)
         e = &set[1]; /* a new object replaces the way verified least recently */
     c->misses++;
+    c->checks++;
     clear_slot(e);
     pp_code_info fresh = {.addr = addr,
                           .filename_ptr = filename,
@@ -195,11 +234,11 @@ const pp_code_info *pp_code_cache_get(pp_code_cache *c, uintptr_t addr, const ui
         free(fresh.linetable);
         return NULL;
     }
-    fresh.checked_pass = c->pass;
     fresh.fill = c->misses;
     for (int i = 0; i < 4; i++)
         fresh.memo_offset[i] = LONG_MIN;
     *e = fresh;
+    mark_verified(c, e, h);
     return e;
 }
 
@@ -216,9 +255,9 @@ static int queued(pp_code_cache *c, uintptr_t addr, const uintptr_t *pending, si
 {
     pp_code_info *e = way_of(set_of(c, addr), addr);
     if (e->addr == addr) {
-        if (e->queued_pass == c->pass)
+        if (e->queued_pass == c->sweep)
             return 1;
-        e->queued_pass = c->pass;
+        e->queued_pass = c->sweep;
         return 0;
     }
     for (size_t j = 0; j < k; j++)
@@ -291,7 +330,16 @@ void pp_code_cache_prefetch(pp_code_cache *c, const uintptr_t *addrs, size_t n,
 
 void pp_code_cache_new_pass(pp_code_cache *c)
 {
-    c->pass++;
+    c->sweep++;
+    uint64_t frees = 0;
+    int quiet = pp_code_frees_quiet(&frees);
+    /* with thread-local bytecode a live code object's copies may move (read with its header) */
+    int hooked = quiet >= 0 && c->rt->code_type && c->rt->layout.co_tlbc < 0;
+    if (!hooked || !c->hooked || !c->quiet || quiet != 1 || frees != c->frees)
+        c->pass++;
+    c->hooked = hooked;
+    c->quiet = quiet == 1;
+    c->frees = frees;
 }
 
 uint64_t pp_code_cache_pass(const pp_code_cache *c)
@@ -316,4 +364,14 @@ int pp_code_line(pp_code_cache *c, const pp_code_info *code, long offset)
 uint64_t pp_code_cache_misses(const pp_code_cache *c)
 {
     return c->misses;
+}
+
+size_t pp_code_cache_counters(const pp_code_cache *c, pp_counter *out)
+{
+    uint64_t frees = 0;
+    pp_code_frees_quiet(&frees);
+    out[0] = (pp_counter){"code_checks", c->checks};
+    out[1] = (pp_counter){"code_check_passes", c->pass};
+    out[2] = (pp_counter){"code_frees", frees};
+    return PP_CODE_CACHE_COUNTERS;
 }

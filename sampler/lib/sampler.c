@@ -10,6 +10,7 @@
 
 #include "aggregate.h"
 #include "code_cache.h"
+#include "code_frees.h"
 #include "frame_reader.h"
 #include "inproc_hooks.h"
 #include "log.h"
@@ -215,6 +216,8 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     static int exit_drain_set;
     if (s->value_mask && !exit_drain_set)
         exit_drain_set = pp_exit_drain_setup(rt, wake) == 0;
+    if (s->value_mask)
+        pp_code_frees_setup(rt); /* once per process, as the in-process layer runs anyway */
     /* Every profile family that runs inside the interpreter has registered its installer by now
      * (a fork child inherits them installed: nothing to resolve again). */
     if (pp_inproc_registered() && pp_inproc_current() == PP_INPROC_IDLE &&
@@ -558,10 +561,11 @@ void pp_sampler_flush(pp_sampler *s)
     pp_safe_read_stats(&reads);
     s->counters[C_READ_CALLS] = reads.calls;
     s->counters[C_READ_BYTES] = reads.bytes;
-    pp_counter counters[C_COUNT + 20];
+    pp_counter counters[C_COUNT + PP_CODE_CACHE_COUNTERS + 20];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)
         counters[n_counters++] = (pp_counter){counter_names[i], s->counters[i]};
+    n_counters += pp_code_cache_counters(s->codes, counters + n_counters);
     if (s->value_mask) {
         static const char *const alloc_names[] = {"alloc_hooks_installed", "alloc_samples",
                                                   "alloc_samples_dropped", "alloc_samples_unnamed"};
