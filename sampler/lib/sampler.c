@@ -452,13 +452,14 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->profile_passes++;
     pp_code_cache_new_pass(s->codes);
     uintptr_t interp_head = 0;
-    if (pp_runtime_state(&s->rt, &interp_head) != 1)
+    if (pp_runtime_state(&s->rt, NULL, NULL, &interp_head) != 1)
         return -1; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
     pp_inproc_schedule(); /* cheap once done */
     hooks_drain(s, 0);
     pp_thread_walk_stats st;
-    if (pp_for_each_thread(&s->rt, interp_head, read_tstate, sample_thread, s, &st) != 0) {
+    pp_thread_walk w = {NULL, read_tstate, sample_thread, s};
+    if (pp_for_each_thread(&s->rt, interp_head, &w, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
         return -1;
     }
