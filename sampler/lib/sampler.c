@@ -266,26 +266,32 @@ void pp_sampler_free(pp_sampler *s)
     free(s);
 }
 
+/* The clock slot of thread tid (NULL: none yet), and the slot a new one would take. */
+static clock_slot *clock_slot_of(pp_sampler *s, int32_t tid, clock_slot **free_slot)
+{
+    *free_slot = NULL;
+    for (uint32_t i = 0; i < CLOCK_SLOTS; i++) {
+        clock_slot *c = &s->clocks[((uint32_t)tid + i) % CLOCK_SLOTS];
+        if (c->tid == tid)
+            return c;
+        if (!*free_slot && (c->tid == 0 || c->pass + 2 < s->pass))
+            *free_slot = c;
+        if (c->tid == 0)
+            break;
+    }
+    return NULL;
+}
+
 /* CPU consumed by the thread since the previous pass; -1 when the thread is gone. *measured is 1
- * when the delta comes from this thread's own reading in the previous pass. */
+ * when the delta is measured from a baseline its slot held in the previous pass (its own reading
+ * then, or an older one kept through a GIL wait, see waiting_stack). */
 static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id, int *measured)
 {
     *measured = 0;
     int64_t now = pp_thread_cpu_ns(tid);
     if (now < 0)
         return -1;
-    clock_slot *free_slot = NULL, *slot = NULL;
-    for (uint32_t i = 0; i < CLOCK_SLOTS; i++) {
-        clock_slot *c = &s->clocks[((uint32_t)tid + i) % CLOCK_SLOTS];
-        if (c->tid == tid) {
-            slot = c;
-            break;
-        }
-        if (!free_slot && (c->tid == 0 || c->pass + 2 < s->pass))
-            free_slot = c;
-        if (c->tid == 0)
-            break;
-    }
+    clock_slot *free_slot, *slot = clock_slot_of(s, tid, &free_slot);
     int64_t delta = 0;
     if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns) {
         delta = now - slot->cpu_ns;
@@ -321,16 +327,37 @@ static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
 {
     if (t->native_id > 0)
         return t->native_id;
-    tid_hint *h = tid_hint_of(s, t->tstate);
-    h->tstate = t->tstate;
-    h->pthread = t->thread_id;
-    h->tid = 0;
     if (s->tid_read.tstate == t->tstate && s->tid_read.pthread == t->thread_id &&
         s->tid_read.tid > 0)
         return s->tid_read.tid;
     int32_t tid;
     uintptr_t at = pp_tid_field(t->thread_id);
     return at && pp_pass_head_read(s->head, &tid, at, sizeof tid) == 0 && tid > 0 ? tid : 0;
+}
+
+/* The GIL wait span word read just before the thread state, when it is this thread's: open since
+ * then, the thread has been waiting for the GIL. */
+static uint64_t span_of(const pp_sampler *s, const pp_thread_view *t, int32_t tid)
+{
+    return s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
+}
+
+/* A thread still in the GIL wait (span) its remembered stack was read in: that stack, without a
+ * clock read. Its CPU in the wait is only the wait's timed wake-ups; the sample is charged none of
+ * it, and the slot keeps its baseline but counts as read in this pass, so the thread's next
+ * measured delta covers the whole wait: nothing is lost, it is charged at that sample, where the
+ * thread resumes from the wait. Only for a slot read (or kept so) in the previous pass, as a
+ * measured delta needs. */
+static const pp_frame *waiting_stack(pp_sampler *s, const pp_stack_memo_key *mk, uint64_t span,
+                                     uint64_t generation, size_t *n, size_t *omitted)
+{
+    clock_slot *free_slot, *slot = clock_slot_of(s, mk->tid, &free_slot);
+    if (!slot || slot->thread_id != mk->thread_id || slot->pass + 1 != s->pass)
+        return NULL;
+    const pp_frame *frames = pp_stack_memo_get(s->memo, mk, span, s->pass, generation, n, omitted);
+    if (frames)
+        slot->pass = s->pass;
+    return frames;
 }
 
 /* A thread state and what its walk will likely read, in one system call (stack_snapshot.h). */
@@ -345,41 +372,47 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
 {
     pp_sampler *s = ctx;
     int32_t tid = tid_of(s, t);
-    int measured;
-    int64_t cpu = cpu_delta(s, tid, t->thread_id, &measured);
-    if (cpu < 0 && t->native_id > 0) {
-        /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
-         * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own record
-         * of the thread is right. */
-        int32_t own = pp_tid_from_pthread(t->thread_id);
-        if (own > 0 && own != tid) {
-            tid = own;
-            cpu = cpu_delta(s, tid, t->thread_id, &measured);
-        }
-    }
-    if (cpu < 0) {
-        /* exited between the thread list and the clock read (or not started yet) */
-        s->counters[C_CPU_CLOCK_FAILURES]++;
-        s->counters[C_DROPPED]++;
-        return;
-    }
-    tid_hint *h = tid_hint_of(s, t->tstate);
-    *h = (tid_hint){t->tstate, t->thread_id, tid};
-    /* read before the thread state: open since then, the thread has been waiting for the GIL */
-    uint64_t span =
-        s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
+    uint64_t span = span_of(s, t, tid);
     size_t n = 0, omitted = 0;
     /* (3.11, 3.12: the thread's _PyCFrame stands for the top frame, which is read with the stack)
      */
     pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
     pp_thread_view fresh; /* the thread state read again for a walk, see below */
     uint64_t generation = pp_agg_generation(s->agg);
-    int idle = measured && cpu == 0, waiting = measured && span && !idle;
-    const pp_frame *frames = idle || waiting ? pp_stack_memo_get(s->memo, &mk, waiting ? span : 0,
-                                                                 s->pass, generation, &n, &omitted)
-                                             : NULL;
+    int64_t cpu = 0;
+    int measured = 0;
+    const pp_frame *frames = span && span == pp_stack_memo_span(s->memo, tid, s->pass)
+                                 ? waiting_stack(s, &mk, span, generation, &n, &omitted)
+                                 : NULL;
+    if (!frames) {
+        cpu = cpu_delta(s, tid, t->thread_id, &measured);
+        if (cpu < 0 && t->native_id > 0) {
+            /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
+             * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own
+             * record of the thread is right. */
+            int32_t own = pp_tid_from_pthread(t->thread_id);
+            if (own > 0 && own != tid) {
+                tid = own;
+                cpu = cpu_delta(s, tid, t->thread_id, &measured);
+                span = span_of(s, t, tid);
+                mk.tid = tid;
+            }
+        }
+        if (cpu < 0) {
+            /* exited between the thread list and the clock read (or not started yet) */
+            if (t->native_id <= 0)
+                *tid_hint_of(s, t->tstate) = (tid_hint){t->tstate, t->thread_id, 0};
+            s->counters[C_CPU_CLOCK_FAILURES]++;
+            s->counters[C_DROPPED]++;
+            return;
+        }
+    }
+    *tid_hint_of(s, t->tstate) = (tid_hint){t->tstate, t->thread_id, tid};
     if (frames) {
-        s->counters[idle ? C_UNCHANGED : C_GIL_WAITING]++;
+        s->counters[C_GIL_WAITING]++;
+    } else if (measured && cpu == 0 &&
+               (frames = pp_stack_memo_get(s->memo, &mk, 0, s->pass, generation, &n, &omitted))) {
+        s->counters[C_UNCHANGED]++;
     } else {
         s->counters[C_WALKS]++;
         if (s->head_tstate == t->tstate) {
