@@ -125,12 +125,12 @@ int pp_runtime_resolve(pp_runtime *rt)
     return 0;
 }
 
-int pp_runtime_state(const pp_runtime *rt, uintptr_t *interp_head)
+int pp_runtime_state(const pp_runtime *rt, pp_read_fn read, void *ctx, uintptr_t *interp_head)
 {
     int flag;
     pp_field f[] = {{rt->layout.rt_initialized, sizeof flag, &flag},
                     {rt->layout.rt_interp_head, sizeof *interp_head, interp_head}};
-    if (pp_read_fields(rt->runtime, f, 2) != 0)
+    if (pp_read_fields_with(read, ctx, rt->runtime, f, 2) != 0)
         return -1;
     return flag != 0;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "py_layout.h"
+#include "safe_read.h"
 
 typedef struct pp_runtime {
     uintptr_t runtime;   /* &_PyRuntime */
@@ -27,7 +28,8 @@ int pp_runtime_resolve(pp_runtime *rt);
 /* 1 once Py_Initialize has finished, 0 before, -1 when unreadable. */
 int pp_runtime_initialized(const pp_runtime *rt);
 
-/* The same, and when 1 the head of the interpreter list, read together (one read per pass). */
-int pp_runtime_state(const pp_runtime *rt, uintptr_t *interp_head);
+/* The same, and when 1 the head of the interpreter list, read together (one read per pass) by
+ * read(ctx, ...) (NULL: pp_read). */
+int pp_runtime_state(const pp_runtime *rt, pp_read_fn read, void *ctx, uintptr_t *interp_head);
 
 #endif

@@ -177,7 +177,12 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
     return copied;
 }
 
-int pp_read_fields(uintptr_t base, const pp_field *f, size_t n)
+static int read_with(pp_read_fn read, void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return read ? read(ctx, dst, addr, len) : pp_read(dst, addr, len);
+}
+
+int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_field *f, size_t n)
 {
     if (n == 0)
         return 0;
@@ -189,15 +194,21 @@ int pp_read_fields(uintptr_t base, const pp_field *f, size_t n)
     uint8_t b[PP_FIELDS_SPAN];
     if (hi - lo > (int64_t)sizeof b) {
         for (size_t i = 0; i < n; i++)
-            if (pp_read(f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset, f[i].size) != 0)
+            if (read_with(read, ctx, f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset,
+                          f[i].size) != 0)
                 return -1;
         return 0;
     }
-    if (pp_read(b, base + (uintptr_t)(intptr_t)lo, (size_t)(hi - lo)) != 0)
+    if (read_with(read, ctx, b, base + (uintptr_t)(intptr_t)lo, (size_t)(hi - lo)) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         memcpy(f[i].dst, b + (f[i].offset - lo), f[i].size);
     return 0;
+}
+
+int pp_read_fields(uintptr_t base, const pp_field *f, size_t n)
+{
+    return pp_read_fields_with(NULL, NULL, base, f, n);
 }
 
 int pp_read(void *dst, uintptr_t addr, size_t len)

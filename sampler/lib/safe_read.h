@@ -61,6 +61,13 @@ typedef struct pp_field {
 #define PP_FIELDS_SPAN 256
 int pp_read_fields(uintptr_t base, const pp_field *fields, size_t n);
 
+/* A reader of this process's memory with the contract of pp_read (0: all len bytes copied), for
+ * a caller that serves some reads from copies it already holds. */
+typedef int (*pp_read_fn)(void *ctx, void *dst, uintptr_t addr, size_t len);
+/* pp_read_fields with each of its reads made by read(ctx, ...) (NULL: pp_read). */
+int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_field *fields,
+                        size_t n);
+
 static inline int pp_read_ptr(uintptr_t addr, uintptr_t *out)
 {
     return pp_read(out, addr, sizeof *out);

@@ -20,6 +20,7 @@
 #include "lock_hooks.h"
 #include "lock_profile.h"
 #include "memory_profile.h"
+#include "pass_head.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
@@ -125,6 +126,8 @@ struct pp_sampler {
     pp_provenance *provenance; /* NULL unless DD_PROFILING_ENABLE_CODE_PROVENANCE */
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
+    pp_pass_head *head;    /* the reads each pass starts with, in one system call */
+    uintptr_t head_tstate; /* the thread state read last, when it was served from the pass head */
     tid_hint tid_hints[1u << TID_HINT_BITS];
     struct {
         uintptr_t tstate; /* 0: no tid read with the last thread state */
@@ -186,12 +189,13 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     s->names = pp_thread_names_new(&s->rt);
     s->clocks = calloc(CLOCK_SLOTS, sizeof *s->clocks);
     s->memo = pp_stack_memo_new((size_t)cfg->max_frames);
+    s->head = pp_pass_head_new();
     s->resolved = pp_resolve_memo_new((size_t)cfg->max_frames);
     s->timeline = cfg->timeline
                       ? pp_timeline_new(MAX_TIMELINE_RECORDS, MAX_TIMELINE_FRAMES, MAX_STACKS)
                       : NULL;
     s->provenance = cfg->code_provenance ? pp_provenance_new(rt->version) : NULL;
-    if (!s->codes || !s->names || !s->clocks || !s->memo || !s->resolved ||
+    if (!s->codes || !s->names || !s->clocks || !s->memo || !s->head || !s->resolved ||
         (cfg->timeline && !s->timeline) || (cfg->code_provenance && !s->provenance) ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot, (pp_chunk_layout){rt->layout.ck_previous, rt->layout.ck_size,
@@ -256,6 +260,7 @@ void pp_sampler_free(pp_sampler *s)
     pp_thread_names_free(s->names);
     pp_walk_buf_free(&s->walk);
     pp_stack_memo_free(s->memo);
+    pp_pass_head_free(s->head);
     pp_resolve_memo_free(s->resolved);
     pp_timeline_free(s->timeline);
     pp_provenance_free(s->provenance);
@@ -264,26 +269,32 @@ void pp_sampler_free(pp_sampler *s)
     free(s);
 }
 
+/* The clock slot of thread tid (NULL: none yet), and the slot a new one would take. */
+static clock_slot *clock_slot_of(pp_sampler *s, int32_t tid, clock_slot **free_slot)
+{
+    *free_slot = NULL;
+    for (uint32_t i = 0; i < CLOCK_SLOTS; i++) {
+        clock_slot *c = &s->clocks[((uint32_t)tid + i) % CLOCK_SLOTS];
+        if (c->tid == tid)
+            return c;
+        if (!*free_slot && (c->tid == 0 || c->pass + 2 < s->pass))
+            *free_slot = c;
+        if (c->tid == 0)
+            break;
+    }
+    return NULL;
+}
+
 /* CPU consumed by the thread since the previous pass; -1 when the thread is gone. *measured is 1
- * when the delta comes from this thread's own reading in the previous pass. */
+ * when the delta is measured from a baseline its slot held in the previous pass (its own reading
+ * then, or an older one kept through a GIL wait, see waiting_stack). */
 static int64_t cpu_delta(pp_sampler *s, int32_t tid, uint64_t thread_id, int *measured)
 {
     *measured = 0;
     int64_t now = pp_thread_cpu_ns(tid);
     if (now < 0)
         return -1;
-    clock_slot *free_slot = NULL, *slot = NULL;
-    for (uint32_t i = 0; i < CLOCK_SLOTS; i++) {
-        clock_slot *c = &s->clocks[((uint32_t)tid + i) % CLOCK_SLOTS];
-        if (c->tid == tid) {
-            slot = c;
-            break;
-        }
-        if (!free_slot && (c->tid == 0 || c->pass + 2 < s->pass))
-            free_slot = c;
-        if (c->tid == 0)
-            break;
-    }
+    clock_slot *free_slot, *slot = clock_slot_of(s, tid, &free_slot);
     int64_t delta = 0;
     if (slot && slot->thread_id == thread_id && slot->pass + 2 >= s->pass && now >= slot->cpu_ns) {
         delta = now - slot->cpu_ns;
@@ -312,61 +323,117 @@ static tid_hint *tid_hint_of(pp_sampler *s, uintptr_t tstate)
 }
 
 /* The kernel tid of the thread: recorded in its state on 3.11+, else read from struct pthread
- * (with the thread state when it still holds the pthread_t of the previous pass). */
+ * (with the thread state when it still holds the pthread_t of the previous pass; else through the
+ * pass head, so that a thread whose tid hint another thread's took is batched from its second
+ * pass on). */
 static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
 {
     if (t->native_id > 0)
         return t->native_id;
-    tid_hint *h = tid_hint_of(s, t->tstate);
-    h->tstate = t->tstate;
-    h->pthread = t->thread_id;
-    h->tid = 0;
     if (s->tid_read.tstate == t->tstate && s->tid_read.pthread == t->thread_id &&
         s->tid_read.tid > 0)
         return s->tid_read.tid;
-    return pp_tid_from_pthread(t->thread_id);
+    int32_t tid;
+    uintptr_t at = pp_tid_field(t->thread_id);
+    return at && pp_pass_head_read(s->head, &tid, at, sizeof tid) == 0 && tid > 0 ? tid : 0;
+}
+
+/* The GIL wait span word read just before the thread state, when it is this thread's: open since
+ * then, the thread has been waiting for the GIL. */
+static uint64_t span_of(const pp_sampler *s, const pp_thread_view *t, int32_t tid)
+{
+    return s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
+}
+
+/* A thread still in the GIL wait (span) its remembered stack was read in: that stack, without a
+ * clock read. Its CPU in the wait is only the wait's timed wake-ups; the sample is charged none of
+ * it, and the slot keeps its baseline but counts as read in this pass, so the thread's next
+ * measured delta covers the whole wait: nothing is lost, it is charged at that sample, where the
+ * thread resumes from the wait. Only for a slot read (or kept so) in the previous pass, as a
+ * measured delta needs. */
+static const pp_frame *waiting_stack(pp_sampler *s, const pp_stack_memo_key *mk, uint64_t span,
+                                     uint64_t generation, size_t *n, size_t *omitted)
+{
+    clock_slot *free_slot, *slot = clock_slot_of(s, mk->tid, &free_slot);
+    if (!slot || slot->thread_id != mk->thread_id || slot->pass + 1 != s->pass)
+        return NULL;
+    const pp_frame *frames = pp_stack_memo_get(s->memo, mk, span, s->pass, generation, n, omitted);
+    if (frames)
+        slot->pass = s->pass;
+    return frames;
+}
+
+/* A thread state and what its walk will likely read, in one system call (stack_snapshot.h). */
+static int read_with_stack(void *ctx, uintptr_t tstate, void *dst, size_t len)
+{
+    pp_sampler *s = ctx;
+    pp_read_req head = {dst, tstate, len, 0};
+    return pp_snapshot_prefetch(&s->snapshot, tstate, &head, 1);
 }
 
 static void sample_thread(void *ctx, const pp_thread_view *t)
 {
     pp_sampler *s = ctx;
     int32_t tid = tid_of(s, t);
-    int measured;
-    int64_t cpu = cpu_delta(s, tid, t->thread_id, &measured);
-    if (cpu < 0 && t->native_id > 0) {
-        /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
-         * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own record
-         * of the thread is right. */
-        int32_t own = pp_tid_from_pthread(t->thread_id);
-        if (own > 0 && own != tid) {
-            tid = own;
-            cpu = cpu_delta(s, tid, t->thread_id, &measured);
-        }
-    }
-    if (cpu < 0) {
-        /* exited between the thread list and the clock read (or not started yet) */
-        s->counters[C_CPU_CLOCK_FAILURES]++;
-        s->counters[C_DROPPED]++;
-        return;
-    }
-    tid_hint *h = tid_hint_of(s, t->tstate);
-    *h = (tid_hint){t->tstate, t->thread_id, tid};
-    /* read before the thread state: open since then, the thread has been waiting for the GIL */
-    uint64_t span =
-        s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
+    uint64_t span = span_of(s, t, tid);
     size_t n = 0, omitted = 0;
     /* (3.11, 3.12: the thread's _PyCFrame stands for the top frame, which is read with the stack)
      */
     pp_stack_memo_key mk = {tid, t->thread_id, t->tstate, t->top_frame};
+    pp_thread_view fresh; /* the thread state read again for a walk, see below */
     uint64_t generation = pp_agg_generation(s->agg);
-    int idle = measured && cpu == 0, waiting = measured && span && !idle;
-    const pp_frame *frames = idle || waiting ? pp_stack_memo_get(s->memo, &mk, waiting ? span : 0,
-                                                                 s->pass, generation, &n, &omitted)
-                                             : NULL;
+    int64_t cpu = 0;
+    int measured = 0;
+    const pp_frame *frames = span && span == pp_stack_memo_span(s->memo, tid, s->pass)
+                                 ? waiting_stack(s, &mk, span, generation, &n, &omitted)
+                                 : NULL;
+    if (!frames) {
+        cpu = cpu_delta(s, tid, t->thread_id, &measured);
+        if (cpu < 0 && t->native_id > 0) {
+            /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
+             * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own
+             * record of the thread is right. */
+            int32_t own = pp_tid_from_pthread(t->thread_id);
+            if (own > 0 && own != tid) {
+                tid = own;
+                cpu = cpu_delta(s, tid, t->thread_id, &measured);
+                span = span_of(s, t, tid);
+                mk.tid = tid;
+            }
+        }
+        if (cpu < 0) {
+            /* exited between the thread list and the clock read (or not started yet) */
+            if (t->native_id <= 0)
+                *tid_hint_of(s, t->tstate) = (tid_hint){t->tstate, t->thread_id, 0};
+            s->counters[C_CPU_CLOCK_FAILURES]++;
+            s->counters[C_DROPPED]++;
+            return;
+        }
+    }
+    *tid_hint_of(s, t->tstate) = (tid_hint){t->tstate, t->thread_id, tid};
     if (frames) {
-        s->counters[idle ? C_UNCHANGED : C_GIL_WAITING]++;
+        s->counters[C_GIL_WAITING]++;
+    } else if (measured && cpu == 0 &&
+               (frames = pp_stack_memo_get(s->memo, &mk, 0, s->pass, generation, &n, &omitted))) {
+        s->counters[C_UNCHANGED]++;
     } else {
         s->counters[C_WALKS]++;
+        if (s->head_tstate == t->tstate) {
+            /* The copy the pass started with is older than the stack about to be read: a top
+             * frame popped and replaced since would name a plausible wrong stack. The thread
+             * state is read again, with the stack, as one not served from the pass head is. */
+            uintptr_t next;
+            if (pp_read_thread(&s->rt, read_with_stack, s, t->tstate, t->interp, &fresh, &next) !=
+                    0 ||
+                fresh.thread_id != t->thread_id || fresh.native_id != t->native_id) {
+                s->counters[C_READ_FAILURES]++;
+                s->counters[C_DROPPED]++;
+                return;
+            }
+            fresh.interp_id = t->interp_id;
+            t = &fresh;
+            mk.top_frame = t->top_frame;
+        }
         s->walk.memo_key = (uint32_t)tid;
         pp_snapshot_take(&s->snapshot, t->tstate, t->datastack_chunk, t->datastack_top);
         /* 3.11, 3.12: the top frame is read through the snapshot, so from the second walk of the
@@ -410,13 +477,12 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     s->counters[C_SAMPLES]++;
 }
 
-/* A thread state is read together with what its walk will likely read (stack_snapshot.h) and,
- * before 3.11, its kernel tid (tid_hint). */
+/* A thread state is served from the pass head when it was copied there, else read together with
+ * what its walk will likely read (stack_snapshot.h); before 3.11 its kernel tid comes with it
+ * (tid_hint). */
 static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
 {
     pp_sampler *s = ctx;
-    pp_read_req head[2] = {{dst, tstate, len, 0}};
-    size_t n = 1;
     const tid_hint *h = tid_hint_of(s, tstate);
     int32_t span_tid = h->tstate == tstate && tstate ? h->tid : 0;
     s->span_read.tstate = tstate;
@@ -426,17 +492,37 @@ static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
                            ? pp_tid_field(h->pthread)
                            : 0;
     s->tid_read.tstate = 0;
+    s->head_tstate = 0;
+    if (pp_pass_head_take(s->head, dst, tstate, len) == 0) {
+        s->head_tstate = tstate;
+        if (tid_at &&
+            pp_pass_head_read(s->head, &s->tid_read.tid, tid_at, sizeof s->tid_read.tid) == 0) {
+            s->tid_read.tstate = tstate;
+            s->tid_read.pthread = h->pthread;
+        }
+        return 0;
+    }
+    pp_read_req head[2] = {{dst, tstate, len, 0}};
+    size_t n = 1;
     if (tid_at)
         head[n++] = (pp_read_req){&s->tid_read.tid, tid_at, sizeof s->tid_read.tid, 0};
     /* a thread still in the GIL wait its remembered stack was read in: no stack to prefetch */
     int r = s->span_read.word && s->span_read.word == pp_stack_memo_span(s->memo, span_tid, s->pass)
                 ? pp_snapshot_prefetch_head(&s->snapshot, tstate, head, n)
                 : pp_snapshot_prefetch(&s->snapshot, tstate, head, n);
+    if (r == 0)
+        pp_pass_head_note(s->head, tstate, len);
     if (n > 1 && head[1].ok) {
         s->tid_read.tstate = tstate;
         s->tid_read.pthread = h->pthread;
+        pp_pass_head_note(s->head, tid_at, sizeof s->tid_read.tid);
     }
     return r;
+}
+
+static int read_head(void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return pp_pass_head_read(((pp_sampler *)ctx)->head, dst, addr, len);
 }
 
 void pp_sampler_drain(pp_sampler *s)
@@ -454,14 +540,17 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->counters[C_PASSES]++;
     s->profile_passes++;
     pp_code_cache_new_pass(s->codes);
+    /* What the previous pass started with, copied in one system call. */
+    pp_pass_head_start(s->head, pp_safe_read_mode() == PP_READ_VM);
     uintptr_t interp_head = 0;
-    if (pp_runtime_state(&s->rt, &interp_head) != 1)
+    if (pp_runtime_state(&s->rt, read_head, s, &interp_head) != 1)
         return -1; /* finalizing or finalized: thread states are being freed */
     pp_thread_names_pass(s->names, now_ns);
     pp_inproc_schedule(); /* cheap once done */
     hooks_drain(s, 0);
     pp_thread_walk_stats st;
-    if (pp_for_each_thread(&s->rt, interp_head, read_tstate, sample_thread, s, &st) != 0) {
+    pp_thread_walk w = {read_head, read_tstate, sample_thread, s};
+    if (pp_for_each_thread(&s->rt, interp_head, &w, &st) != 0) {
         s->counters[C_READ_FAILURES]++;
         return -1;
     }

@@ -21,8 +21,8 @@ static size_t field_end(int32_t off, size_t size)
     return off >= 0 ? (size_t)off + size : 0;
 }
 
-static int read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uintptr_t ts,
-                       uintptr_t interp, pp_thread_view *t, uintptr_t *next)
+int pp_read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uintptr_t ts,
+                   uintptr_t interp, pp_thread_view *t, uintptr_t *next)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t b[TSTATE_MAX_COPY];
@@ -66,17 +66,17 @@ static int read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, 
 }
 
 /* The interpreter fields the walk needs, in one read when they sit close together. */
-static int read_interp(const pp_py_layout *l, uintptr_t interp, uintptr_t *threads_head,
-                       uintptr_t *next, int64_t *id)
+static int read_interp(const pp_py_layout *l, const pp_thread_walk *w, uintptr_t interp,
+                       uintptr_t *threads_head, uintptr_t *next, int64_t *id)
 {
     pp_field f[] = {{l->is_threads_head, sizeof *threads_head, threads_head},
                     {l->is_next, sizeof *next, next},
                     {l->is_id, sizeof *id, id}};
-    return pp_read_fields(interp, f, 3);
+    return pp_read_fields_with(w->read, w->ctx, interp, f, 3);
 }
 
-int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_tstate_read_fn read,
-                       pp_thread_fn fn, void *ctx, pp_thread_walk_stats *st)
+int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, const pp_thread_walk *w,
+                       pp_thread_walk_stats *st)
 {
     const pp_py_layout *l = &rt->layout;
     memset(st, 0, sizeof *st);
@@ -86,21 +86,21 @@ int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, pp_tstate_re
         st->interpreters++;
         uintptr_t ts, next_interp;
         int64_t id = 0;
-        if (read_interp(l, interp, &ts, &next_interp, &id) != 0)
+        if (read_interp(l, w, interp, &ts, &next_interp, &id) != 0)
             return -1;
         uintptr_t first_ts = ts;
         uint32_t in_interp = 0;
         while (ts && in_interp < PP_MAX_THREADS && st->threads < PP_MAX_THREADS) {
             pp_thread_view t;
             uintptr_t next = 0;
-            if (read_thread(rt, read, ctx, ts, interp, &t, &next) != 0) {
+            if (pp_read_thread(rt, w->read_tstate, w->ctx, ts, interp, &t, &next) != 0) {
                 st->torn++;
                 break;
             }
             t.interp_id = id;
             in_interp++;
             st->threads++;
-            fn(ctx, &t);
+            w->fn(w->ctx, &t);
             if (next == ts || next == first_ts)
                 break;
             ts = next;
