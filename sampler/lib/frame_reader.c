@@ -210,6 +210,29 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *c
     return PP_WALK_OK;
 }
 
+/* A 64-bit fingerprint of n words (each mixed in with a multiply and a shift). */
+static inline uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h + v) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+static uint64_t raw_fingerprint(const pp_walk_buf *b, size_t raw)
+{
+    uint64_t h = raw;
+    for (size_t i = 0; i < raw; i++)
+        h = mix(mix(h, b->code[i]), b->where[i] ^ ((uint64_t)b->owner[i] << 56));
+    return h;
+}
+
+static uint64_t names_fingerprint(const uintptr_t *name, size_t n)
+{
+    uint64_t h = n;
+    for (size_t i = 0; i < n; i++)
+        h = mix(h, name[i]);
+    return h;
+}
+
 /* The frames [*p, raw) of b that the slot's stack (the same thread's last) ends with too, lined up
  * on the oldest frame, each resolved with an entry still valid: verified in this verification pass
  * (pass) and the same fill; *p is lowered from raw. A slot remembered in this verification pass
@@ -249,7 +272,8 @@ static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot 
  * (results: 1 emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
 static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *b, size_t raw,
                            size_t p, const int8_t *result, const pp_frame *frames,
-                           const pp_code_info *const *entries, uint64_t pass, uint64_t fills)
+                           const pp_code_info *const *entries, uint64_t pass, uint64_t fills,
+                           uint64_t fp)
 {
     if (p < raw && m->n != raw) {
         size_t from = p + m->n - raw, len = raw - p; /* (m->n - raw may wrap: unsigned) */
@@ -279,6 +303,12 @@ static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *
     m->n = raw;
     m->pass = pass;
     m->fills = fills;
+    /* (the tail kept from the slot has every entry: stable_tail stops at a frame without) */
+    m->whole = 1;
+    for (size_t i = 0; i < p; i++)
+        m->whole &= m->entry[i] != NULL;
+    m->fp = fp;
+    m->name_fp = names_fingerprint(m->name, raw);
 }
 
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
@@ -293,9 +323,19 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
             : NULL;
     size_t p = raw; /* frames [p, raw) are the thread's stable tail */
     uint64_t pass = pp_code_cache_pass(cache), fills = pp_code_cache_misses(cache);
+    uint64_t fp = m ? raw_fingerprint(b, raw) : 0;
+    *n = 0;
+    if (m && m->key == b->memo_key && m->whole && m->n == raw && m->fp == fp && m->pass == pass &&
+        m->fills == fills && (!b->name || names_fingerprint(b->name, raw) == m->name_fp)) {
+        /* the thread's last stack again, whole: its frames, the slot left as it is (a hook's
+         * records in a hot loop, a thread in one stack) */
+        for (size_t j = 0; j < raw; j++)
+            if (m->emitted[j])
+                b->frames[(*n)++] = m->frame[j];
+        return PP_WALK_OK;
+    }
     if (m && m->key == b->memo_key)
         stable_tail(b, raw, m, pass, fills, &p);
-    *n = 0;
     pp_code_cache_prefetch(cache, b->code, p, b->verified);
     for (size_t i = 0; i < p; i++) {
         const pp_code_info *entry;
@@ -320,7 +360,7 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
     }
     /* (the fills before this resolution: one that filled an entry, which may have evicted an
      * entry resolved before it, leaves a slot that is checked entry by entry next time) */
-    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified, pass, fills);
+    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified, pass, fills, fp);
     return PP_WALK_OK;
 }
 
