@@ -15,8 +15,9 @@
 struct pp_pass_head {
     pp_read_req plan[PP_PASS_HEAD_RANGES]; /* this pass's, their copies in buf */
     size_t n_plan;
-    uint16_t index[INDEX_SLOTS];       /* plan index + 1 by address; 0: empty */
-    pp_span next[PP_PASS_HEAD_RANGES]; /* what this pass read, in order */
+    uint16_t index[INDEX_SLOTS];        /* plan index + 1 by address; 0: empty */
+    uint16_t slot[PP_PASS_HEAD_RANGES]; /* where each plan range sits in index (cleared so) */
+    pp_span next[PP_PASS_HEAD_RANGES];  /* what this pass read, in order */
     size_t n_next, next_bytes;
     uint8_t *buf; /* PP_PASS_HEAD_BYTES */
 };
@@ -41,7 +42,8 @@ void pp_pass_head_free(pp_pass_head *h)
 
 void pp_pass_head_start(pp_pass_head *h, int batch)
 {
-    memset(h->index, 0, sizeof h->index);
+    for (size_t i = 0; i < h->n_plan; i++)
+        h->index[h->slot[i]] = 0;
     h->n_plan = batch ? h->n_next : 0;
     size_t at = 0;
     for (size_t i = 0; i < h->n_plan; i++) {
@@ -53,6 +55,7 @@ void pp_pass_head_start(pp_pass_head *h, int batch)
             slot = (slot + 1) % INDEX_SLOTS;
         if (!h->index[slot])
             h->index[slot] = (uint16_t)(i + 1);
+        h->slot[i] = (uint16_t)slot;
     }
     h->n_next = 0;
     h->next_bytes = 0;

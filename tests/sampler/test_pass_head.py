@@ -65,12 +65,12 @@ def test_pass_head_follows_a_changing_thread_list(python, tmp_path):
     """Two short threads at a time start and end all through the run, so each pass finds a thread
     list that differs from the one the previous pass read, and what it planned to read only
     partly matches. Every waiter is still charged its whole wait on its own stack, and the
-    churning threads are sampled too: at least 30 % of the time they lived (the rest is their
-    start and end; what a pass charges them is one interval per thread it finds in churn_work,
-    over some 250 passes)."""
+    churning threads are sampled too: what a pass charges them is one interval per thread it finds
+    in churn_work, so over some 250 passes their wall time there comes to about the time they
+    spent in it; half is asked for."""
     result, found = run_workload(python, tmp_path, "churn")
-    assert result["churned"] >= 100, result
+    assert result["churned"] >= 40, result
     check_waiters(found, result["waited_s"])
     churn_wall = sum(s["values"]["wall-time"] for prof, _ in found for s in prof["samples"]
                      if "churn_work" in names(s))
-    assert churn_wall >= 0.3 * result["churn_s"] * 1e9, (churn_wall, result)
+    assert churn_wall >= 0.5 * result["churn_s"] * 1e9, (churn_wall, result)
