@@ -33,6 +33,10 @@ struct pp_code_cache {
      * count, and whether no deallocation was under way then (quiet). */
     int hooked, quiet;
     uint64_t frees;
+    /* The aggregate's string generation when the verification pass began: a new one ends it,
+     * since what was resolved with the entries (a thread's remembered frames) holds string ids
+     * of the old one. */
+    uint64_t pass_generation;
     uint8_t scratch[SCRATCH_BYTES];
     pp_code_info slots[SLOTS];
 };
@@ -45,6 +49,7 @@ pp_code_cache *pp_code_cache_new(const pp_runtime *rt, pp_agg *agg)
     c->rt = rt;
     c->agg = agg;
     c->generation = pp_agg_generation(agg);
+    c->pass_generation = c->generation;
     c->pass = 1;
     c->sweep = 1;
     return c;
@@ -335,8 +340,11 @@ void pp_code_cache_new_pass(pp_code_cache *c)
     int quiet = pp_code_frees_quiet(&frees);
     /* with thread-local bytecode a live code object's copies may move (read with its header) */
     int hooked = quiet >= 0 && c->rt->code_type && c->rt->layout.co_tlbc < 0;
-    if (!hooked || !c->hooked || !c->quiet || quiet != 1 || frees != c->frees)
+    uint64_t generation = pp_agg_generation(c->agg);
+    if (!hooked || !c->hooked || !c->quiet || quiet != 1 || frees != c->frees ||
+        generation != c->pass_generation)
         c->pass++;
+    c->pass_generation = generation;
     c->hooked = hooked;
     c->quiet = quiet == 1;
     c->frees = frees;
