@@ -130,12 +130,17 @@ static void drop(py_object *obj)
         api.decref(obj);
 }
 
+/* 3.12+: importlib keeps a list per thread in `_blocking_on`, to which a nested import adds and
+ * from which it removes only its own lock: importing from a pending call is safe anywhere. (The
+ * list lives in a `_WeakValueDictionary`, which PyMapping_HasKey cannot look into: 3.13+ would
+ * print that failure on the application's stderr.) */
+static int nesting_safe;
+
 /* Whether this thread is inside importlib's module-lock acquire, or it cannot tell. There, the
  * bootstrap's `_blocking_on` holds an entry under this thread's ident; through 3.11 a dict with
  * one entry per thread, which an import made now (from a pending call between two of its
  * instructions) would take out from under it: the application's own import then fails with a
- * KeyError. (3.12+ keep a list per thread there, safe to nest; asked the same.) Errors raised
- * here are dropped with the caller's. */
+ * KeyError. Errors raised here are dropped with the caller's. */
 static int inside_module_lock(void)
 {
     py_object *modules = api.sys_get("modules"); /* borrowed */
@@ -158,7 +163,7 @@ static py_object *atexit_module(int *nested)
     if (module)
         return module;
     pp_inproc_drop_error(); /* the KeyError */
-    *nested = inside_module_lock();
+    *nested = !nesting_safe && inside_module_lock();
     return *nested ? NULL : api.import("atexit");
 }
 
@@ -221,5 +226,6 @@ int pp_exit_drain_setup(const pp_runtime *rt, void (*wake)(void))
     api.restore = (void (*)(py_object *, py_object *, py_object *))addrs[F_RESTORE];
     api.none = (py_object *)addrs[F_NONE];
     wake_sampler = wake;
+    nesting_safe = rt->hexversion >= 0x030c0000;
     return pp_inproc_register("exit drain", install, NULL);
 }
