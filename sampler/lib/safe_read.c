@@ -177,11 +177,6 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
     return copied;
 }
 
-static int read_with(pp_read_fn read, void *ctx, void *dst, uintptr_t addr, size_t len)
-{
-    return read ? read(ctx, dst, addr, len) : pp_read(dst, addr, len);
-}
-
 int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_field *f, size_t n)
 {
     if (n == 0)
@@ -194,12 +189,12 @@ int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_fie
     uint8_t b[PP_FIELDS_SPAN];
     if (hi - lo > (int64_t)sizeof b) {
         for (size_t i = 0; i < n; i++)
-            if (read_with(read, ctx, f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset,
-                          f[i].size) != 0)
+            if (pp_read_with(read, ctx, f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset,
+                             f[i].size) != 0)
                 return -1;
         return 0;
     }
-    if (read_with(read, ctx, b, base + (uintptr_t)(intptr_t)lo, (size_t)(hi - lo)) != 0)
+    if (pp_read_with(read, ctx, b, base + (uintptr_t)(intptr_t)lo, (size_t)(hi - lo)) != 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         memcpy(f[i].dst, b + (f[i].offset - lo), f[i].size);

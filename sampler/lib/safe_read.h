@@ -64,6 +64,11 @@ int pp_read_fields(uintptr_t base, const pp_field *fields, size_t n);
 /* A reader of this process's memory with the contract of pp_read (0: all len bytes copied), for
  * a caller that serves some reads from copies it already holds. */
 typedef int (*pp_read_fn)(void *ctx, void *dst, uintptr_t addr, size_t len);
+/* read(ctx, dst, addr, len), or pp_read when read is NULL. */
+static inline int pp_read_with(pp_read_fn read, void *ctx, void *dst, uintptr_t addr, size_t len)
+{
+    return read ? read(ctx, dst, addr, len) : pp_read(dst, addr, len);
+}
 /* pp_read_fields with each of its reads made by read(ctx, ...) (NULL: pp_read). */
 int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_field *fields,
                         size_t n);

@@ -333,9 +333,7 @@ static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
     if (s->tid_read.tstate == t->tstate && s->tid_read.pthread == t->thread_id &&
         s->tid_read.tid > 0)
         return s->tid_read.tid;
-    int32_t tid;
-    uintptr_t at = pp_tid_field(t->thread_id);
-    return at && pp_pass_head_read(s->head, &tid, at, sizeof tid) == 0 && tid > 0 ? tid : 0;
+    return pp_tid_from_pthread(t->thread_id, pp_pass_head_read, s->head);
 }
 
 /* The GIL wait span word read just before the thread state, when it is this thread's: open since
@@ -343,6 +341,13 @@ static int32_t tid_of(pp_sampler *s, const pp_thread_view *t)
 static uint64_t span_of(const pp_sampler *s, const pp_thread_view *t, int32_t tid)
 {
     return s->span_read.tstate == t->tstate && s->span_read.tid == tid ? s->span_read.word : 0;
+}
+
+/* Whether span (read this pass) is the open GIL wait span thread tid's remembered stack was read
+ * in: the thread has been in that wait since, its stack cannot have changed. */
+static int still_waiting(const pp_sampler *s, uint64_t span, int32_t tid)
+{
+    return span && span == pp_stack_memo_span(s->memo, tid, s->pass);
 }
 
 /* A thread still in the GIL wait (span) its remembered stack was read in: that stack, without a
@@ -364,7 +369,7 @@ static const pp_frame *waiting_stack(pp_sampler *s, const pp_stack_memo_key *mk,
 }
 
 /* A thread state and what its walk will likely read, in one system call (stack_snapshot.h). */
-static int read_with_stack(void *ctx, uintptr_t tstate, void *dst, size_t len)
+static int read_with_stack(void *ctx, void *dst, uintptr_t tstate, size_t len)
 {
     pp_sampler *s = ctx;
     pp_read_req head = {dst, tstate, len, 0};
@@ -384,16 +389,15 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     uint64_t generation = pp_agg_generation(s->agg);
     int64_t cpu = 0;
     int measured = 0;
-    const pp_frame *frames = span && span == pp_stack_memo_span(s->memo, tid, s->pass)
-                                 ? waiting_stack(s, &mk, span, generation, &n, &omitted)
-                                 : NULL;
+    const pp_frame *frames =
+        still_waiting(s, span, tid) ? waiting_stack(s, &mk, span, generation, &n, &omitted) : NULL;
     if (!frames) {
         cpu = cpu_delta(s, tid, t->thread_id, &measured);
         if (cpu < 0 && t->native_id > 0) {
             /* A fork child whose runtime did not run PyOS_AfterFork_Child (uWSGI workers without
              * --py-call-osafterfork) keeps the parent's tid in its thread state; glibc's own
              * record of the thread is right. */
-            int32_t own = pp_tid_from_pthread(t->thread_id);
+            int32_t own = pp_tid_from_pthread(t->thread_id, NULL, NULL);
             if (own > 0 && own != tid) {
                 tid = own;
                 cpu = cpu_delta(s, tid, t->thread_id, &measured);
@@ -480,7 +484,7 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
 /* A thread state is served from the pass head when it was copied there, else read together with
  * what its walk will likely read (stack_snapshot.h); before 3.11 its kernel tid comes with it
  * (tid_hint). */
-static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
+static int read_tstate(void *ctx, void *dst, uintptr_t tstate, size_t len)
 {
     pp_sampler *s = ctx;
     const tid_hint *h = tid_hint_of(s, tstate);
@@ -493,29 +497,30 @@ static int read_tstate(void *ctx, uintptr_t tstate, void *dst, size_t len)
                            : 0;
     s->tid_read.tstate = 0;
     s->head_tstate = 0;
+    int r, tid_ok;
     if (pp_pass_head_take(s->head, dst, tstate, len) == 0) {
         s->head_tstate = tstate;
-        if (tid_at &&
-            pp_pass_head_read(s->head, &s->tid_read.tid, tid_at, sizeof s->tid_read.tid) == 0) {
-            s->tid_read.tstate = tstate;
-            s->tid_read.pthread = h->pthread;
-        }
-        return 0;
-    }
-    pp_read_req head[2] = {{dst, tstate, len, 0}};
-    size_t n = 1;
-    if (tid_at)
-        head[n++] = (pp_read_req){&s->tid_read.tid, tid_at, sizeof s->tid_read.tid, 0};
-    /* a thread still in the GIL wait its remembered stack was read in: no stack to prefetch */
-    int r = s->span_read.word && s->span_read.word == pp_stack_memo_span(s->memo, span_tid, s->pass)
+        r = 0;
+        tid_ok = tid_at &&
+                 pp_pass_head_read(s->head, &s->tid_read.tid, tid_at, sizeof s->tid_read.tid) == 0;
+    } else {
+        pp_read_req head[2] = {{dst, tstate, len, 0}};
+        size_t n = 1;
+        if (tid_at)
+            head[n++] = (pp_read_req){&s->tid_read.tid, tid_at, sizeof s->tid_read.tid, 0};
+        /* a thread still in the GIL wait its remembered stack was read in: no stack to prefetch */
+        r = still_waiting(s, s->span_read.word, span_tid)
                 ? pp_snapshot_prefetch_head(&s->snapshot, tstate, head, n)
                 : pp_snapshot_prefetch(&s->snapshot, tstate, head, n);
-    if (r == 0)
-        pp_pass_head_note(s->head, tstate, len);
-    if (n > 1 && head[1].ok) {
+        if (r == 0)
+            pp_pass_head_note(s->head, tstate, len);
+        tid_ok = n > 1 && head[1].ok;
+        if (tid_ok)
+            pp_pass_head_note(s->head, tid_at, sizeof s->tid_read.tid);
+    }
+    if (tid_ok) {
         s->tid_read.tstate = tstate;
         s->tid_read.pthread = h->pthread;
-        pp_pass_head_note(s->head, tid_at, sizeof s->tid_read.tid);
     }
     return r;
 }

@@ -41,11 +41,11 @@ uintptr_t pp_tid_field(uint64_t pthread_id)
     return tid_offset < 0 || !pthread_id ? 0 : (uintptr_t)pthread_id + (uintptr_t)tid_offset;
 }
 
-int32_t pp_tid_from_pthread(uint64_t pthread_id)
+int32_t pp_tid_from_pthread(uint64_t pthread_id, pp_read_fn read, void *ctx)
 {
     int32_t tid;
     uintptr_t at = pp_tid_field(pthread_id);
-    if (!at || pp_read(&tid, at, sizeof tid) != 0 || tid <= 0)
+    if (!at || pp_read_with(read, ctx, &tid, at, sizeof tid) != 0 || tid <= 0)
         return 0;
     return tid;
 }

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "safe_read.h"
+
 /* Calibrates and cross-checks against pthread_getcpuclockid(); call on the sampler thread.
  * Returns 0 when per-thread clocks can be used. */
 int pp_thread_clock_init(void);
@@ -17,8 +19,9 @@ int pp_thread_clock_init(void);
  * that reads it together with other memory of the thread: a value read there > 0 is its tid. */
 uintptr_t pp_tid_field(uint64_t pthread_id);
 
-/* The tid of a live thread from its pthread_t, 0 when unknown or exited. */
-int32_t pp_tid_from_pthread(uint64_t pthread_id);
+/* The tid of a live thread from its pthread_t, read with read(ctx, ...) (NULL: pp_read); 0 when
+ * unknown or exited. */
+int32_t pp_tid_from_pthread(uint64_t pthread_id, pp_read_fn read, void *ctx);
 
 /* CPU time consumed by thread tid in ns, or -1 when the thread no longer exists. */
 int64_t pp_thread_cpu_ns(int32_t tid);

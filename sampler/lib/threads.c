@@ -21,8 +21,8 @@ static size_t field_end(int32_t off, size_t size)
     return off >= 0 ? (size_t)off + size : 0;
 }
 
-int pp_read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uintptr_t ts,
-                   uintptr_t interp, pp_thread_view *t, uintptr_t *next)
+int pp_read_thread(const pp_runtime *rt, pp_read_fn read, void *ctx, uintptr_t ts, uintptr_t interp,
+                   pp_thread_view *t, uintptr_t *next)
 {
     const pp_py_layout *l = &rt->layout;
     uint8_t b[TSTATE_MAX_COPY];
@@ -38,7 +38,7 @@ int pp_read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uint
     int ds_inline = ds >= 0 && ds_end <= sizeof b;
     if (ds_inline && ds_end > copy)
         copy = ds_end;
-    if (read ? read(ctx, ts, b, copy) != 0 : pp_read(b, ts, copy) != 0)
+    if (pp_read_with(read, ctx, b, ts, copy) != 0)
         return -1;
     *next = get_ptr(b, l->ts_next);
     if (get_ptr(b, l->ts_interp) != interp)

@@ -29,15 +29,13 @@ typedef struct pp_thread_walk_stats {
     uint32_t interpreters, threads, torn;
 } pp_thread_walk_stats;
 
-/* Reads len bytes of the thread state at tstate into dst, 0 on success (NULL: pp_read). */
-typedef int (*pp_tstate_read_fn)(void *ctx, uintptr_t tstate, void *dst, size_t len);
 typedef void (*pp_thread_fn)(void *ctx, const pp_thread_view *t);
 
 /* How a walk over the threads reads and what it calls, all with ctx. */
 typedef struct pp_thread_walk {
-    pp_read_fn read;               /* each interpreter's fields (NULL: pp_read) */
-    pp_tstate_read_fn read_tstate; /* each thread state (NULL: pp_read) */
-    pp_thread_fn fn;               /* called with each thread state, right after reading it */
+    pp_read_fn read;        /* each interpreter's fields (NULL: pp_read) */
+    pp_read_fn read_tstate; /* each thread state (NULL: pp_read) */
+    pp_thread_fn fn;        /* called with each thread state, right after reading it */
     void *ctx;
 } pp_thread_walk;
 
@@ -49,7 +47,7 @@ int pp_for_each_thread(const pp_runtime *rt, uintptr_t interp_head, const pp_thr
 /* Reads the thread state at ts of interpreter interp into t (all but interp_id) with
  * read(ctx, ...) (NULL: pp_read), and its next pointer; -1 when unreadable or when its interp
  * back-pointer is not interp (a torn read). */
-int pp_read_thread(const pp_runtime *rt, pp_tstate_read_fn read, void *ctx, uintptr_t ts,
-                   uintptr_t interp, pp_thread_view *t, uintptr_t *next);
+int pp_read_thread(const pp_runtime *rt, pp_read_fn read, void *ctx, uintptr_t ts, uintptr_t interp,
+                   pp_thread_view *t, uintptr_t *next);
 
 #endif
