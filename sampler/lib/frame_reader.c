@@ -244,23 +244,15 @@ static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot 
     size_t i = raw;
     /* the slot's frame i - 1 + m->n - raw lines up with b's frame i - 1 (i > lo: within both) */
     size_t lo = m->n >= raw ? 0 : raw - m->n;
-    if (m->pass == pass && m->fills == fills) {
-        while (i > lo) {
-            size_t j = i - 1 + m->n - raw;
-            if (!m->entry[j] || b->code[i - 1] != m->code[j] || b->where[i - 1] != m->where[j] ||
-                b->owner[i - 1] != m->owner[j] || (b->name && b->name[i - 1] != m->name[j]))
-                break;
-            i--;
-        }
-        *p = i;
-        return;
-    }
+    int intact = m->pass == pass && m->fills == fills;
     while (i > lo) {
         size_t j = i - 1 + m->n - raw;
         const pp_code_info *e = m->entry[j];
+        /* (an entry of the same address and fill still holds the name pointer m->name[j]) */
         if (!e || b->code[i - 1] != m->code[j] || b->where[i - 1] != m->where[j] ||
-            b->owner[i - 1] != m->owner[j] || e->addr != m->code[j] || e->checked_pass != pass ||
-            e->fill != m->fill[j] || (b->name && b->name[i - 1] != e->name_ptr))
+            b->owner[i - 1] != m->owner[j] || (b->name && b->name[i - 1] != m->name[j]) ||
+            (!intact &&
+             (e->addr != m->code[j] || e->checked_pass != pass || e->fill != m->fill[j])))
             break;
         i--;
     }
