@@ -8,6 +8,9 @@
 #include "podprof/log.h"
 
 void pp_log_set_level(int level);
+/* The calling thread has moved to a descriptor table of its own: its lines go to the
+ * application's stderr as it is at each line, not to its own number 2. */
+void pp_log_own_table(void);
 void pp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -16,6 +16,7 @@
 #include "config_table.h"
 #include "memory_profile.h"
 #include "own_fd.h"
+#include "private_pipe.h"
 #include "ddtrace_profiler.h"
 #include "exit_drain.h"
 #include "fork_gate.h"
@@ -181,6 +182,8 @@ static void *sampler_main(void *arg)
     pp_sampler *s = NULL;
     int stand_down = 0;
     pp_safe_read_bind_thread();
+    /* (no pipe: every read through process_vm_readv or /proc/self/mem, as without it) */
+    int private_pipe = pp_private_pipe_open() == 0;
     if (pp_thread_clock_init() != 0) {
         pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
         goto out;
@@ -197,11 +200,12 @@ static void *sampler_main(void *arg)
         pp_log(PP_LOG_ERROR, "out of memory starting the sampler; not profiling");
         goto out;
     }
-    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s%s", rt.version, cfg.sample_rate_hz,
+    pp_log(PP_LOG_INFO, "sampling CPython %s at %g Hz%s%s%s", rt.version, cfg.sample_rate_hz,
            rt.found_by_elf ? " (runtime found in the ELF symbol table)" : "",
            pp_safe_read_mode() == PP_READ_PROC_MEM
                ? " (process_vm_readv refused: reading through /proc/self/mem)"
-               : "");
+               : "",
+           private_pipe ? "" : " (no private descriptor table: no pipe for scattered reads)");
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;

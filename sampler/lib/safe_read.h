@@ -1,8 +1,10 @@
 /* Copies memory of this process that may be unmapped or freed at any moment, without ever
  * faulting: the kernel does the copy and reports a bad address as an error. Fast path:
- * process_vm_readv on our own pid, no descriptor. Fallback when that system call is refused
- * (seccomp profiles such as Docker's default without CAP_SYS_PTRACE): pread on /proc/self/mem,
- * opened for one pass at most and released before the sampler sleeps. */
+ * process_vm_readv on our own pid, no descriptor; on the sampler thread, scattered small ranges go
+ * through its private pipe instead (private_pipe.h: the same copy without pinning every page).
+ * Fallback when process_vm_readv is refused (seccomp profiles such as Docker's default without
+ * CAP_SYS_PTRACE): pread on /proc/self/mem, opened for one pass at most and released before the
+ * sampler sleeps (and the pipe for whatever it takes). */
 #ifndef PODPROF_SAMPLER_SAFE_READ_H
 #define PODPROF_SAMPLER_SAFE_READ_H
 
@@ -26,11 +28,17 @@ void pp_safe_read_release(void);
  * thread calls it first thing): they keep working after the main thread has ended. */
 void pp_safe_read_bind_thread(void);
 
-/* What the calling thread's reads have cost since it started: system calls and bytes copied. */
+/* What the calling thread's reads have cost since it started: system calls (pipe_calls of them
+ * through its private pipe, private_pipe.h) and bytes copied. */
 typedef struct pp_read_stats {
-    uint64_t calls, bytes;
+    uint64_t calls, bytes, pipe_calls;
 } pp_read_stats;
 void pp_safe_read_stats(pp_read_stats *out);
+
+/* The largest gap between two ranges that is cheaper to copy than to skip with a range of its
+ * own, for the calling thread's reads (read_plan.h): smaller through the pipe, which copies every
+ * byte twice, than through process_vm_readv, whose cost is the pages touched. */
+size_t pp_read_merge_gap(void);
 
 /* Returns 0 when all len bytes at addr were copied into dst, -1 otherwise. */
 int pp_read(void *dst, uintptr_t addr, size_t len);

@@ -91,6 +91,7 @@ enum {
     C_WALKS,
     C_CUT,
     C_GIL_WAITING,
+    C_PIPE_READ_CALLS,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",
@@ -111,7 +112,8 @@ static const char *const counter_names[C_COUNT] = {"passes",
                                                    "read_bytes",
                                                    "stack_walks",
                                                    "cut_stacks",
-                                                   "gil_waiting_stacks"};
+                                                   "gil_waiting_stacks",
+                                                   "pipe_read_calls"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -655,6 +657,7 @@ void pp_sampler_flush(pp_sampler *s)
     pp_safe_read_stats(&reads);
     s->counters[C_READ_CALLS] = reads.calls;
     s->counters[C_READ_BYTES] = reads.bytes;
+    s->counters[C_PIPE_READ_CALLS] = reads.pipe_calls;
     pp_counter counters[C_COUNT + PP_CODE_CACHE_COUNTERS + 20];
     size_t n_counters = 0;
     for (int i = 0; i < C_COUNT; i++)

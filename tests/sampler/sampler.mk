@@ -35,19 +35,24 @@ $(TEST_LINETABLE): tests/unit/test_linetable.c sampler/lib/linetable.c sampler/l
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib '-DLINETABLE_FIXTURES="$(abspath $(LINETABLE_FIXTURES))"' \
 		-o $@ tests/unit/test_linetable.c sampler/lib/linetable.c $(LDFLAGS_COMMON) -lcmocka
 
-$(TEST_SAFE_READ): tests/unit/test_safe_read.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
-		sampler/lib/own_fd.c sampler/lib/own_fd.h sampler/lib/pystring.c sampler/lib/pystring.h
+# The safe-read layer and what it reads through (its own descriptors, the sampler thread's pipe).
+SAFE_READ_SRCS := sampler/lib/safe_read.c sampler/lib/own_fd.c sampler/lib/private_pipe.c \
+	sampler/lib/log.c
+
+$(TEST_SAFE_READ): tests/unit/test_safe_read.c $(SAFE_READ_SRCS) sampler/lib/safe_read.h \
+		sampler/lib/own_fd.h sampler/lib/private_pipe.h sampler/lib/pystring.c \
+		sampler/lib/pystring.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_safe_read.c sampler/lib/safe_read.c \
-		sampler/lib/own_fd.c sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -o $@ tests/unit/test_safe_read.c \
+		$(SAFE_READ_SRCS) sampler/lib/pystring.c $(LDFLAGS_COMMON) -lcmocka
 
 $(TEST_STACK_SNAPSHOT): tests/unit/test_stack_snapshot.c sampler/lib/stack_snapshot.c \
 		sampler/lib/stack_snapshot.h sampler/lib/read_plan.c sampler/lib/read_plan.h \
-		sampler/lib/safe_read.c sampler/lib/safe_read.h sampler/lib/own_fd.c sampler/lib/own_fd.h
+		$(SAFE_READ_SRCS) sampler/lib/safe_read.h sampler/lib/own_fd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_stack_snapshot.c \
-		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c sampler/lib/safe_read.c \
-		sampler/lib/own_fd.c $(LDFLAGS_COMMON) -lcmocka
+		sampler/lib/stack_snapshot.c sampler/lib/read_plan.c $(SAFE_READ_SRCS) $(LDFLAGS_COMMON) \
+		-lcmocka
 
 $(TEST_LIVE_HEAP): tests/unit/test_live_heap.c sampler/lib/live_heap.c sampler/lib/live_heap.h
 	@mkdir -p $(dir $@)
@@ -90,11 +95,11 @@ sampler-symbol-audit: $(LIBPODPROF)
 # Fault-free copy microbenchmark (process_vm_readv vs the /proc/self/mem fallback).
 SAMPLER_READ_BENCH := $(BUILD)/tests/bench/sampler_read_bench
 BENCH_TARGETS += sampler-read-bench
-$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c sampler/lib/safe_read.c sampler/lib/safe_read.h \
-		sampler/lib/own_fd.c sampler/lib/own_fd.h
+$(SAMPLER_READ_BENCH): tests/bench/sampler_read_bench.c $(SAFE_READ_SRCS) sampler/lib/safe_read.h \
+		sampler/lib/own_fd.h sampler/lib/private_pipe.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
-		sampler/lib/safe_read.c sampler/lib/own_fd.c $(LDFLAGS_COMMON)
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -o $@ tests/bench/sampler_read_bench.c \
+		$(SAFE_READ_SRCS) $(LDFLAGS_COMMON)
 .PHONY: sampler-read-bench
 sampler-read-bench: $(SAMPLER_READ_BENCH)
 	$(SAMPLER_READ_BENCH)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "private_pipe.h"
 #include "pystring.h"
 #include "safe_read.h"
 
@@ -144,6 +146,85 @@ static void test_proc_mem_fallback(void **state)
     check_mode(PP_READ_PROC_MEM);
 }
 
+/* What a thread with the private pipe checks (it cannot use cmocka's asserts, which report on
+ * stdout and jump to the main thread): the number of the first check that failed, 0 if none. */
+#define PIPE_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        checks++;                                                                                  \
+        if (!(cond))                                                                               \
+            return (void *)(intptr_t)checks;                                                       \
+    } while (0)
+
+static void *pipe_reads(void *arg)
+{
+    char *p = arg; /* 40 readable pages, then an unmapped one */
+    long page = sysconf(_SC_PAGESIZE);
+    intptr_t checks = 0;
+    PIPE_CHECK(pp_private_pipe_open() == 0 && pp_private_pipe_capacity() >= (size_t)page);
+    PIPE_CHECK(pp_private_pipe_open() == 0); /* once per thread: a second call changes nothing */
+    pp_read_stats before, after;
+    pp_safe_read_stats(&before);
+    /* one range per page, the ninth bad (it runs into the unmapped page), so the pipe's copy
+     * stops inside a page that holds good ranges after it: they arrive all the same */
+    static pp_read_req reqs[41];
+    static char dst[41][300];
+    for (int i = 0; i < 40; i++) {
+        uintptr_t at = (uintptr_t)p + (uintptr_t)(i == 8 ? 40 * page - 100 : i * page + 7 * i);
+        reqs[i] = (pp_read_req){dst[i], at, i == 8 ? 300 : 100 + (size_t)i, -1};
+    }
+    PIPE_CHECK(pp_read_many(reqs, 40) == 39);
+    for (int i = 0; i < 40; i++) {
+        PIPE_CHECK(reqs[i].ok == (i != 8));
+        PIPE_CHECK(i == 8 || memcmp(dst[i], (const void *)reqs[i].addr, reqs[i].len) == 0);
+    }
+    /* ranges packed in one page, the 21st unmapped and the last running off the end: the good
+     * ones after the bad one, in the same page of the pipe, arrive */
+    for (int i = 0; i < 41; i++)
+        reqs[i] =
+            (pp_read_req){dst[i],
+                          (uintptr_t)p + (i == 20 ? 40 * (uintptr_t)page
+                                                  : 39 * (uintptr_t)page + (uintptr_t)i * 100),
+                          100, -1};
+    PIPE_CHECK(pp_read_many(reqs, 41) == 39);
+    PIPE_CHECK(!reqs[20].ok && !reqs[40].ok && reqs[21].ok && reqs[39].ok);
+    PIPE_CHECK(memcmp(dst[21], p + 39 * page + 2100, 100) == 0);
+    /* single reads, good and bad, and a PROT_NONE page, which copy_from_user refuses too */
+    uint64_t v = 0x1122334455667788ULL, w = 0;
+    PIPE_CHECK(pp_read(&w, (uintptr_t)&v, sizeof v) == 0 && w == v);
+    PIPE_CHECK(pp_read(&w, (uintptr_t)p + 40 * (uintptr_t)page, 8) == -1);
+    char *none = mmap(NULL, (size_t)page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    PIPE_CHECK(none != MAP_FAILED && pp_read(&w, (uintptr_t)none, 8) == -1);
+    munmap(none, (size_t)page);
+    /* and the pipe served them; the pipe is still there (nothing was left in it) */
+    pp_safe_read_stats(&after);
+    PIPE_CHECK(after.pipe_calls > before.pipe_calls && pp_private_pipe_capacity() > 0);
+    return NULL;
+}
+
+/* A thread with the private pipe reads scattered ranges through it exactly as without: bad ranges
+ * fail alone and nothing faults. Its descriptors are in a table of its own: the process's (the
+ * application's) shows none of them, before, during or after. */
+static void test_private_pipe(void **state)
+{
+    (void)state;
+    assert_int_equal(pp_safe_read_force(PP_READ_VM), 0);
+    long page = sysconf(_SC_PAGESIZE);
+    char *p =
+        mmap(NULL, 41 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    for (long i = 0; i < 40 * page; i++)
+        p[i] = (char)(i * 13 + i / page);
+    assert_int_equal(munmap(p + 40 * page, (size_t)page), 0);
+    int before = open_fds();
+    pthread_t t;
+    void *failed = (void *)1;
+    assert_int_equal(pthread_create(&t, NULL, pipe_reads, p), 0);
+    assert_int_equal(pthread_join(t, &failed), 0);
+    assert_int_equal((intptr_t)failed, 0); /* else: the number of the check that failed */
+    assert_int_equal(open_fds(), before);
+    munmap(p, 40 * (size_t)page);
+}
+
 /* Between a release and the next read the fallback holds no descriptor; the one it holds is
  * close-on-exec. */
 static void test_fallback_holds_nothing_after_release(void **state)
@@ -259,6 +340,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_process_vm_readv),
         cmocka_unit_test(test_proc_mem_fallback),
+        cmocka_unit_test(test_private_pipe),
         cmocka_unit_test(test_fallback_holds_nothing_after_release),
         cmocka_unit_test(test_fallback_never_touches_a_reused_number),
         cmocka_unit_test(test_stray_pread_is_harmless),

@@ -1,0 +1,97 @@
+/* The sampler thread's private pipe (private_pipe.h). */
+#include "private_pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Linux 5.9; the number is the same on every architecture (system calls from 424 on are). */
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#define CLOSE_RANGE_UNSHARE_FLAG (1u << 1)
+
+/* The first number left out of the new table. A sanitizer build keeps the standard three (their
+ * reports from this thread must be seen), and with them the stderr of the moment the table was
+ * made; the released build keeps none. */
+#ifdef __SANITIZE_ADDRESS__
+#define FIRST_LEFT 3u
+#else
+#define FIRST_LEFT 0u
+#endif
+
+/* The pipe's ends in the thread's own table (-1: none), and what one copy may move. Thread-local:
+ * the numbers mean nothing in any other thread's table. */
+static __thread int rd = -1, wr = -1;
+static __thread size_t capacity;
+
+int pp_private_pipe_open(void)
+{
+    if (wr >= 0)
+        return 0;
+    /* Every number from FIRST_LEFT, so the kernel copies none of them into the new table (it
+     * copies only those below the range): no reference to any of the application's files is held
+     * here. */
+    if (syscall(SYS_close_range, FIRST_LEFT, ~0u, CLOSE_RANGE_UNSHARE_FLAG) != 0)
+        return -1;
+    pp_log_own_table();
+    /* 0-2 name /dev/null, so that nothing written to a standard number from this thread (by
+     * libc or anything else) can land in a file the thread opens later. */
+    int null = FIRST_LEFT == 0 ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
+    for (int fd = null + 1; null >= 0 && fd <= STDERR_FILENO; fd++)
+        if (fcntl(null, F_DUPFD_CLOEXEC, fd) != fd)
+            break;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    /* The kernel may grant less (a user over its pipe allowance gets a one-page pipe): the
+     * capacity is what it reports. */
+    if (fcntl(p[1], F_SETPIPE_SZ, (int)PP_PIPE_WANT_BYTES) < 0) {
+        /* keep the default size */
+    }
+    int size = fcntl(p[1], F_GETPIPE_SZ);
+    if (size <= 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    rd = p[0];
+    wr = p[1];
+    capacity = (size_t)size;
+    return 0;
+}
+
+size_t pp_private_pipe_capacity(void)
+{
+    return wr >= 0 ? capacity : 0;
+}
+
+static void close_pipe(void)
+{
+    close(rd);
+    close(wr);
+    rd = wr = -1;
+    capacity = 0;
+}
+
+ssize_t pp_private_pipe_copy(const struct iovec *dst, const struct iovec *src, size_t n)
+{
+    if (wr < 0)
+        return -1;
+    /* The kernel fills the pipe page by page and keeps only whole pages of a copy that faulted,
+     * so what it reports is exactly what the pipe holds: a prefix of the ranges. */
+    ssize_t in = writev(wr, src, (int)n);
+    if (in < 0)
+        return errno == EFAULT ? 0 : (close_pipe(), -1);
+    ssize_t out = in > 0 ? readv(rd, dst, (int)n) : 0;
+    if (out != in) {
+        /* what went in did not all come out: the pipe is no longer known to be empty */
+        pp_log(PP_LOG_WARN, "the private pipe lost bytes; reading without it from now on");
+        close_pipe();
+        return -1;
+    }
+    return out;
+}
