@@ -84,8 +84,8 @@ static void finish_thread(pp_stack_snapshot *s)
     if (s->n_touched) {
         for (size_t i = 0; i < n && s->n_touched < PP_SNAPSHOT_MAX_TOUCHED; i++)
             s->touched[s->n_touched++] = h->spans[i];
-        n = pp_spans_merge(s->touched, s->n_touched);
-        n = n < PP_SNAPSHOT_HINT_SPANS ? n : PP_SNAPSHOT_HINT_SPANS;
+        n = pp_spans_merge_within(s->touched, s->n_touched, pp_read_merge_gap(),
+                                  PP_SNAPSHOT_HINT_SPANS);
         memcpy(h->spans, s->touched, n * sizeof *h->spans);
     }
     h->thread = s->thread;
@@ -242,21 +242,30 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
     copy_older_chunks(s, r);
 }
 
-/* The copied range holding [addr, addr + len), or -1. */
+static int holds(const pp_stack_snapshot *s, size_t i, uintptr_t addr, size_t len)
+{
+    uintptr_t start = s->ranges[i].start;
+    return addr >= start && addr - start <= s->ranges[i].len &&
+           len <= s->ranges[i].len - (addr - start);
+}
+
+/* The copied range holding [addr, addr + len), or -1. A walk reads its frames in a row and the
+ * remembered spans are in address order, so the range of the last read and its two neighbours
+ * are tried before the rest. */
 static long range_of(pp_stack_snapshot *s, uintptr_t addr, size_t len)
 {
-    for (size_t k = 0; k <= s->n_ranges; k++) {
-        /* the range of the last read first: a walk reads neighbours in a row */
-        size_t i = k == 0 ? s->last_range : k - 1;
-        if (i >= s->n_ranges || (k > 0 && i == s->last_range))
-            continue;
-        uintptr_t start = s->ranges[i].start;
-        if (addr >= start && addr - start <= s->ranges[i].len &&
-            len <= s->ranges[i].len - (addr - start)) {
+    size_t last = s->last_range;
+    size_t near[3] = {last, last - 1, last + 1}; /* (last - 1 may wrap: then out of range) */
+    for (int k = 0; k < 3; k++)
+        if (near[k] < s->n_ranges && holds(s, near[k], addr, len)) {
+            s->last_range = near[k];
+            return (long)near[k];
+        }
+    for (size_t i = 0; i < s->n_ranges; i++)
+        if (holds(s, i, addr, len)) {
             s->last_range = i;
             return (long)i;
         }
-    }
     return -1;
 }
 

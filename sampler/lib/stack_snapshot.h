@@ -17,14 +17,14 @@
 #include "safe_read.h"
 
 /* Per thread walk: copied ranges and bytes; beyond, reads go straight to memory. */
-#define PP_SNAPSHOT_MAX_RANGES 64
+#define PP_SNAPSHOT_MAX_RANGES 96
 #define PP_SNAPSHOT_MAX_BYTES (1u << 20)
 /* At most this many older data-stack chunks are followed. */
 #define PP_SNAPSHOT_MAX_CHUNKS 16
 #define PP_SNAPSHOT_PAGE 4096
 /* Reads of one walk remembered for the next walk of the same thread. */
 #define PP_SNAPSHOT_MAX_TOUCHED 256
-#define PP_SNAPSHOT_HINT_SPANS 32
+#define PP_SNAPSHOT_HINT_SPANS 64
 /* Threads whose reads are remembered (by a hash of the thread; a collision only costs reads). */
 #define PP_SNAPSHOT_HINT_SLOTS 256
 

@@ -36,6 +36,23 @@ static void test_merge(void **state)
     pp_span t[] = {{100, 1000}, {200, 10}};
     assert_int_equal(pp_spans_merge(t, 2), 1);
     assert_int_equal(t[0].len, 1000);
+    /* Beyond a span limit the smallest gaps are bridged first: gaps 1000, 300, 1000, 20, 300
+     * (merge gap 8), at most 3 spans: the 20 and both 300s are bridged. */
+    pp_span u[] = {{0, 100}, {1100, 100}, {1500, 100}, {2600, 100}, {2720, 80}, {3100, 100}};
+    assert_int_equal(pp_spans_merge_within(u, 6, 8, 6), 6);
+    assert_int_equal(pp_spans_merge_within(u, 6, 8, 3), 3);
+    assert_int_equal(u[0].addr, 0);
+    assert_int_equal(u[0].len, 100);
+    assert_int_equal(u[1].addr, 1100);
+    assert_int_equal(u[1].len, 500);
+    assert_int_equal(u[2].addr, 2600);
+    assert_int_equal(u[2].len, 600);
+    /* ties: of four equal gaps, exactly the two needed are bridged (the first two) */
+    pp_span v[] = {{0, 10}, {20, 10}, {40, 10}, {60, 10}, {80, 10}};
+    assert_int_equal(pp_spans_merge_within(v, 5, 0, 3), 3);
+    assert_int_equal(v[0].len, 50);
+    assert_int_equal(v[1].addr, 60);
+    assert_int_equal(v[2].addr, 80);
 }
 
 static void test_walks(void **state)
