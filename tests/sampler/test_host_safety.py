@@ -41,6 +41,38 @@ def test_app_closing_and_reusing_descriptors_loses_nothing(reads, tmp_path):
     assert any("stress_fd_round_trips" in names(s) for s in all_samples(tmp_path))
 
 
+@pytest.mark.parametrize("version", ["3.8.18", "3.12.1"])
+def test_sampler_thread_writes_to_the_apps_current_stderr_and_holds_no_other(version, tmp_path):
+    """The sampler thread keeps its own descriptors out of the application's reach (a table of its
+    own, for the pipe it reads memory through). Its lines must still go to the application's
+    stderr as it is now, and it must not keep the old one open: an application that points its
+    stderr at a file (daemonising) ends the pipe its parent reads at once, and the profile write
+    that then fails is reported in the file. Certain, not timed: the old stderr's end is awaited
+    for 20 s, and without the release it only comes when the process exits, after that."""
+    profile_dir, new_stderr, marker = tmp_path / "out", tmp_path / "stderr.txt", tmp_path / "eof"
+    profile_dir.mkdir()
+    env = preload_env(tmp_path, DD_PROFILING_OUTPUT_PPROF=profile_dir / "prof",
+                      DD_PROFILING_UPLOAD_INTERVAL="0.2")
+    p = subprocess.Popen([str(PYTHONS[version]), str(WORKLOADS / "stderr_swap.py"), profile_dir,
+                          new_stderr, marker], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+
+    def await_end():
+        p.stderr.read()
+        marker.touch()
+
+    reader = threading.Thread(target=await_end)
+    reader.start()
+    out = p.stdout.read()
+    p.wait(timeout=60)
+    reader.join()
+    assert p.returncode == 0, new_stderr.read_text()
+    got = json.loads(out.splitlines()[-1])
+    # (a sanitizer build keeps the stderr of the sampler's start, for its own reports)
+    assert got == {"line": True, "released": not SANITIZED}, new_stderr.read_text()
+    assert "cannot write" in new_stderr.read_text()
+
+
 def test_sigterm_during_the_exit_flush_keeps_the_exit_status(tmp_path):
     """sys.exit(7), and a SIGTERM while the library writes the last profile: status 7."""
     r = run(PYTHONS["3.12.1"], [WORKLOADS / "exit_during_flush.py"], tmp_path)

@@ -91,13 +91,23 @@ def test_daemonised_process_is_profiled(version, tmp_path):
     assert sampled(tmp_path, "stress_daemon_work", result["pid"]) >= 1
 
 
+@pytest.mark.parametrize("refused", ["process_vm_readv", "close_range",
+                                     "process_vm_readv,close_range"])
 @pytest.mark.parametrize("version", VERSIONS)
-def test_seccomp_refusing_process_vm_readv(version, tmp_path):
-    """Docker's default seccomp profile refuses process_vm_readv: the library says so once and
-    samples through its /proc/self/mem fallback, here a 5,000-deep stack."""
-    wrapper = cc(tmp_path / "no_vm_readv", WORKLOADS / "no_vm_readv.c")
-    result, r = stress(PYTHONS[version], "recursion", tmp_path, wrapper=[wrapper],
+def test_seccomp_refusing_system_calls(version, refused, tmp_path):
+    """Container seccomp profiles refuse system calls the library uses: Docker's default refuses
+    process_vm_readv (then reads go through /proc/self/mem), a profile older than Linux 5.9
+    refuses close_range (then the sampler thread has no private descriptor table, so no pipe for
+    scattered reads). The library says so once and samples a 5,000-deep stack either way; the
+    pipe serves the sampler thread's scattered reads whenever close_range works, whichever way
+    the rest is read."""
+    wrapper = cc(tmp_path / "refuse_syscalls", WORKLOADS / "refuse_syscalls.c")
+    result, r = stress(PYTHONS[version], "recursion", tmp_path, wrapper=[wrapper, refused],
                        DD_PROFILING_LOG_LEVEL="info")
     assert result == {"depth": 5000}
-    assert "reading through /proc/self/mem" in r.stderr, r.stderr
+    assert ("reading through /proc/self/mem" in r.stderr) == ("process_vm_readv" in refused), \
+        r.stderr
+    assert ("no private descriptor table" in r.stderr) == ("close_range" in refused), r.stderr
+    pipe_calls = max(meta["counters"]["pipe_read_calls"] for _, meta in profiles(tmp_path))
+    assert (pipe_calls > 0) == ("close_range" not in refused), pipe_calls
     assert sampled(tmp_path, "stress_recursion_down") >= 1
