@@ -40,10 +40,15 @@ int pp_private_pipe_open(void)
     pp_log_own_table();
     /* 0-2 name /dev/null, so that nothing written to a standard number from this thread (by
      * libc or anything else) can land in a file the thread opens later. */
-    int null = FIRST_LEFT == 0 ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
-    for (int fd = null + 1; null >= 0 && fd <= STDERR_FILENO; fd++)
-        if (fcntl(null, F_DUPFD_CLOEXEC, fd) != fd)
-            break;
+    if (FIRST_LEFT == 0) {
+        int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+        for (int fd = 1; null == 0 && fd <= STDERR_FILENO; fd++)
+            if (fcntl(null, F_DUPFD_CLOEXEC, fd) != fd)
+                null = -1;
+        /* (without them the pipe could get a standard number: then no pipe) */
+        if (null != 0)
+            return -1;
+    }
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
         return -1;

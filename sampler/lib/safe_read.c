@@ -99,18 +99,6 @@ size_t pp_read_merge_gap(void)
     return pp_private_pipe_capacity() ? PIPE_MERGE_GAP : PP_MERGE_GAP;
 }
 
-static int read_vm(void *dst, uintptr_t addr, size_t len)
-{
-    struct iovec local = {dst, len};
-    struct iovec remote = {(void *)addr, len};
-    copy_fn copy = copier(pages_of(addr, len), len);
-    ssize_t n = copy(&local, &remote, 1);
-    if (n < 0 && copy == pipe_copy && mode == PP_READ_VM) /* the pipe failed for good */
-        n = vm_copy(&local, &remote, 1);
-    stats.bytes += n > 0 ? (uint64_t)n : 0;
-    return n == (ssize_t)len ? 0 : -1;
-}
-
 void pp_safe_read_release(void)
 {
     if (mem.fd >= 0)
@@ -142,6 +130,21 @@ static int read_mem(void *dst, uintptr_t addr, size_t len)
         n = pread(fd, dst, len, (off_t)addr);
         stats.calls++;
     }
+    stats.bytes += n > 0 ? (uint64_t)n : 0;
+    return n == (ssize_t)len ? 0 : -1;
+}
+
+/* One range through copy (the pipe, process_vm_readv) or, without one, /proc/self/mem. */
+static int read_one(void *dst, uintptr_t addr, size_t len)
+{
+    copy_fn copy = copier(pages_of(addr, len), len);
+    struct iovec local = {dst, len};
+    struct iovec remote = {(void *)addr, len};
+    ssize_t n = copy ? copy(&local, &remote, 1) : -1;
+    if (n < 0 && copy == pipe_copy) /* the pipe failed for good: without it */
+        return read_one(dst, addr, len);
+    if (!copy)
+        return read_mem(dst, addr, len);
     stats.bytes += n > 0 ? (uint64_t)n : 0;
     return n == (ssize_t)len ? 0 : -1;
 }
@@ -191,11 +194,13 @@ static size_t read_group(copy_fn copy, struct iovec *local, struct iovec *remote
     size_t copied = 0, j = 0;
     while (j < k) {
         ssize_t got = copy(local + j, remote + j, k - j);
-        if (got < 0 && copy == pipe_copy) {
-            copy = mode == PP_READ_VM ? vm_copy : NULL; /* the pipe failed for good */
-            if (!copy)
-                break;
-            continue;
+        if (got < 0 && copy == pipe_copy) { /* the pipe failed for good: the rest without it */
+            for (; j < k; j++) {
+                pp_read_req *r = &reqs[idx[j]];
+                r->ok = read_one(r->dst, r->addr, r->len) == 0;
+                copied += (size_t)r->ok;
+            }
+            break;
         }
         size_t left = got > 0 ? (size_t)got : 0;
         stats.bytes += left;
@@ -251,6 +256,11 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
     return copied;
 }
 
+int pp_read_batches(void)
+{
+    return mode == PP_READ_VM || pp_private_pipe_capacity() > 0;
+}
+
 int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_field *f, size_t n)
 {
     if (n == 0)
@@ -286,6 +296,5 @@ int pp_read(void *dst, uintptr_t addr, size_t len)
         return 0;
     if (!plausible(addr, len))
         return -1;
-    return mode == PP_READ_VM || copier(pages_of(addr, len), len) ? read_vm(dst, addr, len)
-                                                                  : read_mem(dst, addr, len);
+    return read_one(dst, addr, len);
 }

@@ -57,6 +57,10 @@ typedef struct pp_read_req {
 #define PP_READ_BATCH 64
 size_t pp_read_many(pp_read_req *reqs, size_t n);
 
+/* Whether pp_read_many copies a batch in one system call on the calling thread (through
+ * process_vm_readv or the thread's private pipe), not one call per range. */
+int pp_read_batches(void);
+
 /* One field of a structure: size bytes at offset, copied to dst. */
 typedef struct pp_field {
     int32_t offset;

@@ -547,8 +547,9 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     s->counters[C_PASSES]++;
     s->profile_passes++;
     pp_code_cache_new_pass(s->codes);
-    /* What the previous pass started with, copied in one system call. */
-    pp_pass_head_start(s->head, pp_safe_read_mode() == PP_READ_VM);
+    /* What the previous pass started with, copied in one system call (or, where both
+     * process_vm_readv and the pipe are refused, read one by one as they come). */
+    pp_pass_head_start(s->head, pp_read_batches());
     uintptr_t interp_head = 0;
     if (pp_runtime_state(&s->rt, read_head, s, &interp_head) != 1)
         return -1; /* finalizing or finalized: thread states are being freed */
