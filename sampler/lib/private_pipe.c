@@ -88,7 +88,9 @@ ssize_t pp_private_pipe_copy(const struct iovec *dst, const struct iovec *src, s
         return -1;
     /* The kernel fills the pipe page by page and keeps only whole pages of a copy that faulted,
      * so what it reports is exactly what the pipe holds: a prefix of the ranges. */
-    ssize_t in = writev(wr, src, (int)n);
+    /* (the system call itself: a sanitizer's writev would check the ranges, which may lie in
+     * memory the application freed, as any read of the sampler's may) */
+    ssize_t in = syscall(SYS_writev, wr, src, (int)n);
     if (in < 0)
         return errno == EFAULT ? 0 : (close_pipe(), -1);
     ssize_t out = in > 0 ? readv(rd, dst, (int)n) : 0;
