@@ -28,6 +28,11 @@
 #define PP_AGG_STR_CLEAR_DEN 4
 /* The longest string kept; longer ones are cut (and repaired where the cut split a character). */
 #define PP_AGG_MAX_STRING 4096
+/* String literals whose ids are remembered by address. */
+#define PP_AGG_STATICS 8
+/* Threads whose last stack is remembered (by a hash of the kernel tid: a collision only costs the
+ * hash). */
+#define PP_AGG_RECENT 64
 
 static const char DROPPED_STACKS_NAME[] = "<stacks dropped>";
 static const char STRING_TABLE_FULL[] = "<string table full>";
@@ -67,6 +72,11 @@ struct pp_agg {
     bool str_full;
     pp_str full_id, dropped_name_id;
     uint64_t generation;
+    struct {
+        const char *s;
+        pp_str id;
+    } statics[PP_AGG_STATICS];
+    size_t n_statics;
 
     /* stacks: index -> agg_stack, slots hold index + 1 */
     size_t max_stacks;
@@ -77,6 +87,9 @@ struct pp_agg {
     size_t frames_stored, max_frames_stored;
     agg_chunk *chunks, *cur_chunk;
     uint64_t dropped;
+    /* Per thread, the index + 1 of the stack it added last (0: none): a thread's next sample and
+     * its hooks' records are mostly that stack again, found by comparing without hashing. */
+    uint32_t recent[PP_AGG_RECENT];
     /* The "<stacks dropped>" stack lives outside the table, so folding never needs memory. */
     bool has_fold;
     agg_stack fold;
@@ -93,12 +106,17 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Eight bytes a step (a byte a step was most of what interning a thread's name cost), each a
+ * bijection of h as in stack_hash; the last step's bytes past the end are zeros, told apart by
+ * the length mixed in first. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ len;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, len - i < 8 ? len - i : 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h = (h << 29) | (h >> 35);
     }
     return mix64(h);
 }
@@ -199,6 +217,7 @@ static bool strings_init(pp_agg *agg)
     agg->n_strs = 0;
     agg->str_used = 0;
     agg->str_full = false;
+    agg->n_statics = 0;
     if (agg->str_slots)
         memset(agg->str_slots, 0, agg->str_slots_cap * sizeof *agg->str_slots);
     pp_str id;
@@ -287,6 +306,21 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
     return id;
 }
 
+pp_str pp_agg_intern_static(pp_agg *agg, const char *s, size_t len)
+{
+    for (size_t i = 0; i < agg->n_statics; i++)
+        if (agg->statics[i].s == s)
+            return agg->statics[i].id;
+    /* (until the strings are cleared interning s gives this id again: "<string table full>"
+     * included, as the table stays full until then) */
+    pp_str id = pp_agg_intern(agg, s, len);
+    if (agg->n_statics < PP_AGG_STATICS) {
+        agg->statics[agg->n_statics].s = s;
+        agg->statics[agg->n_statics++].id = id;
+    }
+    return id;
+}
+
 const char *pp_agg_string(const pp_agg *agg, pp_str id)
 {
     if (id >= agg->n_strs)
@@ -325,16 +359,21 @@ static uint64_t stack_hash(const pp_sample_key *key)
     return mix64(h);
 }
 
-static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t hash)
+static bool stack_is(const agg_stack *s, const pp_sample_key *key)
 {
-    if (s->hash != hash || s->thread_id != key->thread_id ||
-        s->native_thread_id != key->native_thread_id || s->thread_name != key->thread_name ||
-        s->n_frames != key->n_frames || s->n_omitted != key->n_omitted ||
-        s->label_key != key->label_key || s->label_value != key->label_value)
+    if (s->thread_id != key->thread_id || s->native_thread_id != key->native_thread_id ||
+        s->thread_name != key->thread_name || s->n_frames != key->n_frames ||
+        s->n_omitted != key->n_omitted || s->label_key != key->label_key ||
+        s->label_value != key->label_value)
         return false;
     /* pp_frame is three 32-bit fields: no padding, so equal frames are equal bytes */
     return key->n_frames == 0 ||
            memcmp(s->frames, key->frames, key->n_frames * sizeof *key->frames) == 0;
+}
+
+static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t hash)
+{
+    return s->hash == hash && stack_is(s, key);
 }
 
 static pp_frame *arena_frames(pp_agg *agg, size_t n)
@@ -414,11 +453,17 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
 /* The index of key's stack, created with zero values if new; -1 when the bounds are reached. */
 static long stack_index(pp_agg *agg, const pp_sample_key *key)
 {
+    /* (stacks are unique in the table, so the one found here is the one the lookup would find) */
+    uint32_t *recent = &agg->recent[key->native_thread_id % PP_AGG_RECENT];
+    if (*recent && *recent <= agg->n_stacks && stack_is(&agg->stacks[*recent - 1], key))
+        return (long)*recent - 1;
     uint64_t hash = stack_hash(key);
     bool found;
     uint32_t *slot = stack_slot(agg, key, hash, &found);
-    if (found)
+    if (found) {
+        *recent = *slot;
         return (long)*slot - 1;
+    }
     if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
         agg->frames_stored + key->n_frames > agg->max_frames_stored)
         return -1;
@@ -451,6 +496,7 @@ static long stack_index(pp_agg *agg, const pp_sample_key *key)
     s->frames = frames;
     memset(s->values, 0, sizeof s->values);
     *slot = (uint32_t)index + 1;
+    *recent = *slot;
     return (long)index;
 }
 
@@ -528,6 +574,8 @@ void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
     }
     if (!changed)
         return;
+    /* Stacks that became equal are no longer unique: the lookup decides which one is found. */
+    memset(agg->recent, 0, sizeof agg->recent);
     /* The index follows the new hashes, every stack its own entry. */
     size_t mask = agg->stack_slots_cap - 1;
     memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
@@ -544,6 +592,7 @@ void pp_agg_reset_stacks(pp_agg *agg)
     if (agg->n_stacks)
         memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
     agg->n_stacks = 0;
+    memset(agg->recent, 0, sizeof agg->recent);
     agg->has_fold = false;
     agg->frames_stored = 0;
     for (agg_chunk *c = agg->chunks; c; c = c->next)
