@@ -33,12 +33,9 @@ typedef struct pp_resolve_slot {
      * had filled (pp_code_cache_pass, pp_code_cache_misses). While both are unchanged, every
      * entry the slot holds is still the one it resolved with, and verified. */
     uint64_t pass, fills;
-    /* Fingerprints of its raw frames (code, where, owner) and of its entries' name pointers, and
-     * whether every frame has an entry: such a slot, still stamped as now, stands for a stack
-     * with the same fingerprints as a whole, without a frame compared (a 64-bit hash: two
-     * different stacks of one thread collide once in 2^64 lookups). */
-    uint64_t fp, name_fp;
-    int whole;
+    /* Frames [held_from, n) all have an entry and [emitted_from, n) were all emitted: a tail
+     * within them is reused without visiting each frame's flags (its frames copied as a block). */
+    size_t held_from, emitted_from;
     uintptr_t *code, *where;
     uintptr_t *name; /* the entry's name pointer (what a recorded stack's name is checked with) */
     uint8_t *owner;
