@@ -210,7 +210,7 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *c
     return PP_WALK_OK;
 }
 
-/* Whether b's raw frame i is the slot's frame j (a recorded stack's name pointer included). */
+/* Whether b's raw frame i is the slot's frame at j (a recorded stack's name pointer included). */
 static int same_frame(const pp_walk_buf *b, size_t i, const pp_resolve_slot *m, size_t j)
 {
     return b->where[i] == m->where[j] && b->code[i] == m->code[j] && b->owner[i] == m->owner[j] &&
@@ -222,7 +222,7 @@ static int same_frame(const pp_walk_buf *b, size_t i, const pp_resolve_slot *m, 
  * where a thread's stacks mostly differ, ends the comparison within the first bytes. */
 static int same_frames(const pp_walk_buf *b, size_t i, size_t raw, const pp_resolve_slot *m)
 {
-    size_t j = i + m->n - raw, len = raw - i;
+    size_t j = m->cap - raw + i, len = raw - i;
     return memcmp(b->where + i, m->where + j, len * sizeof *b->where) == 0 &&
            memcmp(b->code + i, m->code + j, len * sizeof *b->code) == 0 &&
            memcmp(b->owner + i, m->owner + j, len * sizeof *b->owner) == 0 &&
@@ -237,28 +237,28 @@ static int same_frames(const pp_walk_buf *b, size_t i, size_t raw, const pp_reso
 static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot *m, uint64_t pass,
                         uint64_t fills, size_t *p)
 {
-    /* the slot's frame i + m->n - raw lines up with b's frame i (i >= lo: within both, and among
-     * the slot's frames that all have an entry) */
+    /* b's frame i lines up with the slot's at at + i (i >= lo: within both, and among the slot's
+     * frames that all have an entry) */
+    size_t at = m->cap - raw;
     size_t lo = m->n >= raw ? 0 : raw - m->n;
-    if (m->held_from + raw > m->n + lo)
-        lo = m->held_from + raw - m->n;
+    if (m->held_from > at + lo)
+        lo = m->held_from - at;
     /* The longest run of equal frames that ends at the oldest: tried whole, then without the 1,
      * 2, 4, ... frames nearest the leaf, then narrowed frame by frame (past the last run that
      * failed, the first frame that differs is near). */
     size_t i = raw;
     for (size_t skip = 0; lo + skip < raw; skip = skip ? 2 * skip : 1)
-        if (same_frame(b, lo + skip, m, lo + skip + m->n - raw) &&
-            same_frames(b, lo + skip + 1, raw, m)) {
+        if (same_frame(b, lo + skip, m, at + lo + skip) && same_frames(b, lo + skip + 1, raw, m)) {
             i = lo + skip;
             break;
         }
-    while (i > lo && same_frame(b, i - 1, m, i - 1 + m->n - raw))
+    while (i > lo && same_frame(b, i - 1, m, at + i - 1))
         i--;
     if (m->pass != pass || m->fills != fills) {
         /* (an entry of the same address and fill still holds the name pointer m->name[j]) */
         size_t k = raw;
         for (; k > i; k--) {
-            size_t j = k - 1 + m->n - raw;
+            size_t j = at + k - 1;
             const pp_code_info *e = m->entry[j];
             if (e->addr != m->code[j] || e->checked_pass != pass || e->fill != m->fill[j])
                 break;
@@ -272,64 +272,54 @@ static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot 
  * how many. */
 static size_t reuse_tail(const pp_resolve_slot *m, size_t p, size_t raw, pp_frame *out)
 {
-    if (m->emitted_from + raw <= m->n + p) {
-        memcpy(out, m->frame + (p + m->n - raw), (raw - p) * sizeof *out);
+    size_t at = m->cap - raw;
+    if (m->emitted_from <= at + p) {
+        memcpy(out, m->frame + at + p, (raw - p) * sizeof *out);
         return raw - p;
     }
     size_t k = 0;
-    for (size_t i = p; i < raw; i++) {
-        size_t j = i + m->n - raw;
+    for (size_t j = at + p; j < m->cap; j++)
         if (m->emitted[j])
             out[k++] = m->frame[j];
-    }
     return k;
 }
 
-/* Remembers b's raw frames in the slot: the tail [p, raw) moved from where the slot held it (the
- * same thread's last stack, lined up on the oldest frame), the head [0, p) as resolved now
- * (results: 1 emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
+/* Remembers b's raw frames in the slot: the tail [p, raw) kept where the slot holds it (the same
+ * thread's last stack, lined up on the oldest frame), the head [0, p) as resolved now (results: 1
+ * emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
 static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *b, size_t raw,
                            size_t p, const int8_t *result, const pp_frame *frames,
                            const pp_code_info *const *entries, uint64_t pass, uint64_t fills)
 {
-    /* where the tail's frames all emitted start, lined up with b (none kept: raw) */
-    size_t emitted_from = m->emitted_from + raw > m->n + p ? m->emitted_from + raw - m->n : p;
-    if (p < raw && m->n != raw) {
-        size_t from = p + m->n - raw, len = raw - p; /* (m->n - raw may wrap: unsigned) */
-        memmove(m->code + p, m->code + from, len * sizeof *m->code);
-        memmove(m->where + p, m->where + from, len * sizeof *m->where);
-        memmove(m->name + p, m->name + from, len * sizeof *m->name);
-        memmove(m->owner + p, m->owner + from, len * sizeof *m->owner);
-        memmove(m->entry + p, m->entry + from, len * sizeof *m->entry);
-        memmove(m->fill + p, m->fill + from, len * sizeof *m->fill);
-        memmove(m->frame + p, m->frame + from, len * sizeof *m->frame);
-        memmove(m->emitted + p, m->emitted + from, len * sizeof *m->emitted);
-    }
+    size_t at = m->cap - raw;
     for (size_t i = 0; i < p; i++) {
-        m->code[i] = b->code[i];
-        m->where[i] = b->where[i];
-        m->owner[i] = b->owner[i];
+        size_t j = at + i;
+        m->code[j] = b->code[i];
+        m->where[j] = b->where[i];
+        m->owner[j] = b->owner[i];
         /* (an entry the cache handed out without marking it verified, a dying code object's,
          * is not reused) */
-        m->entry[i] =
+        m->entry[j] =
             result[i] >= 0 && entries[i] && entries[i]->checked_pass == pass ? entries[i] : NULL;
-        m->fill[i] = m->entry[i] ? m->entry[i]->fill : 0;
-        m->name[i] = m->entry[i] ? m->entry[i]->name_ptr : 0;
-        m->frame[i] = frames[i];
-        m->emitted[i] = (uint8_t)(result[i] > 0);
+        m->fill[j] = m->entry[j] ? m->entry[j]->fill : 0;
+        m->name[j] = m->entry[j] ? m->entry[j]->name_ptr : 0;
+        m->frame[j] = frames[i];
+        m->emitted[j] = (uint8_t)(result[i] > 0);
     }
     m->key = key;
     m->n = raw;
     m->pass = pass;
     m->fills = fills;
-    /* (the tail kept from the slot has every entry: stable_tail stops short of a frame without) */
-    m->held_from = p;
-    while (m->held_from > 0 && m->entry[m->held_from - 1])
+    /* (the tail kept has every entry: stable_tail stops short of a frame without) */
+    m->held_from = at + p;
+    while (m->held_from > at && m->entry[m->held_from - 1])
         m->held_from--;
-    if (emitted_from == p)
-        while (emitted_from > 0 && m->emitted[emitted_from - 1])
-            emitted_from--;
-    m->emitted_from = emitted_from;
+    /* (no tail kept: the slot's frames there start again from the end) */
+    if (p == raw || m->emitted_from < at + p)
+        m->emitted_from = at + p;
+    if (m->emitted_from == at + p)
+        while (m->emitted_from > at && m->emitted[m->emitted_from - 1])
+            m->emitted_from--;
 }
 
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
