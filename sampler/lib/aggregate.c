@@ -28,8 +28,8 @@
 #define PP_AGG_STR_CLEAR_DEN 4
 /* The longest string kept; longer ones are cut (and repaired where the cut split a character). */
 #define PP_AGG_MAX_STRING 4096
-/* String literals whose ids are remembered by address. */
-#define PP_AGG_STATICS 8
+/* Strings whose ids are remembered by the address they were given from (a power of two). */
+#define PP_AGG_BY_ADDRESS 64
 /* Threads whose last stack is remembered (by a hash of the kernel tid: a collision only costs the
  * hash). */
 #define PP_AGG_RECENT 64
@@ -72,11 +72,13 @@ struct pp_agg {
     bool str_full;
     pp_str full_id, dropped_name_id;
     uint64_t generation;
+    /* By a hash of the address a string was interned from, that address and its id: the same
+     * address interned again (a literal, a thread's name where the sampler keeps it) is checked
+     * against the stored text rather than hashed and looked up. */
     struct {
         const char *s;
         pp_str id;
-    } statics[PP_AGG_STATICS];
-    size_t n_statics;
+    } by_address[PP_AGG_BY_ADDRESS];
 
     /* stacks: index -> agg_stack, slots hold index + 1 */
     size_t max_stacks;
@@ -217,7 +219,7 @@ static bool strings_init(pp_agg *agg)
     agg->n_strs = 0;
     agg->str_used = 0;
     agg->str_full = false;
-    agg->n_statics = 0;
+    memset(agg->by_address, 0, sizeof agg->by_address);
     if (agg->str_slots)
         memset(agg->str_slots, 0, agg->str_slots_cap * sizeof *agg->str_slots);
     pp_str id;
@@ -279,10 +281,20 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
 {
     if (len == 0)
         return 0;
-    uint64_t hash = hash_bytes(s, len);
-    pp_str id;
-    if (str_lookup(agg, s, len, hash, &id))
+    /* (strings are unique in the table: one whose text is s's is the one the lookup finds) */
+    size_t at =
+        (size_t)(((uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL) >> 32) & (PP_AGG_BY_ADDRESS - 1);
+    const char *same = agg->by_address[at].s;
+    pp_str id = agg->by_address[at].id;
+    if (same == s && id < agg->n_strs && agg->strs[id].len == len &&
+        memcmp(agg->str_bytes + agg->strs[id].offset, s, len) == 0)
         return id;
+    uint64_t hash = hash_bytes(s, len);
+    if (str_lookup(agg, s, len, hash, &id)) {
+        agg->by_address[at].s = s;
+        agg->by_address[at].id = id;
+        return id;
+    }
     unsigned char repaired[PP_AGG_MAX_STRING];
     bool cut = len > sizeof repaired; /* longer than any name or path the sampler reads */
     if (cut)
@@ -303,20 +315,9 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
         agg->str_full = true;
         return agg->full_id;
     }
-    return id;
-}
-
-pp_str pp_agg_intern_static(pp_agg *agg, const char *s, size_t len)
-{
-    for (size_t i = 0; i < agg->n_statics; i++)
-        if (agg->statics[i].s == s)
-            return agg->statics[i].id;
-    /* (until the strings are cleared interning s gives this id again: "<string table full>"
-     * included, as the table stays full until then) */
-    pp_str id = pp_agg_intern(agg, s, len);
-    if (agg->n_statics < PP_AGG_STATICS) {
-        agg->statics[agg->n_statics].s = s;
-        agg->statics[agg->n_statics++].id = id;
+    if (s != (const char *)repaired) {
+        agg->by_address[at].s = s;
+        agg->by_address[at].id = id;
     }
     return id;
 }
@@ -419,7 +420,8 @@ static uint32_t *stack_slot(pp_agg *agg, const pp_sample_key *key, uint64_t hash
     return &agg->stack_slots[i];
 }
 
-static void add_values(agg_stack *s, const int64_t *values)
+/* (restrict: the values are never the stack's own, so the additions go two at a time) */
+static void add_values(agg_stack *restrict s, const int64_t *restrict values)
 {
     for (int i = 0; i < PP_V_COUNT; i++)
         s->values[i] += values[i];

@@ -43,10 +43,6 @@ pp_agg *pp_agg_new(size_t max_stacks, size_t max_string_bytes);
 void pp_agg_free(pp_agg *agg);
 
 pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len);
-/* The same for a string whose address holds that text for the process's life (a string literal,
- * always given with the same len): the first few such addresses have their ids remembered until
- * the strings are cleared, so interning one costs a comparison of addresses. */
-pp_str pp_agg_intern_static(pp_agg *agg, const char *s, size_t len);
 const char *pp_agg_string(const pp_agg *agg, pp_str id);
 /* Ids run from 0 to this count - 1. */
 size_t pp_agg_string_count(const pp_agg *agg);

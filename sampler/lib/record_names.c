@@ -28,15 +28,14 @@ int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const c
     }
     key->thread_name = run->thread_name;
     key->n_omitted = rec->n_omitted;
-    pp_frame gone = {pp_agg_intern_static(n->agg, GONE, sizeof GONE - 1), 0, 0};
+    pp_frame gone = {pp_agg_intern(n->agg, GONE, sizeof GONE - 1), 0, 0};
     int nameless = 0;
     if (rec->n_raw == 0 ||
         pp_walk_resolve(n->rt, n->codes, &b, rec->n_raw, &gone, &frames) != PP_WALK_OK ||
         frames == 0) {
         /* no Python frame (interpreter start-up or shutdown), or code objects gone already */
         nameless = 1;
-        n->walk->frames[0] =
-            (pp_frame){pp_agg_intern_static(n->agg, unnamed, strlen(unnamed)), 0, 0};
+        n->walk->frames[0] = (pp_frame){pp_agg_intern(n->agg, unnamed, strlen(unnamed)), 0, 0};
         frames = 1;
         key->n_omitted = 0;
     }

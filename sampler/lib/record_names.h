@@ -33,7 +33,7 @@ typedef struct pp_record_run {
 
 /* rec's thread and stack as key (its frames in n->walk, valid until the next call; no label).
  * A record without a Python frame, or whose code objects are gone, gets one frame named
- * unnamed (a string literal); returns 1 then, else 0. run: this drain's (see above). */
+ * unnamed; returns 1 then, else 0. run: this drain's (see above). */
 int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
                    pp_record_run *run, pp_sample_key *key);
 
