@@ -28,6 +28,11 @@
 #define PP_AGG_STR_CLEAR_DEN 4
 /* The longest string kept; longer ones are cut (and repaired where the cut split a character). */
 #define PP_AGG_MAX_STRING 4096
+/* Strings whose ids are remembered by the address they were given from (a power of two). */
+#define PP_AGG_BY_ADDRESS 64
+/* Threads whose last stack is remembered (by a hash of the kernel tid: a collision only costs the
+ * hash). */
+#define PP_AGG_RECENT 64
 
 static const char DROPPED_STACKS_NAME[] = "<stacks dropped>";
 static const char STRING_TABLE_FULL[] = "<string table full>";
@@ -67,6 +72,13 @@ struct pp_agg {
     bool str_full;
     pp_str full_id, dropped_name_id;
     uint64_t generation;
+    /* By a hash of the address a string was interned from, that address and its id: the same
+     * address interned again (a literal, a thread's name where the sampler keeps it) is checked
+     * against the stored text rather than hashed and looked up. */
+    struct {
+        const char *s;
+        pp_str id;
+    } by_address[PP_AGG_BY_ADDRESS];
 
     /* stacks: index -> agg_stack, slots hold index + 1 */
     size_t max_stacks;
@@ -77,6 +89,9 @@ struct pp_agg {
     size_t frames_stored, max_frames_stored;
     agg_chunk *chunks, *cur_chunk;
     uint64_t dropped;
+    /* Per thread, the index + 1 of the stack it added last (0: none): a thread's next sample and
+     * its hooks' records are mostly that stack again, found by comparing without hashing. */
+    uint32_t recent[PP_AGG_RECENT];
     /* The "<stacks dropped>" stack lives outside the table, so folding never needs memory. */
     bool has_fold;
     agg_stack fold;
@@ -93,12 +108,17 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Eight bytes a step (a byte a step was most of what interning a thread's name cost), each a
+ * bijection of h as in stack_hash; the last step's bytes past the end are zeros, told apart by
+ * the length mixed in first. */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL ^ len;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, len - i < 8 ? len - i : 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdULL;
+        h = (h << 29) | (h >> 35);
     }
     return mix64(h);
 }
@@ -199,6 +219,7 @@ static bool strings_init(pp_agg *agg)
     agg->n_strs = 0;
     agg->str_used = 0;
     agg->str_full = false;
+    memset(agg->by_address, 0, sizeof agg->by_address);
     if (agg->str_slots)
         memset(agg->str_slots, 0, agg->str_slots_cap * sizeof *agg->str_slots);
     pp_str id;
@@ -260,10 +281,20 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
 {
     if (len == 0)
         return 0;
-    uint64_t hash = hash_bytes(s, len);
-    pp_str id;
-    if (str_lookup(agg, s, len, hash, &id))
+    /* (strings are unique in the table: one whose text is s's is the one the lookup finds) */
+    size_t at =
+        (size_t)(((uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL) >> 32) & (PP_AGG_BY_ADDRESS - 1);
+    const char *same = agg->by_address[at].s;
+    pp_str id = agg->by_address[at].id;
+    if (same == s && id < agg->n_strs && agg->strs[id].len == len &&
+        memcmp(agg->str_bytes + agg->strs[id].offset, s, len) == 0)
         return id;
+    uint64_t hash = hash_bytes(s, len);
+    if (str_lookup(agg, s, len, hash, &id)) {
+        agg->by_address[at].s = s;
+        agg->by_address[at].id = id;
+        return id;
+    }
     unsigned char repaired[PP_AGG_MAX_STRING];
     bool cut = len > sizeof repaired; /* longer than any name or path the sampler reads */
     if (cut)
@@ -283,6 +314,10 @@ pp_str pp_agg_intern(pp_agg *agg, const char *s, size_t len)
     if (!str_store(agg, s, len, hash, &id)) {
         agg->str_full = true;
         return agg->full_id;
+    }
+    if (s != (const char *)repaired) {
+        agg->by_address[at].s = s;
+        agg->by_address[at].id = id;
     }
     return id;
 }
@@ -325,16 +360,21 @@ static uint64_t stack_hash(const pp_sample_key *key)
     return mix64(h);
 }
 
-static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t hash)
+static bool stack_is(const agg_stack *s, const pp_sample_key *key)
 {
-    if (s->hash != hash || s->thread_id != key->thread_id ||
-        s->native_thread_id != key->native_thread_id || s->thread_name != key->thread_name ||
-        s->n_frames != key->n_frames || s->n_omitted != key->n_omitted ||
-        s->label_key != key->label_key || s->label_value != key->label_value)
+    if (s->thread_id != key->thread_id || s->native_thread_id != key->native_thread_id ||
+        s->thread_name != key->thread_name || s->n_frames != key->n_frames ||
+        s->n_omitted != key->n_omitted || s->label_key != key->label_key ||
+        s->label_value != key->label_value)
         return false;
     /* pp_frame is three 32-bit fields: no padding, so equal frames are equal bytes */
     return key->n_frames == 0 ||
            memcmp(s->frames, key->frames, key->n_frames * sizeof *key->frames) == 0;
+}
+
+static bool stack_equal(const agg_stack *s, const pp_sample_key *key, uint64_t hash)
+{
+    return s->hash == hash && stack_is(s, key);
 }
 
 static pp_frame *arena_frames(pp_agg *agg, size_t n)
@@ -380,7 +420,8 @@ static uint32_t *stack_slot(pp_agg *agg, const pp_sample_key *key, uint64_t hash
     return &agg->stack_slots[i];
 }
 
-static void add_values(agg_stack *s, const int64_t *values)
+/* (restrict: the values are never the stack's own, so the additions go two at a time) */
+static void add_values(agg_stack *restrict s, const int64_t *restrict values)
 {
     for (int i = 0; i < PP_V_COUNT; i++)
         s->values[i] += values[i];
@@ -414,11 +455,17 @@ void pp_agg_add(pp_agg *agg, const pp_sample_key *key, int64_t cpu_ns, int64_t w
 /* The index of key's stack, created with zero values if new; -1 when the bounds are reached. */
 static long stack_index(pp_agg *agg, const pp_sample_key *key)
 {
+    /* (stacks are unique in the table, so the one found here is the one the lookup would find) */
+    uint32_t *recent = &agg->recent[key->native_thread_id % PP_AGG_RECENT];
+    if (*recent && *recent <= agg->n_stacks && stack_is(&agg->stacks[*recent - 1], key))
+        return (long)*recent - 1;
     uint64_t hash = stack_hash(key);
     bool found;
     uint32_t *slot = stack_slot(agg, key, hash, &found);
-    if (found)
+    if (found) {
+        *recent = *slot;
         return (long)*slot - 1;
+    }
     if (agg->n_stacks >= agg->max_stacks || key->n_frames > UINT32_MAX ||
         agg->frames_stored + key->n_frames > agg->max_frames_stored)
         return -1;
@@ -451,6 +498,7 @@ static long stack_index(pp_agg *agg, const pp_sample_key *key)
     s->frames = frames;
     memset(s->values, 0, sizeof s->values);
     *slot = (uint32_t)index + 1;
+    *recent = *slot;
     return (long)index;
 }
 
@@ -528,6 +576,8 @@ void pp_agg_rename_threads(pp_agg *agg, pp_agg_rename_fn rename, void *ctx)
     }
     if (!changed)
         return;
+    /* Stacks that became equal are no longer unique: the lookup decides which one is found. */
+    memset(agg->recent, 0, sizeof agg->recent);
     /* The index follows the new hashes, every stack its own entry. */
     size_t mask = agg->stack_slots_cap - 1;
     memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
@@ -544,6 +594,7 @@ void pp_agg_reset_stacks(pp_agg *agg)
     if (agg->n_stacks)
         memset(agg->stack_slots, 0, agg->stack_slots_cap * sizeof *agg->stack_slots);
     agg->n_stacks = 0;
+    memset(agg->recent, 0, sizeof agg->recent);
     agg->has_fold = false;
     agg->frames_stored = 0;
     for (agg_chunk *c = agg->chunks; c; c = c->next)

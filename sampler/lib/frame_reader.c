@@ -210,27 +210,23 @@ pp_walk_result pp_walk_raw(const pp_py_layout *l, pp_frame_view_fn view, void *c
     return PP_WALK_OK;
 }
 
-/* A 64-bit fingerprint of n words (each mixed in with a multiply and a shift). */
-static inline uint64_t mix(uint64_t h, uint64_t v)
+/* Whether b's raw frame i is the slot's frame at j (a recorded stack's name pointer included). */
+static int same_frame(const pp_walk_buf *b, size_t i, const pp_resolve_slot *m, size_t j)
 {
-    h = (h + v) * 0x9e3779b97f4a7c15ULL;
-    return h ^ (h >> 29);
+    return b->where[i] == m->where[j] && b->code[i] == m->code[j] && b->owner[i] == m->owner[j] &&
+           (!b->name || b->name[i] == m->name[j]);
 }
 
-static uint64_t raw_fingerprint(const pp_walk_buf *b, size_t raw)
+/* Whether b's raw frames [i, raw) are the slot's frames lined up with them (and a recorded stack's
+ * name pointers the slot's): compared as blocks from the leaf side, so a difference near the leaf,
+ * where a thread's stacks mostly differ, ends the comparison within the first bytes. */
+static int same_frames(const pp_walk_buf *b, size_t i, size_t raw, const pp_resolve_slot *m)
 {
-    uint64_t h = raw;
-    for (size_t i = 0; i < raw; i++)
-        h = mix(mix(h, b->code[i]), b->where[i] ^ ((uint64_t)b->owner[i] << 56));
-    return h;
-}
-
-static uint64_t names_fingerprint(const uintptr_t *name, size_t n)
-{
-    uint64_t h = n;
-    for (size_t i = 0; i < n; i++)
-        h = mix(h, name[i]);
-    return h;
+    size_t j = m->cap - raw + i, len = raw - i;
+    return memcmp(b->where + i, m->where + j, len * sizeof *b->where) == 0 &&
+           memcmp(b->code + i, m->code + j, len * sizeof *b->code) == 0 &&
+           memcmp(b->owner + i, m->owner + j, len * sizeof *b->owner) == 0 &&
+           (!b->name || memcmp(b->name + i, m->name + j, len * sizeof *b->name) == 0);
 }
 
 /* The frames [*p, raw) of b that the slot's stack (the same thread's last) ends with too, lined up
@@ -241,66 +237,89 @@ static uint64_t names_fingerprint(const uintptr_t *name, size_t n)
 static void stable_tail(const pp_walk_buf *b, size_t raw, const pp_resolve_slot *m, uint64_t pass,
                         uint64_t fills, size_t *p)
 {
-    size_t i = raw;
-    /* the slot's frame i - 1 + m->n - raw lines up with b's frame i - 1 (i > lo: within both) */
+    /* b's frame i lines up with the slot's at at + i (i >= lo: within both, and among the slot's
+     * frames that all have an entry) */
+    size_t at = m->cap - raw;
     size_t lo = m->n >= raw ? 0 : raw - m->n;
-    int intact = m->pass == pass && m->fills == fills;
-    while (i > lo) {
-        size_t j = i - 1 + m->n - raw;
-        const pp_code_info *e = m->entry[j];
-        /* (an entry of the same address and fill still holds the name pointer m->name[j]) */
-        if (!e || b->code[i - 1] != m->code[j] || b->where[i - 1] != m->where[j] ||
-            b->owner[i - 1] != m->owner[j] || (b->name && b->name[i - 1] != m->name[j]) ||
-            (!intact &&
-             (e->addr != m->code[j] || e->checked_pass != pass || e->fill != m->fill[j])))
+    if (m->held_from > at + lo)
+        lo = m->held_from - at;
+    /* The longest run of equal frames that ends at the oldest: tried whole, then without the 1,
+     * 2, 4, ... frames nearest the leaf, then narrowed frame by frame (past the last run that
+     * failed, the first frame that differs is near). */
+    size_t i = raw;
+    for (size_t skip = 0; lo + skip < raw; skip = skip ? 2 * skip : 1)
+        if (same_frame(b, lo + skip, m, at + lo + skip) && same_frames(b, lo + skip + 1, raw, m)) {
+            i = lo + skip;
             break;
+        }
+    while (i > lo && same_frame(b, i - 1, m, at + i - 1))
         i--;
+    if (m->pass != pass || m->fills != fills) {
+        /* (an entry of the same address and fill still holds the name pointer m->name[j]) */
+        size_t k = raw;
+        for (; k > i; k--) {
+            size_t j = at + k - 1;
+            const pp_code_info *e = m->entry[j];
+            if (e->addr != m->code[j] || e->checked_pass != pass || e->fill != m->fill[j])
+                break;
+        }
+        i = k;
     }
     *p = i;
 }
 
-/* Remembers b's raw frames in the slot: the tail [p, raw) moved from where the slot held it (the
- * same thread's last stack, lined up on the oldest frame), the head [0, p) as resolved now
- * (results: 1 emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
+/* Appends the slot's emitted frames lined up with b's [p, raw) (the stable tail) to out; returns
+ * how many. */
+static size_t reuse_tail(const pp_resolve_slot *m, size_t p, size_t raw, pp_frame *out)
+{
+    size_t at = m->cap - raw;
+    if (m->emitted_from <= at + p) {
+        memcpy(out, m->frame + at + p, (raw - p) * sizeof *out);
+        return raw - p;
+    }
+    size_t k = 0;
+    for (size_t j = at + p; j < m->cap; j++)
+        if (m->emitted[j])
+            out[k++] = m->frame[j];
+    return k;
+}
+
+/* Remembers b's raw frames in the slot: the tail [p, raw) kept where the slot holds it (the same
+ * thread's last stack, lined up on the oldest frame), the head [0, p) as resolved now (results: 1
+ * emitted, 0 skipped, -1 not reusable; frames and entries per raw frame). */
 static void remember_stack(pp_resolve_slot *m, uint64_t key, const pp_walk_buf *b, size_t raw,
                            size_t p, const int8_t *result, const pp_frame *frames,
-                           const pp_code_info *const *entries, uint64_t pass, uint64_t fills,
-                           uint64_t fp)
+                           const pp_code_info *const *entries, uint64_t pass, uint64_t fills)
 {
-    if (p < raw && m->n != raw) {
-        size_t from = p + m->n - raw, len = raw - p; /* (m->n - raw may wrap: unsigned) */
-        memmove(m->code + p, m->code + from, len * sizeof *m->code);
-        memmove(m->where + p, m->where + from, len * sizeof *m->where);
-        memmove(m->name + p, m->name + from, len * sizeof *m->name);
-        memmove(m->owner + p, m->owner + from, len * sizeof *m->owner);
-        memmove(m->entry + p, m->entry + from, len * sizeof *m->entry);
-        memmove(m->fill + p, m->fill + from, len * sizeof *m->fill);
-        memmove(m->frame + p, m->frame + from, len * sizeof *m->frame);
-        memmove(m->emitted + p, m->emitted + from, len * sizeof *m->emitted);
-    }
+    size_t at = m->cap - raw;
     for (size_t i = 0; i < p; i++) {
-        m->code[i] = b->code[i];
-        m->where[i] = b->where[i];
-        m->owner[i] = b->owner[i];
+        size_t j = at + i;
+        m->code[j] = b->code[i];
+        m->where[j] = b->where[i];
+        m->owner[j] = b->owner[i];
         /* (an entry the cache handed out without marking it verified, a dying code object's,
          * is not reused) */
-        m->entry[i] =
+        m->entry[j] =
             result[i] >= 0 && entries[i] && entries[i]->checked_pass == pass ? entries[i] : NULL;
-        m->fill[i] = m->entry[i] ? m->entry[i]->fill : 0;
-        m->name[i] = m->entry[i] ? m->entry[i]->name_ptr : 0;
-        m->frame[i] = frames[i];
-        m->emitted[i] = (uint8_t)(result[i] > 0);
+        m->fill[j] = m->entry[j] ? m->entry[j]->fill : 0;
+        m->name[j] = m->entry[j] ? m->entry[j]->name_ptr : 0;
+        m->frame[j] = frames[i];
+        m->emitted[j] = (uint8_t)(result[i] > 0);
     }
     m->key = key;
     m->n = raw;
     m->pass = pass;
     m->fills = fills;
-    /* (the tail kept from the slot has every entry: stable_tail stops at a frame without) */
-    m->whole = 1;
-    for (size_t i = 0; i < p; i++)
-        m->whole &= m->entry[i] != NULL;
-    m->fp = fp;
-    m->name_fp = names_fingerprint(m->name, raw);
+    /* (the tail kept has every entry: stable_tail stops short of a frame without) */
+    m->held_from = at + p;
+    while (m->held_from > at && m->entry[m->held_from - 1])
+        m->held_from--;
+    /* (no tail kept: the slot's frames there start again from the end) */
+    if (p == raw || m->emitted_from < at + p)
+        m->emitted_from = at + p;
+    if (m->emitted_from == at + p)
+        while (m->emitted_from > at && m->emitted[m->emitted_from - 1])
+            m->emitted_from--;
 }
 
 pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_walk_buf *b,
@@ -315,19 +334,16 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
             : NULL;
     size_t p = raw; /* frames [p, raw) are the thread's stable tail */
     uint64_t pass = pp_code_cache_pass(cache), fills = pp_code_cache_misses(cache);
-    uint64_t fp = m ? raw_fingerprint(b, raw) : 0;
     *n = 0;
-    if (m && m->key == b->memo_key && m->whole && m->n == raw && m->fp == fp && m->pass == pass &&
-        m->fills == fills && (!b->name || names_fingerprint(b->name, raw) == m->name_fp)) {
-        /* the thread's last stack again, whole: its frames, the slot left as it is (a hook's
-         * records in a hot loop, a thread in one stack) */
-        for (size_t j = 0; j < raw; j++)
-            if (m->emitted[j])
-                b->frames[(*n)++] = m->frame[j];
-        return PP_WALK_OK;
-    }
-    if (m && m->key == b->memo_key)
+    if (m && m->key == b->memo_key) {
         stable_tail(b, raw, m, pass, fills, &p);
+        if (p == 0 && m->n == raw && m->pass == pass && m->fills == fills) {
+            /* the thread's last stack again, whole: its frames, the slot left as it is (a hook's
+             * records in a hot loop, a thread in one stack) */
+            *n = reuse_tail(m, 0, raw, b->frames);
+            return PP_WALK_OK;
+        }
+    }
     pp_code_cache_prefetch(cache, b->code, p, b->verified);
     for (size_t i = 0; i < p; i++) {
         const pp_code_info *entry;
@@ -345,14 +361,10 @@ pp_walk_result pp_walk_resolve(const pp_runtime *rt, pp_code_cache *cache, pp_wa
     }
     if (!m)
         return PP_WALK_OK;
-    for (size_t i = p; i < raw; i++) {
-        size_t j = i + m->n - raw;
-        if (m->emitted[j])
-            b->frames[(*n)++] = m->frame[j];
-    }
+    *n += reuse_tail(m, p, raw, b->frames + *n);
     /* (the fills before this resolution: one that filled an entry, which may have evicted an
      * entry resolved before it, leaves a slot that is checked entry by entry next time) */
-    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified, pass, fills, fp);
+    remember_stack(m, b->memo_key, b, raw, p, b->result, b->resolved, b->verified, pass, fills);
     return PP_WALK_OK;
 }
 

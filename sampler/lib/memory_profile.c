@@ -118,10 +118,17 @@ void pp_memory_drain(const pp_record_namer *n)
     pp_frame room[2048];
     pp_alloc_record *rec;
     int locked = 0;
+    pp_record_run run = {0};
+    /* the weight of the last size seen (a loop's allocations are mostly of one size) */
+    uint64_t weighed = 0;
+    double weight = 0;
     while ((rec = pp_alloc_ring_peek(ring)) != NULL) {
         pp_sample_key key;
-        drained.unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &key);
-        double weight = 1.0 / pp_sample_probability((double)rec->size, mean_bytes);
+        drained.unnamed += (uint64_t)pp_record_name(n, rec, UNNAMED, &run, &key);
+        if (!weight || rec->size != weighed) {
+            weight = 1.0 / pp_sample_probability((double)rec->size, mean_bytes);
+            weighed = rec->size;
+        }
         int64_t values[PP_V_COUNT] = {0};
         values[PP_V_ALLOC_SPACE] = scaled((double)rec->size * weight);
         values[PP_V_ALLOC_SAMPLES] = scaled(weight);

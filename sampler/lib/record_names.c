@@ -7,7 +7,7 @@
 static const char GONE[] = "<code freed before it was named>";
 
 int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
-                   pp_sample_key *key)
+                   pp_record_run *run, pp_sample_key *key)
 {
     pp_walk_buf b = *n->walk;
     b.code = rec->code;
@@ -20,7 +20,13 @@ int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const c
     memset(key, 0, sizeof *key);
     key->thread_id = rec->thread_id;
     key->native_thread_id = (uint64_t)(uint32_t)rec->native_id;
-    key->thread_name = n->thread_name(n->ctx, rec->thread_id, rec->native_id);
+    if (!run->named || run->thread_id != rec->thread_id || run->native_id != rec->native_id) {
+        run->thread_id = rec->thread_id;
+        run->native_id = rec->native_id;
+        run->thread_name = n->thread_name(n->ctx, rec->thread_id, rec->native_id);
+        run->named = 1;
+    }
+    key->thread_name = run->thread_name;
     key->n_omitted = rec->n_omitted;
     pp_frame gone = {pp_agg_intern(n->agg, GONE, sizeof GONE - 1), 0, 0};
     int nameless = 0;
@@ -42,9 +48,10 @@ void pp_record_drain(const pp_record_namer *n, pp_alloc_ring *ring, const char *
                      pp_record_add_fn add, pp_record_counters *c)
 {
     pp_alloc_record *rec;
+    pp_record_run run = {0};
     while (ring && (rec = pp_alloc_ring_peek(ring)) != NULL) {
         pp_sample_key key;
-        c->unnamed += (uint64_t)pp_record_name(n, rec, unnamed, &key);
+        c->unnamed += (uint64_t)pp_record_name(n, rec, unnamed, &run, &key);
         add(n, rec, &key);
         c->samples++;
         pp_alloc_ring_release(ring, rec);

@@ -21,11 +21,21 @@ typedef struct pp_record_namer {
     void *ctx;
 } pp_record_namer;
 
+/* The thread the previous record of one drain was named for, and its name: a thread's records come
+ * in runs (it holds the GIL for a while), and asking for a thread's name again right after, with
+ * nothing asked in between, gives the same name. Zeroed at the start of a drain. */
+typedef struct pp_record_run {
+    uint64_t thread_id;
+    int32_t native_id;
+    int named;
+    pp_str thread_name;
+} pp_record_run;
+
 /* rec's thread and stack as key (its frames in n->walk, valid until the next call; no label).
  * A record without a Python frame, or whose code objects are gone, gets one frame named
- * unnamed; returns 1 then, else 0. */
+ * unnamed; returns 1 then, else 0. run: this drain's (see above). */
 int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
-                   pp_sample_key *key);
+                   pp_record_run *run, pp_sample_key *key);
 
 /* What a profile fed by a hook's ring reports among the metadata's counters. */
 typedef struct pp_record_counters {

@@ -42,6 +42,7 @@ pp_resolve_memo *pp_resolve_memo_new(size_t max_frames)
      * aligned */
     for (size_t i = 0; i < m->n_slots; i++) {
         pp_resolve_slot *s = &m->slots[i];
+        s->cap = s->held_from = s->emitted_from = max_frames;
         s->code = (uintptr_t *)((char *)m->storage + i * per_slot);
         s->where = s->code + max_frames;
         s->name = s->where + max_frames;

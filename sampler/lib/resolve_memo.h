@@ -24,21 +24,20 @@
 
 typedef struct pp_resolve_memo pp_resolve_memo;
 
-/* One thread's last resolved stack: raw frames [0, n) leaf first, as pp_walk_buf holds them, and
- * what each resolved to. */
+/* One thread's last resolved stack: its n raw frames leaf first, as pp_walk_buf holds them, and
+ * what each resolved to, at the end of each array of cap (frame i at cap - n + i): the oldest
+ * frame is always last, so a stack of another depth lines up with it without moving anything. */
 typedef struct pp_resolve_slot {
     uint64_t key; /* the thread (0: empty) */
-    size_t n;
+    size_t n, cap;
     /* When it was remembered: the code cache's verification pass and how many entries the cache
      * had filled (pp_code_cache_pass, pp_code_cache_misses). While both are unchanged, every
      * entry the slot holds is still the one it resolved with, and verified. */
     uint64_t pass, fills;
-    /* Fingerprints of its raw frames (code, where, owner) and of its entries' name pointers, and
-     * whether every frame has an entry: such a slot, still stamped as now, stands for a stack
-     * with the same fingerprints as a whole, without a frame compared (a 64-bit hash: two
-     * different stacks of one thread collide once in 2^64 lookups). */
-    uint64_t fp, name_fp;
-    int whole;
+    /* The frames at [held_from, cap) all have an entry and at [emitted_from, cap) were all
+     * emitted: a tail within them is reused without visiting each frame's flags (its frames
+     * copied as a block). */
+    size_t held_from, emitted_from;
     uintptr_t *code, *where;
     uintptr_t *name; /* the entry's name pointer (what a recorded stack's name is checked with) */
     uint8_t *owner;
