@@ -24,9 +24,12 @@
 #endif
 
 /* The pipe's ends in the thread's own table (-1: none), and what one copy may move. Thread-local:
- * the numbers mean nothing in any other thread's table. */
-static __thread int rd = -1, wr = -1;
-static __thread size_t capacity;
+ * the numbers mean nothing in any other thread's table. (Initial-exec, as all of the library's
+ * thread-locals: the general model would call __tls_get_addr in the dynamic loader, which the
+ * library must not need.) */
+static __thread int rd __attribute__((tls_model("initial-exec"))) = -1;
+static __thread int wr __attribute__((tls_model("initial-exec"))) = -1;
+static __thread size_t capacity __attribute__((tls_model("initial-exec")));
 
 int pp_private_pipe_open(void)
 {
