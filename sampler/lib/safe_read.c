@@ -184,6 +184,19 @@ static int plausible(uintptr_t addr, size_t len)
     return addr >= 4096 && addr + len >= addr;
 }
 
+/* Ranges idx[from..k) of reqs, one call each: through /proc/self/mem, or what is left of a group
+ * whose pipe failed for good. */
+static size_t read_each(pp_read_req *reqs, const size_t *idx, size_t from, size_t k)
+{
+    size_t copied = 0;
+    for (size_t j = from; j < k; j++) {
+        pp_read_req *r = &reqs[idx[j]];
+        r->ok = read_one(r->dst, r->addr, r->len) == 0;
+        copied += (size_t)r->ok;
+    }
+    return copied;
+}
+
 /* One group of ranges (at most PP_READ_BATCH) with as few calls as the copier allows. Both copiers
  * stop at the first range they cannot copy, so the bytes returned say which ranges arrived; the
  * first one short is copied again alone (the pipe may have stopped at a later range in the same
@@ -194,14 +207,8 @@ static size_t read_group(copy_fn copy, struct iovec *local, struct iovec *remote
     size_t copied = 0, j = 0;
     while (j < k) {
         ssize_t got = copy(local + j, remote + j, k - j);
-        if (got < 0 && copy == pipe_copy) { /* the pipe failed for good: the rest without it */
-            for (; j < k; j++) {
-                pp_read_req *r = &reqs[idx[j]];
-                r->ok = read_one(r->dst, r->addr, r->len) == 0;
-                copied += (size_t)r->ok;
-            }
-            break;
-        }
+        if (got < 0 && copy == pipe_copy) /* the pipe failed for good: the rest without it */
+            return copied + read_each(reqs, idx, j, k);
         size_t left = got > 0 ? (size_t)got : 0;
         stats.bytes += left;
         while (j < k && left >= local[j].iov_len) {
@@ -211,14 +218,8 @@ static size_t read_group(copy_fn copy, struct iovec *local, struct iovec *remote
         }
         if (j == k)
             break;
-        if (k - j > 1) { /* (alone, it has just been tried) */
-            got = copy(local + j, remote + j, 1);
-            stats.bytes += got > 0 ? (uint64_t)got : 0;
-            if (got == (ssize_t)local[j].iov_len) {
-                reqs[idx[j]].ok = 1;
-                copied++;
-            }
-        }
+        if (k - j > 1) /* (alone, it has just been tried) */
+            copied += read_each(reqs, idx, j, j + 1);
         j++;
     }
     return copied;
@@ -242,16 +243,9 @@ size_t pp_read_many(pp_read_req *reqs, size_t n)
             idx[k++] = i;
         }
         copy_fn copy = copier(pages, bytes);
-        if (copy) {
-            copied += read_group(copy, local, remote, reqs, idx, k);
-            continue;
-        }
-        /* /proc/self/mem: one pread per range (preadv scatters one file range, not many) */
-        for (size_t j = 0; j < k; j++) {
-            pp_read_req *r = &reqs[idx[j]];
-            r->ok = read_mem(r->dst, r->addr, r->len) == 0;
-            copied += (size_t)r->ok;
-        }
+        /* (without one, /proc/self/mem: one pread per range, as preadv scatters one file range,
+         * not many) */
+        copied += copy ? read_group(copy, local, remote, reqs, idx, k) : read_each(reqs, idx, 0, k);
     }
     return copied;
 }

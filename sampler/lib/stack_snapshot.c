@@ -242,13 +242,6 @@ void pp_snapshot_take(pp_stack_snapshot *s, uint64_t thread, uintptr_t chunk, ui
     copy_older_chunks(s, r);
 }
 
-static int holds(const pp_stack_snapshot *s, size_t i, uintptr_t addr, size_t len)
-{
-    uintptr_t start = s->ranges[i].start;
-    return addr >= start && addr - start <= s->ranges[i].len &&
-           len <= s->ranges[i].len - (addr - start);
-}
-
 /* The copied range holding [addr, addr + len), or -1. A walk reads its frames in a row and the
  * remembered spans are in address order, so the range of the last read and its two neighbours
  * are tried before the rest. */
@@ -257,12 +250,12 @@ static long range_of(pp_stack_snapshot *s, uintptr_t addr, size_t len)
     size_t last = s->last_range;
     size_t near[3] = {last, last - 1, last + 1}; /* (last - 1 may wrap: then out of range) */
     for (int k = 0; k < 3; k++)
-        if (near[k] < s->n_ranges && holds(s, near[k], addr, len)) {
+        if (near[k] < s->n_ranges && pp_snapshot_holds(s, near[k], addr, len)) {
             s->last_range = near[k];
             return (long)near[k];
         }
     for (size_t i = 0; i < s->n_ranges; i++)
-        if (holds(s, i, addr, len)) {
+        if (pp_snapshot_holds(s, i, addr, len)) {
             s->last_range = i;
             return (long)i;
         }

@@ -108,17 +108,24 @@ int pp_snapshot_read(pp_stack_snapshot *s, void *dst, uintptr_t addr, size_t len
  * copied as by pp_snapshot_read; NULL when the memory is unreadable. Valid until the snapshot is
  * taken again. */
 const void *pp_snapshot_view_slow(pp_stack_snapshot *s, void *scratch, uintptr_t addr, size_t len);
+/* Whether copied range i holds [addr, addr + len). */
+static inline int pp_snapshot_holds(const pp_stack_snapshot *s, size_t i, uintptr_t addr,
+                                    size_t len)
+{
+    uintptr_t start = s->ranges[i].start;
+    return addr >= start && addr - start <= s->ranges[i].len &&
+           len <= s->ranges[i].len - (addr - start);
+}
+
 static inline const void *pp_snapshot_view(pp_stack_snapshot *s, void *scratch, uintptr_t addr,
                                            size_t len)
 {
     /* A walk reads its frames from one data-stack chunk in a row: the range of the last read is
      * tried first (a data-stack range needs no note of what was read). */
-    if (s->last_range < s->n_ranges && s->ranges[s->last_range].kind == PP_RANGE_DATASTACK) {
-        uintptr_t off = addr - s->ranges[s->last_range].start;
-        if (addr >= s->ranges[s->last_range].start && off <= s->ranges[s->last_range].len &&
-            len <= s->ranges[s->last_range].len - off)
-            return s->buf + s->ranges[s->last_range].at + off;
-    }
+    size_t last = s->last_range;
+    if (last < s->n_ranges && s->ranges[last].kind == PP_RANGE_DATASTACK &&
+        pp_snapshot_holds(s, last, addr, len))
+        return s->buf + s->ranges[last].at + (addr - s->ranges[last].start);
     return pp_snapshot_view_slow(s, scratch, addr, len);
 }
 
