@@ -141,7 +141,11 @@ def test_frees_after_fork(python, tmp_path):
     kept = total(parent["samples"], "parent_keep", "heap-space")
     assert abs(kept / expect["parent_keep"] - 1) <= 0.25, kept
     mine = held(tmp_path, child, child_pid[0])
-    assert total(mine["samples"], "parent_keep", "heap-space") == 0
+    # Through 3.10 a code object keeps its last frame for reuse, so the frames of keeper and its
+    # list comprehension, allocated under parent_keep, stay live in both processes (about 460
+    # bytes each; one was sampled, p = 0.7 %, in CI). Allow those two: not freeing the kept
+    # objects would leave about 64 MiB.
+    assert total(mine["samples"], "parent_keep", "heap-space") <= 2 * (65536 + 1024)
     kept = total(mine["samples"], "child_keep", "heap-space")
     assert abs(kept / child["child_keep"] - 1) <= 0.25, kept
 
