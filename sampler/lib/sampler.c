@@ -21,6 +21,7 @@
 #include "lock_profile.h"
 #include "memory_profile.h"
 #include "pass_head.h"
+#include "rate_control.h"
 #include "stack_memo.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
@@ -47,9 +48,6 @@
 #define MAX_TIMELINE_FRAMES (10000u * 64)
 /* CPU baselines per thread, keyed by tid (more than PP_MAX_THREADS). */
 #define CLOCK_SLOTS 8192
-/* The interval is re-tuned this often, and never stretched beyond MAX_INTERVAL_NS. */
-#define ADAPT_EVERY_NS 250000000LL
-#define MAX_INTERVAL_NS 1000000000LL
 
 typedef struct {
     int32_t tid;
@@ -145,9 +143,8 @@ struct pp_sampler {
     uint64_t pass;
     int64_t now_ns, wall_ns, last_pass_ns;
     int64_t now_real_ns; /* now_ns on the wall clock, for the timeline */
-    int64_t base_interval_ns, interval_ns;
-    int64_t adapt_at_ns, adapt_self_cpu_ns;
-    uint64_t adapt_passes;
+    int64_t base_interval_ns;
+    pp_rate_control rate;
     int64_t profile_start_mono, profile_start_real;
     uint64_t profile_passes;
     uint64_t counters[C_COUNT];
@@ -208,11 +205,10 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     }
     s->walk.memo = s->resolved;
     s->base_interval_ns = (int64_t)(1e9 / cfg->sample_rate_hz);
-    s->interval_ns = s->base_interval_ns;
     int64_t now = pp_now_ns(CLOCK_MONOTONIC);
     s->last_pass_ns = now;
-    s->adapt_at_ns = now;
-    s->adapt_self_cpu_ns = pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
+    pp_rate_control_init(&s->rate, s->base_interval_ns, cfg->max_time_usage_pct, now,
+                         pp_now_ns(CLOCK_THREAD_CPUTIME_ID));
     s->profile_start_mono = now;
     s->profile_start_real = pp_now_ns(CLOCK_REALTIME);
     make_runtime_id(s->runtime_id);
@@ -568,32 +564,17 @@ long pp_sampler_pass(pp_sampler *s, int64_t now_ns)
     return (long)st.threads;
 }
 
+static int64_t own_cpu_ns(void *ctx)
+{
+    (void)ctx;
+    return pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 void pp_sampler_adapt(pp_sampler *s, int64_t now_ns)
 {
-    s->adapt_passes++;
-    if (now_ns - s->adapt_at_ns < ADAPT_EVERY_NS || s->adapt_passes == 0)
-        return;
-    int64_t self = pp_now_ns(CLOCK_THREAD_CPUTIME_ID);
-    double per_pass = (double)(self - s->adapt_self_cpu_ns) / (double)s->adapt_passes;
-    double budget = s->cfg->max_time_usage_pct / 100.0;
-    /* The interval at which one pass costs exactly the budget. */
-    double needed = per_pass / budget;
-    int64_t next;
-    if (needed > (double)s->interval_ns)
-        next = (int64_t)needed; /* over budget: stretch at once */
-    else
-        next = (s->interval_ns + (int64_t)needed) / 2; /* under: come back gradually */
-    if (next < s->base_interval_ns)
-        next = s->base_interval_ns;
-    if (next > MAX_INTERVAL_NS)
-        next = MAX_INTERVAL_NS > s->base_interval_ns ? MAX_INTERVAL_NS : s->base_interval_ns;
-    if (next != s->interval_ns)
-        pp_log(PP_LOG_DEBUG, "sampling interval %.3f ms (%.1f us per pass)", (double)next / 1e6,
-               per_pass / 1e3);
-    s->interval_ns = next;
-    s->adapt_at_ns = now_ns;
-    s->adapt_self_cpu_ns = self;
-    s->adapt_passes = 0;
+    if (pp_rate_control_pass(&s->rate, now_ns, own_cpu_ns, NULL))
+        pp_log(PP_LOG_DEBUG, "sampling interval %.3f ms (budget balance %.2f ms)",
+               (double)pp_rate_control_interval_ns(&s->rate) / 1e6, s->rate.balance_ns / 1e6);
 }
 
 void pp_sampler_note_overrun(pp_sampler *s)
@@ -603,7 +584,7 @@ void pp_sampler_note_overrun(pp_sampler *s)
 
 int64_t pp_sampler_interval_ns(const pp_sampler *s)
 {
-    return s->interval_ns;
+    return pp_rate_control_interval_ns(&s->rate);
 }
 
 int pp_sampler_flush_due(const pp_sampler *s, int64_t now_ns)

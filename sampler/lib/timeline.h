@@ -30,8 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The longest time one record covers: the adaptive interval's ceiling (sampler.c). */
-#define PP_TIMELINE_MAX_RUN_NS 1000000000LL
+#include "rate_control.h"
+
+/* The longest time one record covers: the adaptive interval's ceiling. */
+#define PP_TIMELINE_MAX_RUN_NS PP_RATE_MAX_INTERVAL_NS
 
 typedef struct pp_timeline_record {
     uint32_t stack;  /* the aggregate's stack index (pp_agg_stack) */

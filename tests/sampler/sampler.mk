@@ -13,11 +13,12 @@ CONFIG_DOC_TOOL := $(BUILD)/tests/sampler/config_doc
 TEST_SAFE_READ := $(BUILD)/tests/unit/test_safe_read
 TEST_STACK_SNAPSHOT := $(BUILD)/tests/unit/test_stack_snapshot
 TEST_LIVE_HEAP := $(BUILD)/tests/unit/test_live_heap
+TEST_RATE_CONTROL := $(BUILD)/tests/unit/test_rate_control
 TEST_SIGTERM := $(BUILD)/tests/unit/test_sigterm_default
 FAKE_SIGACTION := $(BUILD)/tests/unit/libfake_sigaction.so
 
 UNIT_TESTS += $(TEST_LINETABLE) $(TEST_SAFE_READ) $(TEST_STACK_SNAPSHOT) $(TEST_SIGTERM) \
-	$(TEST_LIVE_HEAP)
+	$(TEST_LIVE_HEAP) $(TEST_RATE_CONTROL)
 PY_TEST_DIRS += tests/sampler
 CHECK_TARGETS += sampler-config-doc-check sampler-symbol-audit
 
@@ -58,6 +59,12 @@ $(TEST_LIVE_HEAP): tests/unit/test_live_heap.c sampler/lib/live_heap.c sampler/l
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -o $@ tests/unit/test_live_heap.c \
 		sampler/lib/live_heap.c $(LDFLAGS_COMMON) -lcmocka
+
+$(TEST_RATE_CONTROL): tests/unit/test_rate_control.c sampler/lib/rate_control.c \
+		sampler/lib/rate_control.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ tests/unit/test_rate_control.c \
+		sampler/lib/rate_control.c $(LDFLAGS_COMMON) -lcmocka
 
 # The interposer's "next sigaction" is the fake's (found first by dlsym(RTLD_NEXT) from the test
 # executable), which lets the test act between the library's own calls.
