@@ -91,29 +91,53 @@ long pp_dict_items(const pp_py_layout *l, uintptr_t dict, pp_dict_item *out, siz
     return keys_items(l, keys, values, out, max);
 }
 
-static uintptr_t find_str(const pp_py_layout *l, const pp_dict_item *items, long n,
-                          const char *name)
+/* Whether the str at addr is the ASCII text name (want bytes): its header and text in one read.
+ * Dict keys that are identifiers are compact ASCII; anything else is simply not a match. */
+static int str_is(const pp_py_layout *l, uintptr_t addr, const char *name, size_t want)
 {
-    char buf[PP_STR_BUF];
+    unsigned char b[PP_COPY_STR + 64];
+    size_t hdr = (size_t)l->str_ascii_size;
+    if (hdr > PP_COPY_STR || want > sizeof b - hdr || pp_read(b, addr, hdr + want) != 0)
+        return 0;
+    int64_t length;
+    uint32_t state;
+    memcpy(&length, b + l->str_length, sizeof length);
+    memcpy(&state, b + l->str_state, sizeof state);
+    uint32_t bits = state >> l->str_kind_shift; /* kind (3 bits), compact, ascii */
+    return length == (int64_t)want && (bits & 7) == 1 && (bits >> 3 & 1) && (bits >> 4 & 1) &&
+           memcmp(b + hdr, name, want) == 0;
+}
+
+/* Attribute names are interned, so the instances of a class share their key objects: the key
+ * found last time is looked for first, by address, and checked by its text. */
+static uintptr_t find_str(const pp_py_layout *l, const pp_dict_item *items, long n,
+                          const char *name, uintptr_t *key_hint)
+{
     size_t want = strlen(name);
-    for (long i = 0; i < n; i++) {
-        int64_t length;
-        if (pp_read(&length, items[i].key + (uintptr_t)l->str_length, sizeof length) != 0 ||
-            length != (int64_t)want)
-            continue;
-        if (pp_read_pystring(l, items[i].key, buf) == (long)want && memcmp(buf, name, want) == 0)
+    if (key_hint && *key_hint)
+        for (long i = 0; i < n; i++)
+            if (items[i].key == *key_hint) {
+                if (str_is(l, items[i].key, name, want))
+                    return items[i].value;
+                break;
+            }
+    for (long i = 0; i < n; i++)
+        if (str_is(l, items[i].key, name, want)) {
+            if (key_hint)
+                *key_hint = items[i].key;
             return items[i].value;
-    }
+        }
     return 0;
 }
 
-uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *name, size_t max)
+uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *name, size_t max,
+                          uintptr_t *key_hint)
 {
     pp_dict_item *items = malloc(max * sizeof *items);
     if (!items)
         return 0;
     long n = pp_dict_items(l, dict, items, max);
-    uintptr_t v = n > 0 ? find_str(l, items, n, name) : 0;
+    uintptr_t v = n > 0 ? find_str(l, items, n, name, key_hint) : 0;
     free(items);
     return v;
 }
@@ -178,35 +202,49 @@ static int managed_attrs(const pp_py_layout *l, uintptr_t obj, uint64_t flags, i
     return 0;
 }
 
-uintptr_t pp_instance_attr(const pp_py_layout *l, uintptr_t obj, const char *name)
+/* The attribute items of obj (its instance dict's, or its split values with its type's cached
+ * keys), at most max; the count, or -1. */
+static long instance_items(const pp_py_layout *l, uintptr_t obj, pp_dict_item *items, size_t max)
 {
     uintptr_t type;
     if (pp_read_ptr(obj + (uintptr_t)l->ob_type, &type) != 0)
-        return 0;
+        return -1;
     uint64_t flags;
     int64_t dictoffset, basicsize;
     pp_field f[] = {{l->tp_flags, sizeof flags, &flags},
                     {l->tp_dictoffset, sizeof dictoffset, &dictoffset},
                     {l->tp_basicsize, sizeof basicsize, &basicsize}};
     if (pp_read_fields(type, f, 3) != 0)
-        return 0;
+        return -1;
     uintptr_t dict = 0, values = 0;
     uint64_t managed = (uint64_t)l->tpflag_managed_dict | (uint64_t)l->tpflag_inline_values;
     if (l->managed_dict != PP_MANAGED_NONE && (flags & managed)) {
         if (managed_attrs(l, obj, flags, basicsize, &dict, &values) != 0)
-            return 0;
+            return -1;
     } else if (dictoffset > 0) {
         if (pp_read_ptr(obj + (uintptr_t)dictoffset, &dict) != 0)
-            return 0;
+            return -1;
     }
     if (dict)
-        return pp_dict_get_str(l, dict, name, 256);
+        return pp_dict_items(l, dict, items, max);
     if (!values)
-        return 0;
+        return -1;
     uintptr_t keys;
     if (pp_read_ptr(type + (uintptr_t)l->ht_cached_keys, &keys) != 0 || !keys)
-        return 0;
-    pp_dict_item items[64];
-    long n = keys_items(l, keys, values, items, 64);
-    return n > 0 ? find_str(l, items, n, name) : 0;
+        return -1;
+    return keys_items(l, keys, values, items, max);
+}
+
+size_t pp_instance_attrs(const pp_py_layout *l, uintptr_t obj, const char *const *names, size_t n,
+                         uintptr_t *out, uintptr_t *key_hints)
+{
+    pp_dict_item items[PP_MAX_INSTANCE_ATTRS];
+    long count = instance_items(l, obj, items, PP_MAX_INSTANCE_ATTRS);
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] =
+            count > 0 ? find_str(l, items, count, names[i], key_hints ? &key_hints[i] : NULL) : 0;
+        found += out[i] != 0;
+    }
+    return found;
 }

@@ -18,14 +18,23 @@ typedef struct pp_dict_item {
 /* Copies up to max live items of the dict at addr; returns the count or -1. */
 long pp_dict_items(const pp_py_layout *l, uintptr_t dict, pp_dict_item *out, size_t max);
 
-/* The value stored under the str key name among the first max items of the dict at addr, 0 when
- * absent or unreadable. */
-uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *name, size_t max);
+/* The value stored under the str key name (an ASCII identifier) among the first max items of the
+ * dict at addr, 0 when absent or unreadable. key_hint (or NULL): the address of the key object
+ * this name was found under last time, tried first (checked by its text) and updated; the
+ * instances of a class share their attribute names' key objects, so a caller that looks up the
+ * same name in many of them keeps one hint per name. */
+uintptr_t pp_dict_get_str(const pp_py_layout *l, uintptr_t dict, const char *name, size_t max,
+                          uintptr_t *key_hint);
 
 /* A non-negative int below 2**64; returns -1 when it is not one. */
 int pp_read_pylong(const pp_py_layout *l, uintptr_t addr, uint64_t *out);
 
-/* The object stored as instance attribute name of obj, 0 when absent or unreadable. */
-uintptr_t pp_instance_attr(const pp_py_layout *l, uintptr_t obj, const char *name);
+/* The objects stored as instance attributes names[0..n) of obj, into out (0: absent or
+ * unreadable), from one read of its attributes; returns how many were found. key_hints (or NULL):
+ * one per name, as for pp_dict_get_str. Only the first PP_MAX_INSTANCE_ATTRS attributes are
+ * looked at. */
+#define PP_MAX_INSTANCE_ATTRS 256
+size_t pp_instance_attrs(const pp_py_layout *l, uintptr_t obj, const char *const *names, size_t n,
+                         uintptr_t *out, uintptr_t *key_hints);
 
 #endif

@@ -266,6 +266,14 @@ int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_fie
     }
     uint8_t b[PP_FIELDS_SPAN];
     if (hi - lo > (int64_t)sizeof b) {
+        if (!read && n <= PP_READ_BATCH && pp_read_batches()) {
+            /* fields far apart (a type's): still one system call */
+            pp_read_req reqs[PP_READ_BATCH];
+            for (size_t i = 0; i < n; i++)
+                reqs[i] =
+                    (pp_read_req){f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset, f[i].size, 0};
+            return pp_read_many(reqs, n) == n ? 0 : -1;
+        }
         for (size_t i = 0; i < n; i++)
             if (pp_read_with(read, ctx, f[i].dst, base + (uintptr_t)(intptr_t)f[i].offset,
                              f[i].size) != 0)

@@ -49,6 +49,10 @@ typedef struct {
     int fell_back; /* labelled with its fallback name since the last flush */
 } miss_entry;
 
+/* The Thread attributes read: its name and its kernel tid. */
+static const char *const THREAD_ATTRS[] = {"_name", "_native_id"};
+enum { ATTR_NAME, ATTR_NATIVE_ID, N_ATTRS };
+
 struct pp_thread_names {
     const pp_runtime *rt;
     int32_t pid;
@@ -57,7 +61,8 @@ struct pp_thread_names {
     py_entry *py;
     uint64_t py_gen;
     uint32_t py_used;
-    uintptr_t active; /* threading._active */
+    uintptr_t active;             /* threading._active */
+    uintptr_t attr_keys[N_ATTRS]; /* the key objects of THREAD_ATTRS (py_objects.h) */
     int64_t py_read_at, now;
     int py_missed, fell_back;
     pp_dict_item *items;
@@ -116,10 +121,10 @@ static uintptr_t find_active(const pp_thread_names *t)
     if (pp_read_ptr(t->rt->runtime + (uintptr_t)l->rt_interp_head, &interp) != 0 ||
         pp_read_ptr(interp + (uintptr_t)l->is_modules, &modules) != 0 || !modules)
         return 0;
-    threading = pp_dict_get_str(l, modules, "threading", PP_MAX_DICT_ENTRIES);
+    threading = pp_dict_get_str(l, modules, "threading", PP_MAX_DICT_ENTRIES, NULL);
     if (!threading || pp_read_ptr(threading + (uintptr_t)l->mod_dict, &dict) != 0)
         return 0;
-    return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES);
+    return pp_dict_get_str(l, dict, "_active", PP_MAX_DICT_ENTRIES, NULL);
 }
 
 /* pthread_t values are a stack size apart (see spread_hash.h) */
@@ -128,11 +133,10 @@ static uint64_t ident_hash(uint64_t ident)
     return pp_spread(ident, 32);
 }
 
-/* Thread._native_id of a Thread object, 0 when unknown. */
-static int32_t thread_native_id(const pp_py_layout *l, uintptr_t thread)
+/* A Thread._native_id object's value, 0 when unknown. */
+static int32_t native_id_value(const pp_py_layout *l, uintptr_t obj)
 {
     uint64_t v;
-    uintptr_t obj = pp_instance_attr(l, thread, "_native_id");
     return obj && pp_read_pylong(l, obj, &v) == 0 && v <= INT32_MAX ? (int32_t)v : 0;
 }
 
@@ -158,8 +162,9 @@ static void refresh_python_names(pp_thread_names *t)
         uint64_t ident;
         if (pp_read_pylong(l, t->items[i].key, &ident) != 0 || ident == 0)
             continue;
-        uintptr_t name = pp_instance_attr(l, t->items[i].value, "_name");
-        long len = name ? pp_read_pystring(l, name, buf) : -1;
+        uintptr_t attrs[N_ATTRS];
+        pp_instance_attrs(l, t->items[i].value, THREAD_ATTRS, N_ATTRS, attrs, t->attr_keys);
+        long len = attrs[ATTR_NAME] ? pp_read_pystring(l, attrs[ATTR_NAME], buf) : -1;
         if (len <= 0)
             continue;
         for (uint32_t k = 0; k < PY_SLOTS; k++) {
@@ -171,7 +176,7 @@ static void refresh_python_names(pp_thread_names *t)
                 /* pthread_t values are reused as soon as a thread ends: the kernel tid tells a
                  * record or a fallback-named sample of the thread listed here from one of a
                  * later thread with the same ident, however many table reads came between. */
-                e->native_id = thread_native_id(l, t->items[i].value);
+                e->native_id = native_id_value(l, attrs[ATTR_NATIVE_ID]);
                 /* truncate on a UTF-8 character boundary */
                 size_t cut = (size_t)len < NAME_MAX_BYTES - 1 ? (size_t)len : NAME_MAX_BYTES - 1;
                 while (cut > 0 && cut < (size_t)len && ((unsigned char)buf[cut] & 0xC0) == 0x80)
