@@ -183,7 +183,7 @@ static void *sampler_main(void *arg)
     int stand_down = 0;
     pp_safe_read_bind_thread();
     /* (no pipe: every read through process_vm_readv or /proc/self/mem, as without it) */
-    int private_pipe = pp_private_pipe_open() == 0;
+    int private_pipe = pp_private_pipe_open();
     if (pp_thread_clock_init() != 0) {
         pp_log(PP_LOG_WARN, "per-thread CPU clocks unavailable; not profiling");
         goto out;
@@ -205,7 +205,10 @@ static void *sampler_main(void *arg)
            pp_safe_read_mode() == PP_READ_PROC_MEM
                ? " (process_vm_readv refused: reading through /proc/self/mem)"
                : "",
-           private_pipe ? "" : " (no private descriptor table: no pipe for scattered reads)");
+           private_pipe == PP_PIPE_SHARED_TABLE
+               ? " (no private descriptor table: no pipe for scattered reads)"
+           : private_pipe == PP_PIPE_NONE ? " (no pipe for scattered reads)"
+                                          : "");
     install_sigterm();
     int64_t next = pp_now_ns(CLOCK_MONOTONIC) + pp_sampler_interval_ns(s);
     int64_t ddtrace_at = pp_now_ns(CLOCK_MONOTONIC) + DDTRACE_CHECK_NS;

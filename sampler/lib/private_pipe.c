@@ -34,12 +34,12 @@ static __thread size_t capacity __attribute__((tls_model("initial-exec")));
 int pp_private_pipe_open(void)
 {
     if (wr >= 0)
-        return 0;
+        return PP_PIPE_OPEN;
     /* Every number from FIRST_LEFT, so the kernel copies none of them into the new table (it
      * copies only those below the range): no reference to any of the application's files is held
      * here. */
     if (syscall(SYS_close_range, FIRST_LEFT, ~0u, CLOSE_RANGE_UNSHARE_FLAG) != 0)
-        return -1;
+        return PP_PIPE_SHARED_TABLE;
     pp_log_own_table();
     /* 0-2 name /dev/null, so that nothing written to a standard number from this thread (by
      * libc or anything else) can land in a file the thread opens later. */
@@ -50,11 +50,11 @@ int pp_private_pipe_open(void)
                 null = -1;
         /* (without them the pipe could get a standard number: then no pipe) */
         if (null != 0)
-            return -1;
+            return PP_PIPE_NONE;
     }
     int p[2];
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
-        return -1;
+        return PP_PIPE_NONE;
     /* The kernel may grant less (a user over its pipe allowance gets a one-page pipe): the
      * capacity is what it reports. */
     if (fcntl(p[1], F_SETPIPE_SZ, (int)PP_PIPE_WANT_BYTES) < 0) {
@@ -64,12 +64,12 @@ int pp_private_pipe_open(void)
     if (size <= 0) {
         close(p[0]);
         close(p[1]);
-        return -1;
+        return PP_PIPE_NONE;
     }
     rd = p[0];
     wr = p[1];
     capacity = (size_t)size;
-    return 0;
+    return PP_PIPE_OPEN;
 }
 
 size_t pp_private_pipe_capacity(void)

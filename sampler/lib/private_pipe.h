@@ -29,8 +29,10 @@
 #define PP_PIPE_WANT_BYTES (64u << 10)
 
 /* Moves the calling thread to a descriptor table of its own and opens the pipe there. Once per
- * thread (the sampler thread, first thing). Returns 0, or -1 when the thread keeps the shared
- * table (close_range refused or missing): then there is no pipe. */
+ * thread (the sampler thread, first thing). Returns PP_PIPE_OPEN; PP_PIPE_SHARED_TABLE when the
+ * thread keeps the shared table (close_range refused or missing), or PP_PIPE_NONE when the table
+ * is its own but the pipe could not be made there: either way there is no pipe. */
+enum { PP_PIPE_OPEN = 0, PP_PIPE_SHARED_TABLE = -1, PP_PIPE_NONE = -2 };
 int pp_private_pipe_open(void);
 
 /* Bytes one copy may move at most; 0 when the calling thread has no pipe. */

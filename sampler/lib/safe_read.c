@@ -70,23 +70,34 @@ static ssize_t pipe_copy(const struct iovec *local, const struct iovec *remote, 
     return got;
 }
 
+/* The kernel's page size (process_vm_readv pins, and a pipe buffers, one page at a time), as a
+ * shift; 4 KiB until pp_safe_read_init asks. */
+static unsigned page_shift = 12;
+
+static void learn_page_size(void)
+{
+    long size = sysconf(_SC_PAGESIZE);
+    if (size >= 4096 && (size & (size - 1)) == 0)
+        page_shift = (unsigned)__builtin_ctzl((unsigned long)size);
+}
+
 /* Pages a range touches. */
 static size_t pages_of(uintptr_t addr, size_t len)
 {
-    return ((addr + len - 1) >> 12) - (addr >> 12) + 1;
+    return ((addr + len - 1) >> page_shift) - (addr >> page_shift) + 1;
 }
 
 /* The cheaper copier for ranges that touch `pages` pages and hold `bytes` bytes in all. On the
  * benchmark machine process_vm_readv costs about 1 µs a call and 0.4 µs a page touched (it pins
  * each), the pipe about 1 µs a call and 0.7 µs a page copied (it allocates, fills and frees one
- * per 4 KiB): so the pipe takes small reads and scattered ranges (thread states, frame objects:
+ * per page): so the pipe takes small reads and scattered ranges (thread states, frame objects:
  * a page each for a few hundred bytes), process_vm_readv long runs (a thread's stack). Either is
  * fault-proof; only the sampler thread has a pipe, NULL: neither (pread /proc/self/mem). */
 typedef ssize_t (*copy_fn)(const struct iovec *local, const struct iovec *remote, size_t n);
 static copy_fn copier(size_t pages, size_t bytes)
 {
-    size_t cap = pp_private_pipe_capacity();
-    if (cap && bytes <= cap && (bytes <= 4096 || pages >= 2 * ((bytes + 4095) / 4096)))
+    size_t cap = pp_private_pipe_capacity(), page = (size_t)1 << page_shift;
+    if (cap && bytes <= cap && (bytes <= page || pages >= 2 * ((bytes + page - 1) / page)))
         return pipe_copy;
     return mode == PP_READ_VM ? vm_copy : NULL;
 }
@@ -160,6 +171,7 @@ static int probe(pp_read_mode m)
 
 int pp_safe_read_init(void)
 {
+    learn_page_size();
     self_pid = getpid();
     pp_safe_read_release(); /* a fork child's copy of its parent's descriptor */
     if (probe(PP_READ_VM) == 0)
