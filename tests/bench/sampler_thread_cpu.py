@@ -36,7 +36,8 @@ each library once per interpreter and thread count, on a short run of the same w
   timed table's run gives how many records a real thread sample brings.
 - system calls of the sampler thread per thread sample, under `strace -f` (the sampler thread is
   the one that reads the process most): every kind, and the reads of the process alone
-  (process_vm_readv, or pread64 of /proc/self/mem where the library had to fall back to it).
+  (process_vm_readv; a writev into the sampler thread's private pipe, whose readv back is counted
+  among every kind; or pread64 of /proc/self/mem where the library had to fall back to it).
 The interpreters of the Debian sid chroot (3.14, 3.15) run through a launcher that valgrind and
 strace cannot follow into the chroot: their rows show –.
 
@@ -325,7 +326,7 @@ def strace_counts(python, lib, threads):
     try:
         if not counters or not counters.get("samples"):
             return None
-        calls = {}  # tid -> [system calls, process_vm_readv]
+        calls = {}  # tid -> [system calls, reads of the process]
         for line in Path(d, "trace").read_text(errors="replace").splitlines():
             tid, _, rest = line.partition(" ")
             rest = rest.lstrip()  # strace pads the pid column
@@ -333,8 +334,10 @@ def strace_counts(python, lib, threads):
                 continue  # the end of a call already counted, an exit or a signal
             c = calls.setdefault(tid, [0, 0])
             c[0] += 1
-            # (the library falls back to pread64 of /proc/self/mem where process_vm_readv fails)
-            c[1] += rest.startswith("process_vm_readv(") or rest.startswith("pread64(")
+            # (the library falls back to pread64 of /proc/self/mem where process_vm_readv fails;
+            # through the sampler thread's private pipe a copy is a writev from the process's
+            # memory, then a readv back)
+            c[1] += rest.startswith(("process_vm_readv(", "pread64(", "writev("))
         sampler = max(calls.values(), key=lambda c: c[1])
         return {"syscalls_per_sample": sampler[0] / counters["samples"],
                 "vm_reads_per_sample": sampler[1] / counters["samples"]}
