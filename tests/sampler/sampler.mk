@@ -122,6 +122,13 @@ bench-sampler-thread-cpu: $(LIBPODPROF)
 	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_thread_cpu.py \
 		$(SAMPLER_THREAD_CPU_ARGS)
 
+# What each one's 1 % budget buys at 8 threads x 50 frames, podprof beside ddtrace's profiler at
+# their defaults (ddtrace in build/bench-venv, as for bench-sampler-overhead; about 2 minutes).
+BENCH_TARGETS += bench-sampler-vs-ddtrace
+.PHONY: bench-sampler-vs-ddtrace
+bench-sampler-vs-ddtrace: $(LIBPODPROF)
+	PODPROF_BUILD=$(abspath $(BUILD)) .venv/bin/python tests/bench/sampler_vs_ddtrace.py
+
 # What the timeline costs: upload size and sampler CPU with it on and off (8 threads x 50 frames,
 # 100 Hz and with the default budget, one 60 s interval, and a Flask app; about 6.5 minutes per
 # repetition).
