@@ -11,6 +11,10 @@
 #include "safe_read.h"
 #include "spread_hash.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#endif
+
 /* Two-way set associative, sets picked by a multiplicative hash: the allocator puts code objects
  * at the same offsets of pools and arenas, so a plain address modulo makes objects of one stack
  * evict each other on every pass. Sized for the code objects of a large service. */
@@ -127,6 +131,15 @@ static void copy_linetable(pp_code_cache *c, pp_code_info *e)
  * free-threaded build keeps its owner thread's id there, which may be 0 while alive. */
 static int looks_alive(const pp_py_layout *l, uintptr_t addr, uintptr_t first)
 {
+#ifdef __SANITIZE_ADDRESS__
+    /* A sanitizer build's allocator keeps a freed block whole in its quarantine but for a word of
+     * its own at the start, where glibc's overwrites ob_type: a large code object freed there
+     * (a module's, after its import) would look alive, its name already another string's. Such a
+     * block is poisoned; glibc's never looks alive, so this only makes the sanitizer build see
+     * what a release build sees. */
+    if (__asan_address_is_poisoned((const void *)addr))
+        return 0;
+#endif
     return l->free_threaded || (first != 0 && (first ^ addr) >= ((uintptr_t)1 << 16));
 }
 
