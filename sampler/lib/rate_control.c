@@ -47,7 +47,7 @@ int pp_rate_control_pass(pp_rate_control *rc, int64_t now_ns, int64_t (*cpu_now)
      * this window (drains and a flush included), so the interval that spends just that is the
      * cost of a pass over the share of a second it may take. */
     double per_pass = spent / (double)rc->window_passes;
-    double allowed = rc->budget * (double)PP_RATE_BALANCE_NS + rc->balance_ns;
+    double allowed = bound + rc->balance_ns;
     int64_t next = allowed > 0 ? clamp_interval(rc, per_pass * (double)PP_RATE_BALANCE_NS / allowed)
                                : clamp_interval(rc, (double)PP_RATE_MAX_INTERVAL_NS);
     int changed = next != rc->interval_ns;

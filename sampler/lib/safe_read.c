@@ -278,8 +278,8 @@ int pp_read_fields_with(pp_read_fn read, void *ctx, uintptr_t base, const pp_fie
     }
     uint8_t b[PP_FIELDS_SPAN];
     if (hi - lo > (int64_t)sizeof b) {
-        if (!read && n <= PP_READ_BATCH && pp_read_batches()) {
-            /* fields far apart (a type's): still one system call */
+        if (!read && n <= PP_READ_BATCH) {
+            /* fields far apart (a type's): one system call where reads batch */
             pp_read_req reqs[PP_READ_BATCH];
             for (size_t i = 0; i < n; i++)
                 reqs[i] =

@@ -20,7 +20,6 @@ whole run (start-up and the last flush included):
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from sampler_overhead import BUILD, ensure_venv  # noqa: E402
+from sampler_thread_cpu import median  # noqa: E402
 
 WORKLOAD = HERE / "sampler_workload.py"
 THREADS, DEPTH = 8, 50
@@ -86,9 +86,8 @@ def figures(result, passes, samples, own_us_per_sample):
             "own_us_per_sample": own_us_per_sample}
 
 
-def median(runs, key, fmt):
-    values = [r[key] for r in runs if r[key] is not None]
-    return fmt.format(statistics.median(values)) if values else "–"
+def median_of(runs, key, fmt):
+    return median([r[key] for r in runs], fmt)
 
 
 def main():
@@ -99,8 +98,9 @@ def main():
     if not args.lib.exists():
         sys.exit(f"sampler_vs_ddtrace: {args.lib} missing (run make)")
     python = ensure_venv()
-    version = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [str(python), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True, text=True, check=True).stdout.strip()
     runs = {"podprof": [], "ddtrace 4.16": []}
     for rep in range(args.reps):
         # the order alternates, so neither always runs on a machine the other just warmed
@@ -113,10 +113,10 @@ def main():
     print("| | sampler CPU, % of one core | effective rate | thread samples per second "
           "| CPU per thread sample | (its own count) |")
     print("|---|---|---|---|---|---|")
+    columns = [("cpu_pct", "{:.2f} %"), ("rate_hz", "{:.0f} Hz"), ("samples_per_s", "{:.0f}"),
+               ("us_per_sample", "{:.1f} µs"), ("own_us_per_sample", "{:.1f} µs")]
     for name, rs in runs.items():
-        print(f"| {name} | {median(rs, 'cpu_pct', '{:.2f} %')} | {median(rs, 'rate_hz', '{:.0f} Hz')} "
-              f"| {median(rs, 'samples_per_s', '{:.0f}')} | {median(rs, 'us_per_sample', '{:.1f} µs')} "
-              f"| {median(rs, 'own_us_per_sample', '{:.1f} µs')} |")
+        print(f"| {name} | " + " | ".join(median_of(rs, k, f) for k, f in columns) + " |")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ static void sim_pass(sim *s, int64_t cost_ns)
                   : 0;
 }
 
+/* n passes of cost_ns each. */
+static void sim_passes(sim *s, int n, int64_t cost_ns)
+{
+    for (int i = 0; i < n; i++)
+        sim_pass(s, cost_ns);
+}
+
 static double rate_hz(const sim *s, uint64_t from, uint64_t to)
 {
     return (double)(to - from) * 1e9 / (double)(s->at_now[to] - s->at_now[from]);
@@ -79,8 +86,7 @@ static void test_steady_cost_within_budget_holds_the_nominal_rate(void **state)
     (void)state;
     static sim s;
     sim_start(&s, 1);
-    for (int i = 0; i < 3000; i++)
-        sim_pass(&s, 90 * US); /* 0.9 % at 100 Hz */
+    sim_passes(&s, 3000, 90 * US); /* 0.9 % at 100 Hz */
     assert_int_equal(pp_rate_control_interval_ns(&s.rc), BASE_NS);
     assert_true(rate_hz(&s, 0, 2999) > 99.0);
 }
@@ -91,8 +97,7 @@ static void test_costly_start_and_flush_do_not_lower_the_rate(void **state)
     static sim s;
     sim_start(&s, 1);
     /* start-up: the first 20 passes cost 300 us each (6 ms, more than half a second's budget) */
-    for (int i = 0; i < 20; i++)
-        sim_pass(&s, 300 * US);
+    sim_passes(&s, 20, 300 * US);
     for (int i = 20; i < 3000; i++)
         sim_pass(&s, i % 1000 == 999 ? 4 * MS : 80 * US); /* a 4 ms flush every 10 s */
     assert_true(rate_hz(&s, 0, 2999) > 99.0);
@@ -105,8 +110,7 @@ static void test_steady_cost_over_budget_settles_at_the_budget(void **state)
     (void)state;
     static sim s;
     sim_start(&s, 1);
-    for (int i = 0; i < 6000; i++)
-        sim_pass(&s, 200 * US); /* 2 % at 100 Hz */
+    sim_passes(&s, 6000, 200 * US); /* 2 % at 100 Hz */
     /* after the credit is spent, passes come at the interval whose cost is 1 %: 50 Hz */
     double late = rate_hz(&s, 3000, 5999);
     assert_true(late > 47.0 && late < 51.0);
@@ -118,13 +122,11 @@ static void test_a_huge_spike_is_forgiven_beyond_one_second(void **state)
     (void)state;
     static sim s;
     sim_start(&s, 1);
-    for (int i = 0; i < 200; i++)
-        sim_pass(&s, 50 * US);
+    sim_passes(&s, 200, 50 * US);
     sim_pass(&s, 100 * MS); /* ten seconds' budget in one flush */
     int64_t spike_end = s.now;
     uint64_t spike = s.passes;
-    for (int i = 0; i < 1500; i++)
-        sim_pass(&s, 50 * US);
+    sim_passes(&s, 1500, 50 * US);
     /* back at the nominal rate within a few seconds, not after ten */
     uint64_t k = spike;
     while (k + 1 < s.passes && s.at_now[k + 1] - s.at_now[k] > BASE_NS + 1)
@@ -138,8 +140,7 @@ static void test_interval_bounds(void **state)
     (void)state;
     static sim s;
     sim_start(&s, 0.01); /* 10 us of CPU a second */
-    for (int i = 0; i < 50; i++)
-        sim_pass(&s, 1 * MS);
+    sim_passes(&s, 50, 1 * MS);
     assert_int_equal(pp_rate_control_interval_ns(&s.rc), PP_RATE_MAX_INTERVAL_NS);
     /* a nominal interval above the ceiling is kept as it is */
     pp_rate_control rc;
