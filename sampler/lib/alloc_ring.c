@@ -5,6 +5,36 @@
 
 #include <stdlib.h>
 
+pp_alloc_record *pp_alloc_records_new(size_t n, size_t max_frames, size_t label_bytes)
+{
+    pp_alloc_record *cells = calloc(n, sizeof *cells);
+    uintptr_t *code = calloc(n * max_frames, sizeof *code);
+    uintptr_t *where = calloc(n * max_frames, sizeof *where);
+    uintptr_t *name = calloc(n * max_frames, sizeof *name);
+    uint8_t *owner = calloc(n * max_frames, sizeof *owner);
+    int32_t *tlbc = calloc(n * max_frames, sizeof *tlbc);
+    char *label = label_bytes ? calloc(n, label_bytes) : NULL;
+    if (!cells || !code || !where || !name || !owner || !tlbc || (label_bytes && !label)) {
+        free(cells);
+        free(code);
+        free(where);
+        free(name);
+        free(owner);
+        free(tlbc);
+        free(label);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        cells[i].code = code + i * max_frames;
+        cells[i].where = where + i * max_frames;
+        cells[i].name = name + i * max_frames;
+        cells[i].owner = owner + i * max_frames;
+        cells[i].tlbc = tlbc + i * max_frames;
+        cells[i].label = label ? label + i * label_bytes : NULL;
+    }
+    return cells;
+}
+
 pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_bytes)
 {
     size_t c = 16;
@@ -16,31 +46,10 @@ pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_byt
     r->cap = c;
     r->max_frames = max_frames;
     r->label_bytes = label_bytes;
-    r->cells = calloc(c, sizeof *r->cells);
-    uintptr_t *code = calloc(c * max_frames, sizeof *code);
-    uintptr_t *where = calloc(c * max_frames, sizeof *where);
-    uintptr_t *name = calloc(c * max_frames, sizeof *name);
-    uint8_t *owner = calloc(c * max_frames, sizeof *owner);
-    int32_t *tlbc = calloc(c * max_frames, sizeof *tlbc);
-    char *label = label_bytes ? calloc(c, label_bytes) : NULL;
-    if (!r->cells || !code || !where || !name || !owner || !tlbc || (label_bytes && !label)) {
-        free(r->cells);
-        free(code);
-        free(where);
-        free(name);
-        free(owner);
-        free(tlbc);
-        free(label);
+    r->cells = pp_alloc_records_new(c, max_frames, label_bytes);
+    if (!r->cells) {
         free(r);
         return NULL;
-    }
-    for (size_t i = 0; i < c; i++) {
-        r->cells[i].code = code + i * max_frames;
-        r->cells[i].where = where + i * max_frames;
-        r->cells[i].name = name + i * max_frames;
-        r->cells[i].owner = owner + i * max_frames;
-        r->cells[i].tlbc = tlbc + i * max_frames;
-        r->cells[i].label = label ? label + i * label_bytes : NULL;
     }
     pp_alloc_ring_reset(r);
     return r;

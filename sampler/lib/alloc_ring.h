@@ -40,6 +40,10 @@ typedef struct pp_alloc_ring {
     void (*filling)(void);
 } pp_alloc_ring;
 
+/* n records with room for max_frames raw frames and label_bytes of label (0: none) each, zeroed;
+ * NULL when out of memory. Never freed. */
+pp_alloc_record *pp_alloc_records_new(size_t n, size_t max_frames, size_t label_bytes);
+
 /* cap records (rounded up to a power of two) of max_frames frames and label_bytes of label (0:
  * none) each. */
 pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_bytes);

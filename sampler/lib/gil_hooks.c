@@ -15,6 +15,7 @@
 #include "log.h"
 #include "own_stack.h"
 #include "sampler.h"
+#include "span_stacks.h"
 
 typedef int (*timedwait_fn)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 typedef int (*wait_fn)(pthread_cond_t *, pthread_mutex_t *);
@@ -115,7 +116,12 @@ static __attribute__((noinline)) int gil_wait(pthread_cond_t *cond, pthread_mute
                                               const struct timespec *abstime)
 {
     int64_t t0 = pp_now_ns(CLOCK_MONOTONIC);
-    pp_gil_span_enter();
+    uint64_t opened = pp_gil_span_enter();
+    if (opened) {
+        int saved_errno = errno;
+        pp_span_stack_capture(opened, t0);
+        errno = saved_errno;
+    }
     int rc = real_timedwait()(cond, mutex, abstime);
     /* `locked`, an int in the same struct as cond */
     const atomic_int *locked = (const atomic_int *)((uintptr_t)cond - (uintptr_t)layout.gil_cond +
@@ -211,8 +217,10 @@ int pp_gil_hooks_setup(const pp_runtime *rt, const pp_gil_hooks_options *opt)
         return -1;
     }
     pthread_atfork(NULL, NULL, ring_after_fork);
-    /* without spans the sampler walks GIL waiters as any running thread */
-    pp_gil_spans_setup();
+    /* without spans the sampler walks GIL waiters as any running thread; without span stacks it
+     * walks each once per wait */
+    if (pp_gil_spans_setup() == 0)
+        pp_span_stacks_setup(&layout, &api, opts.max_frames);
     return pp_inproc_register("gil", install, NULL);
 }
 

@@ -81,10 +81,10 @@ int pp_gil_spans_setup(void)
     return 0;
 }
 
-void pp_gil_span_enter(void)
+uint64_t pp_gil_span_enter(void)
 {
     if (my_word || !atomic_load_explicit(&spans_on, memory_order_relaxed))
-        return;
+        return 0;
     if (!my_tid) {
         my_tid = (int32_t)syscall(SYS_gettid);
         /* the destructor runs only for a non-NULL value */
@@ -97,6 +97,7 @@ void pp_gil_span_enter(void)
     while (!atomic_compare_exchange_weak_explicit(slot, &w, next, memory_order_seq_cst,
                                                   memory_order_relaxed));
     my_word = next;
+    return next;
 }
 
 void pp_gil_span_leave(int gil_free)

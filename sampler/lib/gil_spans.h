@@ -29,8 +29,9 @@
 int pp_gil_spans_setup(void);
 
 /* Application thread, before a wait on the GIL's condition variable: opens its span unless one is
- * open. Cheap: a TLS test once the span is open. */
-void pp_gil_span_enter(void);
+ * open. Cheap: a TLS test once the span is open. Returns the word of the span it opened, 0 when it
+ * opened none. */
+uint64_t pp_gil_span_enter(void);
 
 /* Application thread, after that wait returned, with the GIL's mutex held: closes the span when
  * the GIL is free (gil_free: the GIL's `locked` read now is 0). */

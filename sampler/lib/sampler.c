@@ -23,6 +23,7 @@
 #include "pass_head.h"
 #include "rate_control.h"
 #include "stack_memo.h"
+#include "span_stacks.h"
 #include "stack_snapshot.h"
 #include "profile_output.h"
 #include "exit_drain.h"
@@ -90,6 +91,7 @@ enum {
     C_CUT,
     C_GIL_WAITING,
     C_PIPE_READ_CALLS,
+    C_SPAN_STACKS,
     C_COUNT
 };
 static const char *const counter_names[C_COUNT] = {"passes",
@@ -111,7 +113,8 @@ static const char *const counter_names[C_COUNT] = {"passes",
                                                    "stack_walks",
                                                    "cut_stacks",
                                                    "gil_waiting_stacks",
-                                                   "pipe_read_calls"};
+                                                   "pipe_read_calls",
+                                                   "span_stacks"};
 
 struct pp_sampler {
     const pp_config *cfg;
@@ -126,7 +129,8 @@ struct pp_sampler {
     pp_provenance *provenance; /* NULL unless DD_PROFILING_ENABLE_CODE_PROVENANCE */
     clock_slot *clocks;
     pp_stack_snapshot snapshot;
-    pp_pass_head *head;    /* the reads each pass starts with, in one system call */
+    pp_pass_head *head;       /* the reads each pass starts with, in one system call */
+    pp_span_stack span_stack; /* a GIL waiter's own copy of its stack, taken from its slot */
     uintptr_t head_tstate; /* the thread state read last, when it was served from the pass head */
     tid_hint tid_hints[1u << TID_HINT_BITS];
     struct {
@@ -197,6 +201,7 @@ pp_sampler *pp_sampler_new(const pp_config *cfg, const pp_runtime *rt, void (*wa
     if (!s->codes || !s->names || !s->clocks || !s->memo || !s->head || !s->resolved ||
         (cfg->timeline && !s->timeline) || (cfg->code_provenance && !s->provenance) ||
         pp_walk_buf_init(&s->walk, (size_t)cfg->max_frames) != 0 ||
+        pp_span_stack_init(&s->span_stack, (size_t)cfg->max_frames) != 0 ||
         pp_snapshot_init(&s->snapshot, (pp_chunk_layout){rt->layout.ck_previous, rt->layout.ck_size,
                                                          rt->layout.ck_top, rt->layout.ck_data}) !=
             0) {
@@ -257,6 +262,7 @@ void pp_sampler_free(pp_sampler *s)
         pp_agg_free(s->agg);
     pp_thread_names_free(s->names);
     pp_walk_buf_free(&s->walk);
+    pp_span_stack_free(&s->span_stack);
     pp_stack_memo_free(s->memo);
     pp_pass_head_free(s->head);
     pp_resolve_memo_free(s->resolved);
@@ -366,6 +372,31 @@ static const pp_frame *waiting_stack(pp_sampler *s, const pp_stack_memo_key *mk,
     return frames;
 }
 
+/* The stack thread tid copied itself when it opened the GIL wait span that is open now (read
+ * before its thread state: the thread has been in that wait since, see span_stacks.h), named as a
+ * walk would name it; NULL (walk it) when its slot holds no whole copy of that wait, the copy is
+ * another thread state's or was taken at another top frame (the memo's key would not match the
+ * next pass's), or a code object cannot be read. */
+static const pp_frame *span_stack(pp_sampler *s, const pp_thread_view *t, int32_t tid,
+                                  uint64_t span, size_t *n, size_t *omitted)
+{
+    pp_span_stack *c = &s->span_stack;
+    if (pp_span_stack_take(tid, span, c) != 0 || c->tstate != t->tstate || c->top != t->top_frame ||
+        c->rec.thread_id != t->thread_id)
+        return NULL;
+    pp_walk_buf b = s->walk;
+    b.code = c->rec.code;
+    b.where = c->rec.where;
+    b.owner = c->rec.owner;
+    b.tlbc = c->rec.tlbc;
+    b.name = c->rec.name;
+    b.memo_key = (uint32_t)tid;
+    if (pp_walk_resolve(&s->rt, s->codes, &b, c->rec.n_raw, NULL, n) != PP_WALK_OK)
+        return NULL;
+    *omitted = c->rec.n_omitted;
+    return s->walk.frames;
+}
+
 /* A thread state and what its walk will likely read, in one system call (stack_snapshot.h). */
 static int read_with_stack(void *ctx, void *dst, uintptr_t tstate, size_t len)
 {
@@ -418,6 +449,9 @@ static void sample_thread(void *ctx, const pp_thread_view *t)
     } else if (measured && cpu == 0 &&
                (frames = pp_stack_memo_get(s->memo, &mk, 0, s->pass, generation, &n, &omitted))) {
         s->counters[C_UNCHANGED]++;
+    } else if (span && (frames = span_stack(s, t, tid, span, &n, &omitted)) != NULL) {
+        s->counters[C_SPAN_STACKS]++;
+        pp_stack_memo_put(s->memo, &mk, span, s->pass, generation, frames, n, omitted);
     } else {
         s->counters[C_WALKS]++;
         if (s->head_tstate == t->tstate) {

@@ -7,7 +7,8 @@ and exception profiles are off in every configuration; no other profiler has a G
 each round), medians, as ratios to the unprofiled run, with the wall time of the threaded part
 for reference; (b) the hook's own instructions under `valgrind --tool=callgrind` (sampler thread
 at 1 Hz): per call of the interposed pthread_cond_timedwait and pthread_cond_wait and per GIL
-wait, libc's wait itself excluded, and per recorded sample. A whole-process instruction count
+wait, libc's wait itself excluded, per recorded sample, and per span stack copy (span_stacks.h: a
+thread's copy of its own stack when it begins to wait). A whole-process instruction count
 is no measure here: how often the threads hand the GIL over under valgrind (which runs one thread
 at a time) changes from run to run.
 
@@ -95,11 +96,14 @@ def hook_instructions(lib, python, scratch, iterations):
     n_all, ir_all = into(ours[:2])
     n_gil, ir_gil = into(ours[2:])
     n_rec, ir_rec = into(("crossed",))
+    n_copy, ir_copy = into(("pp_span_stack_capture",))
     return {"pthread_cond_timedwait/wait, every call (samples included)":
             (n_all, (ir_all - libc) / max(n_all, 1)),
-            "GIL waits (sampling, no sample)":
+            "GIL waits (sampling, no sample; stack copies included)":
             (n_gil, (ir_gil - libc_gil - ir_rec) / max(n_gil, 1)),
-            "samples (stack read, ring)": (n_rec, ir_rec / max(n_rec, 1))}
+            "samples (stack read, ring)": (n_rec, ir_rec / max(n_rec, 1)),
+            "span stack copies (every span opened, at most one a millisecond a thread)":
+            (n_copy, ir_copy / max(n_copy, 1))}
 
 
 def main():

@@ -63,3 +63,12 @@ UNIT_TESTS += $(TEST_FRAME_WALK)
 $(TEST_FRAME_WALK): $(FRAME_WALK_SRC) $(wildcard sampler/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_COMMON) -Isampler/lib -o $@ $(FRAME_WALK_SRC) $(LDFLAGS_COMMON) -lcmocka
+
+# The GIL waiters' own stack copies, on 3.10-shaped frames built in memory.
+TEST_SPAN_STACKS := $(BUILD)/tests/unit/test_span_stacks
+SPAN_STACKS_SRC := tests/unit/test_span_stacks.c $(filter-out tests/unit/%,$(FRAME_WALK_SRC)) \
+	$(addprefix sampler/lib/,span_stacks.c own_stack.c alloc_ring.c)
+UNIT_TESTS += $(TEST_SPAN_STACKS)
+$(TEST_SPAN_STACKS): $(SPAN_STACKS_SRC) $(wildcard sampler/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_COMMON) -pthread -Isampler/lib -o $@ $(SPAN_STACKS_SRC) $(LDFLAGS_COMMON) -lcmocka

@@ -1,0 +1,189 @@
+/* The GIL waiters' own stack copies (span_stacks.h), on frames built in this process's memory the
+ * way 3.10 lays them out: a copy is taken for the span word it was made in and no other, a thread
+ * copies at most once per PP_SPAN_STACK_GAP_NS, and a copy taken while its writer refills the slot
+ * over and over is never torn (every frame of an accepted copy belongs to the word it was taken
+ * for). */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "py_layout.h"
+#include "span_stacks.h"
+
+#define FRAMES 5
+#define MAX_FRAMES 64
+#define ROUNDS 20000
+
+static pp_py_layout layout;
+static _Alignas(16) uint8_t tstate[256];
+static _Alignas(16) uint8_t frames[FRAMES][128];
+static _Alignas(16) uint8_t codes[FRAMES][256];
+
+static void *this_thread(void)
+{
+    return tstate;
+}
+
+static int not_finalizing(void)
+{
+    return 0;
+}
+
+static void put_ptr(uint8_t *at, int32_t off, uintptr_t v)
+{
+    memcpy(at + off, &v, sizeof v);
+}
+
+/* tstate -> frames[0] -> ... -> frames[FRAMES - 1], frame i running codes[i] at offset lasti + i */
+static void build_stack(int32_t lasti)
+{
+    put_ptr(tstate, layout.ts_frame, (uintptr_t)frames[0]);
+    for (int i = 0; i < FRAMES; i++) {
+        put_ptr(frames[i], layout.fr_previous, i + 1 < FRAMES ? (uintptr_t)frames[i + 1] : 0);
+        put_ptr(frames[i], layout.fr_code, (uintptr_t)codes[i]);
+        int32_t at = lasti + i;
+        memcpy(frames[i] + layout.fr_instr, &at, sizeof at);
+        put_ptr(codes[i], layout.co_name, 0x1000 + (uintptr_t)i);
+    }
+}
+
+static int32_t own_tid(void)
+{
+    return (int32_t)syscall(SYS_gettid);
+}
+
+static uint64_t word_of(int32_t tid, uint64_t counter)
+{
+    return (uint64_t)(uint32_t)tid << 32 | (counter & 0x7fffffffu) << 1 | 1u;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    static int done;
+    if (done)
+        return 0;
+    layout = *pp_py_layout_row(3, 10, 0);
+    pp_waiter_api api = {this_thread, not_finalizing};
+    assert_int_equal(pp_span_stacks_setup(&layout, &api, MAX_FRAMES), 0);
+    done = 1;
+    return 0;
+}
+
+static void test_copy_is_taken_for_its_word_only(void **state)
+{
+    (void)state;
+    pp_span_stack got;
+    assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
+    int32_t tid = own_tid();
+    build_stack(40);
+    uint64_t w = word_of(tid, 7);
+    pp_span_stack_capture(w, 1000000000);
+    assert_int_equal(pp_span_stack_take(tid, w, &got), 0);
+    assert_int_equal(got.rec.n_raw, FRAMES);
+    assert_int_equal(got.rec.n_omitted, 0);
+    assert_int_equal(got.rec.native_id, tid);
+    assert_int_equal(got.rec.thread_id, (uint64_t)pthread_self());
+    assert_int_equal(got.tstate, (uintptr_t)tstate);
+    assert_int_equal(got.top, (uintptr_t)frames[0]);
+    for (int i = 0; i < FRAMES; i++) {
+        assert_int_equal(got.rec.code[i], (uintptr_t)codes[i]);
+        assert_int_equal(got.rec.where[i], 40 + i);
+        assert_int_equal(got.rec.name[i], 0x1000 + i);
+    }
+    /* another wait of the same thread, another thread of the same slot, no word */
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 8), &got), -1);
+    int32_t other = tid + (int32_t)PP_SPAN_STACK_SLOTS;
+    assert_int_equal(pp_span_stack_take(other, word_of(other, 7), &got), -1);
+    assert_int_equal(pp_span_stack_take(tid, 0, &got), -1);
+    pp_span_stack_free(&got);
+}
+
+static void test_one_copy_per_gap(void **state)
+{
+    (void)state;
+    pp_span_stack got;
+    assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
+    int32_t tid = own_tid();
+    int64_t t = 5000000000;
+    build_stack(10);
+    pp_span_stack_capture(word_of(tid, 20), t);
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), 0);
+    /* too soon: the next wait is not copied, and the slot still holds the first */
+    build_stack(30);
+    pp_span_stack_capture(word_of(tid, 21), t + PP_SPAN_STACK_GAP_NS - 1);
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 21), &got), -1);
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), 0);
+    assert_int_equal(got.rec.where[0], 10);
+    pp_span_stack_capture(word_of(tid, 22), t + PP_SPAN_STACK_GAP_NS);
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 22), &got), 0);
+    assert_int_equal(got.rec.where[0], 30);
+    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), -1);
+    pp_span_stack_free(&got);
+}
+
+static _Atomic uint64_t latest; /* the word the writer copied last */
+static atomic_int writer_done;
+
+/* Round i: the stack's offsets become i, then the thread opens its i-th span and copies it. */
+static void *writer(void *arg)
+{
+    (void)arg;
+    int32_t tid = own_tid();
+    for (uint64_t i = 1; i <= ROUNDS; i++) {
+        build_stack((int32_t)i);
+        uint64_t w = word_of(tid, i);
+        pp_span_stack_capture(w, (int64_t)(i + 100000) * PP_SPAN_STACK_GAP_NS);
+        atomic_store(&latest, w);
+    }
+    atomic_store(&writer_done, 1);
+    return NULL;
+}
+
+static void check_whole(const pp_span_stack *got, uint64_t w)
+{
+    int32_t lasti = (int32_t)((w & 0xffffffffu) >> 1);
+    assert_int_equal(got->rec.n_raw, FRAMES);
+    for (int i = 0; i < FRAMES; i++)
+        assert_int_equal(got->rec.where[i], lasti + i);
+}
+
+static void test_no_torn_copy(void **state)
+{
+    (void)state;
+    pp_span_stack got;
+    assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, writer, NULL), 0);
+    uint64_t w = 0;
+    while (!atomic_load(&writer_done)) {
+        w = atomic_load(&latest);
+        if (w && pp_span_stack_take((int32_t)(w >> 32), w, &got) == 0)
+            check_whole(&got, w);
+    }
+    pthread_join(t, NULL);
+    /* the last copy stays for good */
+    w = atomic_load(&latest);
+    assert_int_equal(pp_span_stack_take((int32_t)(w >> 32), w, &got), 0);
+    check_whole(&got, w);
+    pp_span_stack_free(&got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_copy_is_taken_for_its_word_only, setup),
+        cmocka_unit_test_setup(test_one_copy_per_gap, setup),
+        cmocka_unit_test_setup(test_no_torn_copy, setup),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
