@@ -85,6 +85,28 @@ static void close_pipe(void)
     capacity = 0;
 }
 
+/* Ranges one copy reads into after merging (the sampler asks for at most PP_READ_BATCH). */
+#define MERGED_MAX 64
+
+/* Destinations read in a row into one buffer (a snapshot's copies) as one range: the kernel then
+ * neither allocates nor walks an array of them (it does above 8 ranges). The pipe is read in
+ * order, so merging ranges that follow each other in memory changes nothing of where bytes go.
+ * Returns how many ranges out holds (at most max; 0: too many, read dst as it is). */
+static int merge_contiguous(const struct iovec *dst, size_t n, struct iovec *out, size_t max)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && (char *)out[m - 1].iov_base + out[m - 1].iov_len == (char *)dst[i].iov_base) {
+            out[m - 1].iov_len += dst[i].iov_len;
+        } else {
+            if (m == max)
+                return 0;
+            out[m++] = dst[i];
+        }
+    }
+    return (int)m;
+}
+
 ssize_t pp_private_pipe_copy(const struct iovec *dst, const struct iovec *src, size_t n)
 {
     if (wr < 0)
@@ -96,7 +118,9 @@ ssize_t pp_private_pipe_copy(const struct iovec *dst, const struct iovec *src, s
     ssize_t in = syscall(SYS_writev, wr, src, (int)n);
     if (in < 0)
         return errno == EFAULT ? 0 : (close_pipe(), -1);
-    ssize_t out = in > 0 ? readv(rd, dst, (int)n) : 0;
+    struct iovec merged[MERGED_MAX];
+    int m = in > 0 ? merge_contiguous(dst, n, merged, MERGED_MAX) : 0;
+    ssize_t out = in <= 0 ? 0 : m > 0 ? readv(rd, merged, m) : readv(rd, dst, (int)n);
     if (out != in) {
         /* what went in did not all come out: the pipe is no longer known to be empty */
         pp_log(PP_LOG_WARN, "the private pipe lost bytes; reading without it from now on");
