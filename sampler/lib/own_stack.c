@@ -9,10 +9,20 @@
 #include "frame_reader.h"
 #include "inproc_hooks.h"
 #include "log.h"
+#include "thread_clock.h"
 
-/* The kernel tid, once per thread on versions whose thread state lacks it. initial-exec: the
- * library is loaded at start-up (LD_PRELOAD), so its TLS is static. */
-static __thread int32_t own_tid __attribute__((tls_model("initial-exec")));
+/* The calling thread's kernel tid, on versions whose thread state lacks it: glibc's own record
+ * of the thread (struct pthread, where the sampler found it), which a fork child's is updated in;
+ * a tid cached per thread would name the parent's thread in the child. A system call only when
+ * that record's place is unknown. */
+static int32_t own_kernel_tid(void)
+{
+    int32_t tid = 0;
+    uintptr_t at = pp_tid_field((uint64_t)pthread_self());
+    if (at)
+        memcpy(&tid, (const void *)at, sizeof tid);
+    return tid > 0 ? tid : (int32_t)syscall(SYS_gettid);
+}
 
 /* The thread's own frames and the code objects they hold are read in place. */
 static const void *own_view(void *ctx, void *scratch, uintptr_t addr, size_t len)
@@ -40,11 +50,8 @@ void pp_own_stack_capture(const pp_py_layout *layout, void *tstate, pp_alloc_rec
     int32_t tid = 0;
     if (ts && layout->ts_native_id >= 0)
         memcpy(&tid, (const void *)(ts + (uintptr_t)layout->ts_native_id), sizeof tid);
-    if (tid <= 0) {
-        if (!own_tid)
-            own_tid = (int32_t)syscall(SYS_gettid);
-        tid = own_tid;
-    }
+    if (tid <= 0)
+        tid = own_kernel_tid();
     rec->native_id = tid;
     size_t raw = 0, omitted = 0;
     uintptr_t top = ts ? own_top_frame(layout, ts) : 0;

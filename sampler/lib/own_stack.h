@@ -2,8 +2,8 @@
  * shared by every in-process hook that records samples on application threads (allocations,
  * raised exceptions). The thread reads its own frames with plain loads: it holds the GIL (or, on
  * a free-threaded build, is the only thread that changes its frames), so they cannot change
- * under it. No syscall (but once per thread on versions whose thread state lacks the native
- * id), no allocation, no Python API. */
+ * under it. No syscall (but before the sampler has found glibc's record of a thread's tid, on
+ * versions whose thread state lacks the native id), no allocation, no Python API. */
 #ifndef PODPROF_SAMPLER_OWN_STACK_H
 #define PODPROF_SAMPLER_OWN_STACK_H
 

@@ -67,7 +67,7 @@ $(TEST_FRAME_WALK): $(FRAME_WALK_SRC) $(wildcard sampler/lib/*.h)
 # The GIL waiters' own stack copies, on 3.10-shaped frames built in memory.
 TEST_SPAN_STACKS := $(BUILD)/tests/unit/test_span_stacks
 SPAN_STACKS_SRC := tests/unit/test_span_stacks.c $(filter-out tests/unit/%,$(FRAME_WALK_SRC)) \
-	$(addprefix sampler/lib/,span_stacks.c own_stack.c alloc_ring.c)
+	$(addprefix sampler/lib/,span_stacks.c own_stack.c alloc_ring.c thread_clock.c)
 UNIT_TESTS += $(TEST_SPAN_STACKS)
 $(TEST_SPAN_STACKS): $(SPAN_STACKS_SRC) $(wildcard sampler/lib/*.h)
 	@mkdir -p $(dir $@)

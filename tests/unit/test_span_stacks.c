@@ -1,8 +1,9 @@
 /* The GIL waiters' own stack copies (span_stacks.h), on frames built in this process's memory the
  * way 3.10 lays them out: a copy is taken for the span word it was made in and no other, a thread
- * copies at most once per PP_SPAN_STACK_GAP_NS, and a copy taken while its writer refills the slot
+ * copies at most once per PP_SPAN_STACK_GAP_NS, a copy taken while its writer refills the slot
  * over and over is never torn (every frame of an accepted copy belongs to the word it was taken
- * for). */
+ * for), and a fork child starts with no copy (its parent's waiters are gone) and copies anew,
+ * under its own tid (glibc's record of the forking thread, not the parent's tid). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "py_layout.h"
+#include "safe_read.h"
 #include "span_stacks.h"
+#include "thread_clock.h"
 
 #define FRAMES 5
 #define MAX_FRAMES 64
@@ -73,6 +77,10 @@ static int setup(void **state)
     if (done)
         return 0;
     layout = *pp_py_layout_row(3, 10, 0);
+    /* where glibc keeps each thread's tid, which 3.10's thread state lacks */
+    assert_int_equal(pp_safe_read_init(), 0);
+    assert_int_equal(pp_thread_clock_init(), 0);
+    assert_int_not_equal(pp_tid_field((uint64_t)pthread_self()), 0);
     pp_waiter_api api = {this_thread, not_finalizing};
     assert_int_equal(pp_span_stacks_setup(&layout, &api, MAX_FRAMES), 0);
     done = 1;
@@ -178,12 +186,54 @@ static void test_no_torn_copy(void **state)
     pp_span_stack_free(&got);
 }
 
+/* In the child: the parent's copy is gone, the forking thread (a new tid) copies its own. */
+static int child_after_fork(uint64_t parent_word)
+{
+    pp_span_stack got;
+    if (pp_span_stack_init(&got, MAX_FRAMES) != 0)
+        return 10;
+    if (pp_span_stack_take((int32_t)(parent_word >> 32), parent_word, &got) == 0)
+        return 11;
+    int32_t tid = own_tid();
+    uint64_t w = word_of(tid, 1);
+    pp_span_stack_capture(w, INT64_MAX / 2);
+    if (pp_span_stack_take(tid, w, &got) != 0 || got.rec.n_raw != FRAMES ||
+        got.rec.native_id != tid)
+        return 12;
+    pp_span_stack_free(&got);
+    return 0;
+}
+
+static void test_fork_child_starts_empty(void **state)
+{
+    (void)state;
+    pp_span_stack got;
+    assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
+    int32_t tid = own_tid();
+    build_stack(50);
+    uint64_t w = word_of(tid, 30);
+    pp_span_stack_capture(w, INT64_MAX / 4);
+    assert_int_equal(pp_span_stack_take(tid, w, &got), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_after_fork(w));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* the parent keeps its copy */
+    assert_int_equal(pp_span_stack_take(tid, w, &got), 0);
+    pp_span_stack_free(&got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_copy_is_taken_for_its_word_only, setup),
         cmocka_unit_test_setup(test_one_copy_per_gap, setup),
         cmocka_unit_test_setup(test_no_torn_copy, setup),
+        cmocka_unit_test_setup(test_fork_child_starts_empty, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
