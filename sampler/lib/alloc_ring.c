@@ -35,6 +35,19 @@ pp_alloc_record *pp_alloc_records_new(size_t n, size_t max_frames, size_t label_
     return cells;
 }
 
+void pp_alloc_records_free(pp_alloc_record *cells)
+{
+    if (!cells)
+        return;
+    free(cells[0].code);
+    free(cells[0].where);
+    free(cells[0].name);
+    free(cells[0].owner);
+    free(cells[0].tlbc);
+    free(cells[0].label);
+    free(cells);
+}
+
 pp_alloc_ring *pp_alloc_ring_new(size_t cap, size_t max_frames, size_t label_bytes)
 {
     size_t c = 16;

@@ -41,8 +41,10 @@ typedef struct pp_alloc_ring {
 } pp_alloc_ring;
 
 /* n records with room for max_frames raw frames and label_bytes of label (0: none) each, zeroed;
- * NULL when out of memory. Never freed. */
+ * NULL when out of memory. */
 pp_alloc_record *pp_alloc_records_new(size_t n, size_t max_frames, size_t label_bytes);
+/* Frees what pp_alloc_records_new returned (NULL: nothing). */
+void pp_alloc_records_free(pp_alloc_record *cells);
 
 /* cap records (rounded up to a power of two) of max_frames frames and label_bytes of label (0:
  * none) each. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "safe_read.h"
 
 /* Linux 5.9; the number is the same on every architecture (system calls from 424 on are). */
 #ifndef SYS_close_range
@@ -85,9 +86,6 @@ static void close_pipe(void)
     capacity = 0;
 }
 
-/* Ranges one copy reads into after merging (the sampler asks for at most PP_READ_BATCH). */
-#define MERGED_MAX 64
-
 /* Destinations read in a row into one buffer (a snapshot's copies) as one range: the kernel then
  * neither allocates nor walks an array of them (it does above 8 ranges). The pipe is read in
  * order, so merging ranges that follow each other in memory changes nothing of where bytes go.
@@ -118,8 +116,8 @@ ssize_t pp_private_pipe_copy(const struct iovec *dst, const struct iovec *src, s
     ssize_t in = syscall(SYS_writev, wr, src, (int)n);
     if (in < 0)
         return errno == EFAULT ? 0 : (close_pipe(), -1);
-    struct iovec merged[MERGED_MAX];
-    int m = in > 0 ? merge_contiguous(dst, n, merged, MERGED_MAX) : 0;
+    struct iovec merged[PP_READ_BATCH];
+    int m = in > 0 ? merge_contiguous(dst, n, merged, PP_READ_BATCH) : 0;
     ssize_t out = in <= 0 ? 0 : m > 0 ? readv(rd, merged, m) : readv(rd, dst, (int)n);
     if (out != in) {
         /* what went in did not all come out: the pipe is no longer known to be empty */

@@ -6,16 +6,22 @@
 
 static const char GONE[] = "<code freed before it was named>";
 
-int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
-                   pp_record_run *run, pp_sample_key *key)
+pp_walk_buf pp_record_walk_buf(const pp_walk_buf *room, const pp_alloc_record *rec)
 {
-    pp_walk_buf b = *n->walk;
+    pp_walk_buf b = *room;
     b.code = rec->code;
     b.where = rec->where;
     b.owner = rec->owner;
     b.tlbc = rec->tlbc;
     b.name = rec->name;
     b.memo_key = (uint32_t)rec->native_id; /* a thread's recorded stacks resolve like its own */
+    return b;
+}
+
+int pp_record_name(const pp_record_namer *n, const pp_alloc_record *rec, const char *unnamed,
+                   pp_record_run *run, pp_sample_key *key)
+{
+    pp_walk_buf b = pp_record_walk_buf(n->walk, rec);
     size_t frames = 0;
     memset(key, 0, sizeof *key);
     key->thread_id = rec->thread_id;

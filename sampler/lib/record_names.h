@@ -31,6 +31,9 @@ typedef struct pp_record_run {
     pp_str thread_name;
 } pp_record_run;
 
+/* room (its frames, scratch and memo) set to resolve rec's raw frames, under rec's thread. */
+pp_walk_buf pp_record_walk_buf(const pp_walk_buf *room, const pp_alloc_record *rec);
+
 /* rec's thread and stack as key (its frames in n->walk, valid until the next call; no label).
  * A record without a Python frame, or whose code objects are gone, gets one frame named
  * unnamed; returns 1 then, else 0. run: this drain's (see above). */

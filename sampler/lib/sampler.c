@@ -22,6 +22,7 @@
 #include "memory_profile.h"
 #include "pass_head.h"
 #include "rate_control.h"
+#include "record_names.h"
 #include "stack_memo.h"
 #include "span_stacks.h"
 #include "stack_snapshot.h"
@@ -382,18 +383,12 @@ static const pp_frame *span_stack(pp_sampler *s, const pp_thread_view *t, int32_
 {
     pp_span_stack *c = &s->span_stack;
     if (pp_span_stack_take(tid, span, c) != 0 || c->tstate != t->tstate || c->top != t->top_frame ||
-        c->rec.thread_id != t->thread_id)
+        c->rec->thread_id != t->thread_id)
         return NULL;
-    pp_walk_buf b = s->walk;
-    b.code = c->rec.code;
-    b.where = c->rec.where;
-    b.owner = c->rec.owner;
-    b.tlbc = c->rec.tlbc;
-    b.name = c->rec.name;
-    b.memo_key = (uint32_t)tid;
-    if (pp_walk_resolve(&s->rt, s->codes, &b, c->rec.n_raw, NULL, n) != PP_WALK_OK)
+    pp_walk_buf b = pp_record_walk_buf(&s->walk, c->rec);
+    if (pp_walk_resolve(&s->rt, s->codes, &b, c->rec->n_raw, NULL, n) != PP_WALK_OK)
         return NULL;
-    *omitted = c->rec.n_omitted;
+    *omitted = c->rec->n_omitted;
     return s->walk.frames;
 }
 

@@ -83,21 +83,13 @@ void pp_span_stack_capture(uint64_t word, int64_t now_ns)
 int pp_span_stack_init(pp_span_stack *out, size_t max_frames)
 {
     memset(out, 0, sizeof *out);
-    pp_alloc_record *rec = pp_alloc_records_new(1, max_frames, 0);
-    if (!rec)
-        return -1;
-    out->rec = *rec;
-    free(rec);
-    return 0;
+    out->rec = pp_alloc_records_new(1, max_frames, 0);
+    return out->rec ? 0 : -1;
 }
 
 void pp_span_stack_free(pp_span_stack *out)
 {
-    free(out->rec.code);
-    free(out->rec.where);
-    free(out->rec.name);
-    free(out->rec.owner);
-    free(out->rec.tlbc);
+    pp_alloc_records_free(out->rec);
     memset(out, 0, sizeof *out);
 }
 
@@ -109,7 +101,7 @@ int pp_span_stack_take(int32_t tid, uint64_t word, pp_span_stack *out)
     uint64_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
     if ((q & 1) || atomic_load_explicit(&s->word, memory_order_relaxed) != word)
         return -1;
-    pp_alloc_record *r = &out->rec;
+    pp_alloc_record *r = out->rec;
     out->tstate = s->tstate;
     out->top = s->top;
     r->thread_id = s->rec.thread_id;

@@ -44,7 +44,7 @@ void pp_span_stack_capture(uint64_t word, int64_t now_ns);
 typedef struct pp_span_stack {
     uintptr_t tstate;
     uintptr_t top; /* the thread state's frame field (top_frame of threads.h) */
-    pp_alloc_record rec;
+    pp_alloc_record *rec;
 } pp_span_stack;
 
 /* Sampler thread: gives out's record room for max_frames raw frames; -1 when out of memory. */

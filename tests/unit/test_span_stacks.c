@@ -70,6 +70,16 @@ static uint64_t word_of(int32_t tid, uint64_t counter)
     return (uint64_t)(uint32_t)tid << 32 | (counter & 0x7fffffffu) << 1 | 1u;
 }
 
+/* The calling thread, its stack's offsets from lasti, opens its wait span `counter` at now and
+ * copies its stack (as the GIL hook does): the span's word. */
+static uint64_t open_and_copy(int32_t lasti, uint64_t counter, int64_t now)
+{
+    build_stack(lasti);
+    uint64_t w = word_of(own_tid(), counter);
+    pp_span_stack_capture(w, now);
+    return w;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -93,20 +103,18 @@ static void test_copy_is_taken_for_its_word_only(void **state)
     pp_span_stack got;
     assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
     int32_t tid = own_tid();
-    build_stack(40);
-    uint64_t w = word_of(tid, 7);
-    pp_span_stack_capture(w, 1000000000);
+    uint64_t w = open_and_copy(40, 7, 1000000000);
     assert_int_equal(pp_span_stack_take(tid, w, &got), 0);
-    assert_int_equal(got.rec.n_raw, FRAMES);
-    assert_int_equal(got.rec.n_omitted, 0);
-    assert_int_equal(got.rec.native_id, tid);
-    assert_int_equal(got.rec.thread_id, (uint64_t)pthread_self());
+    assert_int_equal(got.rec->n_raw, FRAMES);
+    assert_int_equal(got.rec->n_omitted, 0);
+    assert_int_equal(got.rec->native_id, tid);
+    assert_int_equal(got.rec->thread_id, (uint64_t)pthread_self());
     assert_int_equal(got.tstate, (uintptr_t)tstate);
     assert_int_equal(got.top, (uintptr_t)frames[0]);
     for (int i = 0; i < FRAMES; i++) {
-        assert_int_equal(got.rec.code[i], (uintptr_t)codes[i]);
-        assert_int_equal(got.rec.where[i], 40 + i);
-        assert_int_equal(got.rec.name[i], 0x1000 + i);
+        assert_int_equal(got.rec->code[i], (uintptr_t)codes[i]);
+        assert_int_equal(got.rec->where[i], 40 + i);
+        assert_int_equal(got.rec->name[i], 0x1000 + i);
     }
     /* another wait of the same thread, another thread of the same slot, no word */
     assert_int_equal(pp_span_stack_take(tid, word_of(tid, 8), &got), -1);
@@ -123,19 +131,17 @@ static void test_one_copy_per_gap(void **state)
     assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
     int32_t tid = own_tid();
     int64_t t = 5000000000;
-    build_stack(10);
-    pp_span_stack_capture(word_of(tid, 20), t);
-    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), 0);
+    uint64_t first = open_and_copy(10, 20, t);
+    assert_int_equal(pp_span_stack_take(tid, first, &got), 0);
     /* too soon: the next wait is not copied, and the slot still holds the first */
-    build_stack(30);
-    pp_span_stack_capture(word_of(tid, 21), t + PP_SPAN_STACK_GAP_NS - 1);
-    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 21), &got), -1);
-    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), 0);
-    assert_int_equal(got.rec.where[0], 10);
-    pp_span_stack_capture(word_of(tid, 22), t + PP_SPAN_STACK_GAP_NS);
-    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 22), &got), 0);
-    assert_int_equal(got.rec.where[0], 30);
-    assert_int_equal(pp_span_stack_take(tid, word_of(tid, 20), &got), -1);
+    uint64_t soon = open_and_copy(30, 21, t + PP_SPAN_STACK_GAP_NS - 1);
+    assert_int_equal(pp_span_stack_take(tid, soon, &got), -1);
+    assert_int_equal(pp_span_stack_take(tid, first, &got), 0);
+    assert_int_equal(got.rec->where[0], 10);
+    uint64_t later = open_and_copy(30, 22, t + PP_SPAN_STACK_GAP_NS);
+    assert_int_equal(pp_span_stack_take(tid, later, &got), 0);
+    assert_int_equal(got.rec->where[0], 30);
+    assert_int_equal(pp_span_stack_take(tid, first, &got), -1);
     pp_span_stack_free(&got);
 }
 
@@ -146,13 +152,9 @@ static atomic_int writer_done;
 static void *writer(void *arg)
 {
     (void)arg;
-    int32_t tid = own_tid();
-    for (uint64_t i = 1; i <= ROUNDS; i++) {
-        build_stack((int32_t)i);
-        uint64_t w = word_of(tid, i);
-        pp_span_stack_capture(w, (int64_t)(i + 100000) * PP_SPAN_STACK_GAP_NS);
-        atomic_store(&latest, w);
-    }
+    for (uint64_t i = 1; i <= ROUNDS; i++)
+        atomic_store(&latest,
+                     open_and_copy((int32_t)i, i, (int64_t)(i + 100000) * PP_SPAN_STACK_GAP_NS));
     atomic_store(&writer_done, 1);
     return NULL;
 }
@@ -160,9 +162,9 @@ static void *writer(void *arg)
 static void check_whole(const pp_span_stack *got, uint64_t w)
 {
     int32_t lasti = (int32_t)((w & 0xffffffffu) >> 1);
-    assert_int_equal(got->rec.n_raw, FRAMES);
+    assert_int_equal(got->rec->n_raw, FRAMES);
     for (int i = 0; i < FRAMES; i++)
-        assert_int_equal(got->rec.where[i], lasti + i);
+        assert_int_equal(got->rec->where[i], lasti + i);
 }
 
 static void test_no_torn_copy(void **state)
@@ -195,10 +197,9 @@ static int child_after_fork(uint64_t parent_word)
     if (pp_span_stack_take((int32_t)(parent_word >> 32), parent_word, &got) == 0)
         return 11;
     int32_t tid = own_tid();
-    uint64_t w = word_of(tid, 1);
-    pp_span_stack_capture(w, INT64_MAX / 2);
-    if (pp_span_stack_take(tid, w, &got) != 0 || got.rec.n_raw != FRAMES ||
-        got.rec.native_id != tid)
+    uint64_t w = open_and_copy(50, 1, INT64_MAX / 2);
+    if (pp_span_stack_take(tid, w, &got) != 0 || got.rec->n_raw != FRAMES ||
+        got.rec->native_id != tid)
         return 12;
     pp_span_stack_free(&got);
     return 0;
@@ -210,9 +211,7 @@ static void test_fork_child_starts_empty(void **state)
     pp_span_stack got;
     assert_int_equal(pp_span_stack_init(&got, MAX_FRAMES), 0);
     int32_t tid = own_tid();
-    build_stack(50);
-    uint64_t w = word_of(tid, 30);
-    pp_span_stack_capture(w, INT64_MAX / 4);
+    uint64_t w = open_and_copy(50, 30, INT64_MAX / 4);
     assert_int_equal(pp_span_stack_take(tid, w, &got), 0);
     pid_t pid = fork();
     assert_true(pid >= 0);
