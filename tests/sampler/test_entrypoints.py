@@ -24,6 +24,7 @@ from test_sampler import PYTHONS, WORKLOADS, names, preload_env
 from interpreters import slowdown
 
 import entry_deps
+import hang_report
 
 APP = WORKLOADS / "entry_app.py"
 BURN = 0.05  # entry_app.BURN_SECONDS
@@ -158,6 +159,19 @@ class Server:
         assert len(served) == requests // clients * clients
         return served
 
+    def wait_asleep(self, pids, wchan):
+        """Until the main thread of every pid sleeps in the kernel function `wchan`."""
+        deadline = time.monotonic() + READY_TIMEOUT * self.slow
+        waiting = set(pids)
+        while waiting and time.monotonic() < deadline:
+            waiting = {p for p in waiting
+                       if Path("/proc/%d/wchan" % p).read_text().strip() != wchan}
+            time.sleep(0.02)
+        if waiting:
+            stacks = hang_report.report(self.proc.pid)
+            self.kill()
+            pytest.fail("%s not asleep in %s:\n%s" % (sorted(waiting), wchan, stacks))
+
     def children(self):
         task = Path("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid))
         return {int(p) for p in task.read_text().split()}
@@ -168,9 +182,10 @@ class Server:
         try:
             rc = self.proc.wait(STOP_TIMEOUT * self.slow)
         except subprocess.TimeoutExpired:
+            stacks = hang_report.report(self.proc.pid)
             self.kill()
-            pytest.fail("server still running %ds after SIGTERM:\n%s" % (STOP_TIMEOUT * self.slow,
-                                                                         self.output()))
+            pytest.fail("server still running %ds after SIGTERM:\n%s\n%s" % (
+                STOP_TIMEOUT * self.slow, self.output(), stacks))
         out = self.output()
         for bad in ("Segmentation fault", "SIGSEGV", "SIGABRT", "AddressSanitizer", "core dumped"):
             assert bad not in out, out
@@ -182,8 +197,9 @@ class Server:
             except ProcessLookupError:
                 return rc
             time.sleep(0.05)
+        stacks = hang_report.report(self.proc.pid)
         self.kill()
-        pytest.fail("processes of the server still running after it exited")
+        pytest.fail("processes of the server still running after it exited:\n" + stacks)
 
     def kill(self):
         try:
@@ -255,6 +271,11 @@ def test_gunicorn(mode, version, tmp_path, pure_site):
     served = server.load("/", 24)
     workers = server.children()
     assert len(workers) == 2, workers
+    # A uWSGI worker ends on the master's SIGINT by calling exit() from the signal handler. One
+    # still closing its last request can be stopped inside free(); OPENSSL_cleanup then frees too
+    # at exit and the worker waits for its own malloc lock for good (seen here, without a frame of
+    # the library in either stack). So SIGTERM goes to a server whose workers wait for requests.
+    server.wait_asleep(workers, "do_epoll_wait")
     assert server.stop() == 0, server.output()
     threads = {t for _, t in served}
     if mode == "gthread":
