@@ -81,6 +81,7 @@ def test_attribution(python, tmp_path):
     r = run(python, [WORKLOADS / "attribution.py", expect_path], tmp_path)
     assert r.returncode == 0, r.stderr
     expect = json.loads(expect_path.read_text())
+    assert expect["profiler_ready"], "the library's first pass never registered its atexit callback"
     samples = all_samples(tmp_path)
     assert samples, "no samples"
 
