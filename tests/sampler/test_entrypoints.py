@@ -271,13 +271,6 @@ def test_gunicorn(mode, version, tmp_path, pure_site):
     served = server.load("/", 24)
     workers = server.children()
     assert len(workers) == 2, workers
-    # A uWSGI worker ends on the master's SIGINT by calling exit() from the signal handler. One
-    # still closing its last request can be stopped inside malloc or free; OPENSSL_cleanup then
-    # frees at exit and the worker waits for its own malloc lock for good. A worker with a second
-    # thread (the sampler's here, any application thread elsewhere) has that lock taken; a
-    # single-threaded one is spared by glibc skipping it (docs/sampler.md). So SIGTERM goes to a
-    # server whose workers wait for requests.
-    server.wait_asleep(workers, "do_epoll_wait")
     assert server.stop() == 0, server.output()
     threads = {t for _, t in served}
     if mode == "gthread":
@@ -372,6 +365,13 @@ def run_uwsgi(argv, after_fork, tmp_path, version):
     served = server.load("/", 24)
     workers = server.children()
     assert len(workers) == 2, workers
+    # A uWSGI worker ends on the master's SIGINT by calling exit() from the signal handler. One
+    # still closing its last request can be stopped inside malloc or free; OPENSSL_cleanup then
+    # frees at exit and the worker waits for its own malloc lock for good. A worker with a second
+    # thread (the sampler's here, any application thread elsewhere) has that lock taken; a
+    # single-threaded one is spared by glibc skipping it (docs/sampler.md). So SIGTERM goes to a
+    # server whose workers wait for requests.
+    server.wait_asleep(workers, "do_epoll_wait")
     assert server.stop() == 0, server.output()
     check_workers(tmp_path, server, workers, served, "entry_wsgi_handler", version,
                   master_runs_python=False)
