@@ -16,6 +16,10 @@
  * only notices a call queued from a thread without a thread state at its next GIL switch. */
 #define NUDGE_AFTER_NS 200000000LL
 #define RETRY_FIRST_NS 100000000LL
+/* How long a fork waits for the helper thread to leave the interpreter (its installers take a
+ * fraction of a millisecond), and how often it looks. */
+#define FORK_WAIT_NS 100000000LL
+#define FORK_POLL_NS 50000L
 
 enum {
     F_ADD_PENDING,
@@ -25,6 +29,7 @@ enum {
     F_TSTATE_OLD,
     F_GIL_ENSURE,
     F_GIL_RELEASE,
+    F_GIL_CHECK,
     F_FINALIZING,
     F_FINALIZING_OLD,
     F_ERR_FETCH,
@@ -40,6 +45,7 @@ static const char *const fn_names[F_COUNT] = {"Py_AddPendingCall",
                                               "_PyThreadState_UncheckedGet",
                                               "PyGILState_Ensure",
                                               "PyGILState_Release",
+                                              "PyGILState_Check",
                                               "Py_IsFinalizing",
                                               "_Py_IsFinalizing",
                                               "PyErr_Fetch",
@@ -59,6 +65,7 @@ static pp_capi capi;
 static int (*add_pending_call)(int (*fn)(void *), void *arg);
 static int (*gil_ensure)(void);
 static void (*gil_release)(int);
+static int (*gil_check)(void);
 static int (*is_finalizing)(void);
 /* for pp_inproc_take_error; NULL when the runtime lacks one of them */
 static struct {
@@ -77,6 +84,10 @@ static atomic_int state = PP_INPROC_IDLE;
 static atomic_int claimed; /* the installers ran, or are running */
 static int64_t queued_at;
 static atomic_int nudged;
+/* Forks under way, and whether the helper thread is in the interpreter (from before it asks for
+ * the GIL until after it gave it back). Each writes its own and then reads the other's (both
+ * sequentially consistent): a helper and a fork never miss each other. */
+static atomic_int forking, helper_inside;
 
 int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx)
 {
@@ -138,6 +149,7 @@ int pp_inproc_resolve(const pp_runtime *rt)
     if (addrs[F_GIL_ENSURE] && addrs[F_GIL_RELEASE]) {
         gil_ensure = (int (*)(void))addrs[F_GIL_ENSURE];
         gil_release = (void (*)(int))addrs[F_GIL_RELEASE];
+        gil_check = addrs[F_GIL_CHECK] ? (int (*)(void))addrs[F_GIL_CHECK] : NULL;
     }
     uintptr_t fin = addrs[F_FINALIZING] ? addrs[F_FINALIZING] : addrs[F_FINALIZING_OLD];
     is_finalizing = fin ? (int (*)(void))fin : NULL;
@@ -249,15 +261,25 @@ static int run_installers(void *arg)
 
 /* Takes the GIL as a thread of its own (so the sampler never waits for it) and runs the
  * installers unless the pending call did first. PyGILState_Ensure may end this thread when the
- * interpreter is finalizing: it owns nothing, so that is harmless. */
+ * interpreter is finalizing: it owns nothing, so that is harmless. During a fork it does not
+ * start: a later pass starts another. */
 static void *helper_main(void *arg)
 {
     (void)arg;
-    if (is_finalizing && is_finalizing())
+    atomic_store(&helper_inside, 1);
+    if (atomic_load(&forking)) {
+        atomic_store(&helper_inside, 0);
+        atomic_store(&nudged, 0);
         return NULL;
+    }
+    if (is_finalizing && is_finalizing()) {
+        atomic_store(&helper_inside, 0);
+        return NULL;
+    }
     int g = gil_ensure();
     run_installers(NULL);
     gil_release(g);
+    atomic_store(&helper_inside, 0);
     return NULL;
 }
 
@@ -298,4 +320,33 @@ pp_inproc_state pp_inproc_schedule(void)
 pp_inproc_state pp_inproc_current(void)
 {
     return (pp_inproc_state)atomic_load(&state);
+}
+
+/* A child forked while the helper thread holds the GIL (or the lock of the interpreter's thread
+ * states, which PyGILState_Ensure and _Release take) has them held by a thread it does not have.
+ * A Python os.fork repairs both in the child (PyOS_AfterFork_Child); a server forking from C does
+ * not (uWSGI without --py-call-osafterfork): its worker would wait for the GIL for good. So a fork
+ * from a thread without the GIL waits for the helper to leave. One from a thread holding the GIL
+ * does not: the helper cannot get in before the fork, and waiting would only delay it. */
+void pp_inproc_fork_prepare(void)
+{
+    atomic_fetch_add(&forking, 1);
+    if (!atomic_load(&helper_inside) || (gil_check && gil_check()))
+        return;
+    int64_t deadline = now_ns() + FORK_WAIT_NS;
+    struct timespec pause = {0, FORK_POLL_NS};
+    while (atomic_load(&helper_inside) && now_ns() < deadline)
+        nanosleep(&pause, NULL);
+}
+
+void pp_inproc_fork_parent(void)
+{
+    atomic_fetch_sub(&forking, 1);
+}
+
+/* The helper thread is not in the child. */
+void pp_inproc_fork_child(void)
+{
+    atomic_store(&forking, 0);
+    atomic_store(&helper_inside, 0);
 }

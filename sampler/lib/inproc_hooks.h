@@ -9,6 +9,7 @@
  * When the main thread does not reach it soon (it sits in C, joining workers or waiting on I/O;
  * and 3.12 only notices such a call at its next GIL switch), a short-lived helper thread takes
  * the GIL with PyGILState_Ensure and runs them instead; whichever comes first runs them, once.
+ * A fork from a thread without the GIL waits for that helper to leave the interpreter.
  *
  * Rules every hook follows, because it runs inside someone else's interpreter:
  * - it never allocates through the allocator it wraps and never calls Python code or an API
@@ -102,5 +103,12 @@ typedef enum {
  * when there is nothing left to do. */
 pp_inproc_state pp_inproc_schedule(void);
 pp_inproc_state pp_inproc_current(void);
+
+/* pthread_atfork handlers (preload.c calls them first): a fork from a thread without the GIL
+ * waits, at most 100 ms, for the helper thread to leave the interpreter, and no helper enters it
+ * during a fork. */
+void pp_inproc_fork_prepare(void);
+void pp_inproc_fork_parent(void);
+void pp_inproc_fork_child(void);
 
 #endif

@@ -21,6 +21,7 @@
 #include "exit_drain.h"
 #include "fork_gate.h"
 #include "late_interpreter.h"
+#include "inproc_hooks.h"
 #include "log.h"
 #include "podprof/names.h"
 #include "podprof/setting_value.h"
@@ -303,10 +304,12 @@ static void on_exit_flush(void)
         reraise_sigterm();
 }
 
-/* The gate first: the sampler thread must reach its sleep before the store's lock is taken, or
- * it could wait for that lock while the gate waits for it. */
+/* The helper thread first, while nothing of the library's is held for the fork; then the gate:
+ * the sampler thread must reach its sleep before the store's lock is taken, or it could wait for
+ * that lock while the gate waits for it. */
 static void on_fork_prepare(void)
 {
+    pp_inproc_fork_prepare();
     pp_fork_gate_prepare();
     pp_memory_fork_prepare();
 }
@@ -315,6 +318,7 @@ static void on_fork_parent(void)
 {
     pp_memory_fork_done();
     pp_fork_gate_release(&wake);
+    pp_inproc_fork_parent();
 }
 
 /* In a fork child the sampler thread is gone, and it may have been stopped in the middle of
@@ -323,6 +327,7 @@ static void on_fork_parent(void)
 static void on_fork_child(void)
 {
     pp_memory_fork_done();
+    pp_inproc_fork_child();
     pp_fork_gate_idle();   /* the sampler thread is gone */
     pp_exit_drain_close(); /* until the new one runs: an exit must not wait for it */
     pp_fork_gate_release(&wake);

@@ -427,6 +427,25 @@ def test_embedded_interpreter_loaded_by_dlopen(tmp_path):
     assert cpu_in(samples_of(by_pid, proc.pid), "entry_embedded_burn", "<string>") >= 0.2
 
 
+def test_fork_from_c_while_the_helper_is_in_the_interpreter(tmp_path):
+    """A server forking its workers from C (uWSGI without --py-call-osafterfork) while the
+    library's helper thread holds the GIL: the fork waits for the helper to leave, so every child
+    takes the GIL back. Before, the child forked in that window waited for it for good."""
+    exe = cc(tmp_path / "fork_from_c", WORKLOADS / "entry_fork_from_c.c", "-ldl")
+    prefix = PYTHONS["3.12.1"].parent.parent
+    r = subprocess.run([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), "1.5"],
+                       env=env_for(tmp_path, PYTHONPATH=WORKLOADS / "slow_atexit_import"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    fields = r.stdout.split()
+    assert fields[0::2] == ["forks", "hung", "importer"], r.stdout
+    forks, hung, importer = int(fields[1]), int(fields[3]), fields[5]
+    # the helper thread, not the main thread, ran the installers: the window was there
+    assert importer == "other", r.stdout
+    assert hung == 0, r.stdout
+    assert forks >= 20, r.stdout
+
+
 def test_main_thread_ended_first(tmp_path):
     """A C main that hands CPython to another thread and calls pthread_exit: the process id then
     names an ended thread, and the library still samples the Python thread that runs on."""
