@@ -433,8 +433,10 @@ def test_fork_from_c_while_the_helper_is_in_the_interpreter(tmp_path):
     takes the GIL back. Before, the child forked in that window waited for it for good."""
     exe = cc(tmp_path / "fork_from_c", WORKLOADS / "entry_fork_from_c.c", "-ldl")
     prefix = PYTHONS["3.12.1"].parent.parent
-    r = subprocess.run([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), "1.5"],
-                       env=env_for(tmp_path, PYTHONPATH=WORKLOADS / "slow_atexit_import"),
+    r = subprocess.run([str(exe), str(prefix / "lib" / "libpython3.12.so.1.0"), "1",
+                        str(tmp_path / "imported")],
+                       env=env_for(tmp_path, PYTHONPATH=WORKLOADS / "slow_atexit_import",
+                                   SLOW_ATEXIT_DONE=tmp_path / "imported"),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     fields = r.stdout.split()
