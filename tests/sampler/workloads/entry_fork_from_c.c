@@ -1,16 +1,15 @@
 /* A server that forks its workers from C, the way uWSGI does without --py-call-osafterfork:
- * libpython is dlopen'ed (argv[1]) and initialized, then the main thread releases the GIL and,
- * for argv[2] seconds and until the file argv[3] exists (at most 60 s more), forks children one
- * after the other, with no PyOS_AfterFork_Child. Each
- * child takes the GIL back (PyEval_RestoreThread, as a uWSGI worker does) and runs a statement;
- * one that has not ended after 5 s counts as hung.
+ * libpython is dlopen'ed (argv[1]) and initialized, then the main thread releases the GIL and
+ * forks children one after the other, with no PyOS_AfterFork_Child, for argv[2] seconds and until
+ * the file argv[3] exists (at most 60 s more). Each child takes the GIL back (PyEval_RestoreThread,
+ * as a uWSGI worker does) and runs a statement; one that has not ended after 5 s counts as hung.
  *
  * The main thread runs no bytecode after start-up, so the library's pending call never runs on
  * it: its helper thread takes the GIL instead, and with slow_atexit_import/sitecustomize.py on
  * PYTHONPATH keeps it for 50 ms (and then creates argv[3]). A child forked meanwhile would find
- * the GIL held by a thread it does not have. Prints "forks N hung H importer T", T being the thread
- * that imported atexit
- * ("other": the helper; read through the C API only, so no pending call runs then). */
+ * the GIL held by a thread it does not have. Prints "forks N hung H importer T", T being the
+ * thread that imported atexit ("other": the helper), read through the C API only so that no
+ * pending call runs then. */
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
