@@ -238,8 +238,14 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
         if (self <= 0)
             continue;
         int other = member(s, base, !is_pprof, is_pprof ? &js : &ps, faults);
-        if (other < 0)
+        if (other < 0) {
+            /* its partner was refused (and reported), now or at an earlier scan when this one
+             * had not arrived yet: the pair is lost, this one goes too, silently */
+            if (!is_pprof || !s->keep_pprof)
+                unlink(ex_spool_path(s, base, is_pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON, path,
+                                     sizeof path));
             continue;
+        }
         bool has_json = is_pprof ? other > 0 : true;
         bool has_pprof = is_pprof ? true : other > 0;
         if (is_pprof && has_json)

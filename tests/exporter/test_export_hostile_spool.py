@@ -236,6 +236,20 @@ def test_directory_named_like_a_profile_ignored_once(spool):
     assert (spool / "profile.666.1.pprof").is_dir()
 
 
+def test_json_after_its_refused_directory_goes_too(spool):
+    """The same directory, its .json arriving only after the exporter refused it (two rescans
+    later): the .json is removed too, silently. It was left in the spool for good, and the test
+    above failed whenever a scan came between the two."""
+    def directory_then_wait(prepared, dest):
+        dest.mkdir()
+        (dest / "inside").write_text("x")
+        wait_until(lambda: False, timeout=2.5)
+    attack(spool, "directory as .pprof, .json later",
+           partial(pair_with, seq=1, plant_pprof=directory_then_wait),
+           expect_kind="unsafe_spool", gone=False, extra_env={"PODPROF_EXPORT_RESCAN_S": 1})
+    assert (spool / "profile.666.1.pprof").is_dir()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
 def test_file_of_another_owner_refused(spool):
     """In a spool only its owner may write (mode 0755), a file owned by another uid was put
