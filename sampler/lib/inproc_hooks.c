@@ -10,16 +10,16 @@
 #include "elf_symbols.h"
 #include "log.h"
 #include "quiet_thread.h"
+#include "wake_word.h"
 
 /* How long the pending call may wait for the main thread before a helper thread asks for the
  * GIL instead: the main thread may sit in C (joining workers, waiting on a socket), and 3.12
  * only notices a call queued from a thread without a thread state at its next GIL switch. */
 #define NUDGE_AFTER_NS 200000000LL
 #define RETRY_FIRST_NS 100000000LL
-/* How long a fork waits for the helper thread to leave the interpreter (its installers take a
- * fraction of a millisecond), and how often it looks. */
+/* How long a fork waits at most for the helper thread to leave the interpreter (its installers
+ * take a fraction of a millisecond). */
 #define FORK_WAIT_NS 100000000LL
-#define FORK_POLL_NS 50000L
 
 enum {
     F_ADD_PENDING,
@@ -88,6 +88,7 @@ static atomic_int nudged;
  * the GIL until after it gave it back). Each writes its own and then reads the other's (both
  * sequentially consistent): a helper and a fork never miss each other. */
 static atomic_int forking, helper_inside;
+static pp_wake_word helper_left; /* a fork waits on it */
 
 int pp_inproc_register(const char *name, pp_inproc_install_fn install, void *ctx)
 {
@@ -268,18 +269,14 @@ static void *helper_main(void *arg)
     (void)arg;
     atomic_store(&helper_inside, 1);
     if (atomic_load(&forking)) {
-        atomic_store(&helper_inside, 0);
         atomic_store(&nudged, 0);
-        return NULL;
+    } else if (!is_finalizing || !is_finalizing()) {
+        int g = gil_ensure();
+        run_installers(NULL);
+        gil_release(g);
     }
-    if (is_finalizing && is_finalizing()) {
-        atomic_store(&helper_inside, 0);
-        return NULL;
-    }
-    int g = gil_ensure();
-    run_installers(NULL);
-    gil_release(g);
     atomic_store(&helper_inside, 0);
+    pp_wake_up(&helper_left);
     return NULL;
 }
 
@@ -334,9 +331,12 @@ void pp_inproc_fork_prepare(void)
     if (!atomic_load(&helper_inside) || (gil_check && gil_check()))
         return;
     int64_t deadline = now_ns() + FORK_WAIT_NS;
-    struct timespec pause = {0, FORK_POLL_NS};
-    while (atomic_load(&helper_inside) && now_ns() < deadline)
-        nanosleep(&pause, NULL);
+    for (;;) {
+        uint32_t seen = pp_wake_seen(&helper_left);
+        if (!atomic_load(&helper_inside) || now_ns() >= deadline)
+            return;
+        pp_wake_wait(&helper_left, seen, deadline);
+    }
 }
 
 void pp_inproc_fork_parent(void)

@@ -56,9 +56,9 @@ $(LINETABLE_FIXTURE_DIR)/3.13t.txt: tests/unit/gen_linetable_fixtures.py $(BUILD
 # objects built in memory: no 3.14t interpreter runs yet.
 TEST_FRAME_WALK := $(BUILD)/tests/unit/test_frame_walk
 FRAME_WALK_SRC := tests/unit/test_frame_walk.c $(addprefix sampler/lib/,frame_reader.c \
-	code_cache.c code_frees.c inproc_hooks.c elf_symbols.c log.c quiet_thread.c aggregate.c \
-	linetable.c pystring.c py_layout.c read_plan.c safe_read.c private_pipe.c own_fd.c stack_snapshot.c \
-	resolve_memo.c)
+	code_cache.c code_frees.c inproc_hooks.c wake_word.c elf_symbols.c log.c quiet_thread.c \
+	aggregate.c linetable.c pystring.c py_layout.c read_plan.c safe_read.c private_pipe.c own_fd.c \
+	stack_snapshot.c resolve_memo.c)
 UNIT_TESTS += $(TEST_FRAME_WALK)
 $(TEST_FRAME_WALK): $(FRAME_WALK_SRC) $(wildcard sampler/lib/*.h)
 	@mkdir -p $(dir $@)
