@@ -161,6 +161,14 @@ static bool refused_before(ex_spool *s, const char *entry)
     return e != NULL;
 }
 
+/* Removes a member of a pair that is lost: the .json always, the .pprof unless it is kept. */
+static void drop_lost(ex_spool *s, const char *base, bool pprof)
+{
+    char path[PATH_MAX];
+    if (!pprof || !s->keep_pprof)
+        unlink(ex_spool_path(s, base, pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON, path, sizeof path));
+}
+
 /* A spool name that is not an acceptable file: one line, counted, removed with its pair so it is
  * never looked at again; what cannot be removed (a directory with contents, a read-only spool) is
  * remembered instead. */
@@ -181,10 +189,7 @@ static void refuse(ex_spool *s, const char *base, bool bad_is_pprof, const struc
             e->seen = true;
     }
     /* its partner goes too: the pair is lost either way, and no orphan is left to report */
-    if (bad_is_pprof)
-        unlink(ex_spool_path(s, base, PP_SPOOL_JSON, path, sizeof path));
-    else if (!s->keep_pprof)
-        unlink(ex_spool_path(s, base, PP_SPOOL_PPROF, path, sizeof path));
+    drop_lost(s, base, !bad_is_pprof);
 }
 
 /* lstat of a pair member: 1 acceptable, 0 absent, -1 refused (just now or before). */
@@ -241,9 +246,7 @@ int ex_spool_scan(ex_spool *s, size_t max_profiles, uint64_t max_bytes, ex_fault
         if (other < 0) {
             /* its partner was refused (and reported), now or at an earlier scan when this one
              * had not arrived yet: the pair is lost, this one goes too, silently */
-            if (!is_pprof || !s->keep_pprof)
-                unlink(ex_spool_path(s, base, is_pprof ? PP_SPOOL_PPROF : PP_SPOOL_JSON, path,
-                                     sizeof path));
+            drop_lost(s, base, is_pprof);
             continue;
         }
         bool has_json = is_pprof ? other > 0 : true;
